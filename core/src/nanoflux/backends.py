@@ -1,0 +1,83 @@
+"""The model backend interface every role (Attacker, Defender, Judge) talks to.
+
+Backends are async so the engine can keep several rounds in flight against an API;
+a backend that cannot run calls in parallel (a local llama.cpp model) says so with
+``max_concurrency = 1`` and serialises internally.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from typing import Any
+
+from pydantic import Field
+
+from .errors import ConfigError
+from .records import ChatMessage, Record
+
+SPEC_PATTERN = re.compile(r"^(?P<prefix>[a-z][a-z0-9_-]*):(?P<rest>.+)$")
+
+
+class ModelSpec(Record):
+    """``prefix:rest`` plus options, e.g. ``llamacpp:default`` or ``openai:gpt-4o@http://h/v1``."""
+
+    prefix: str
+    rest: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, spec: str, options: dict[str, Any] | None = None) -> ModelSpec:
+        match = SPEC_PATTERN.match(spec.strip())
+        if not match:
+            raise ConfigError(
+                f"model spec {spec!r} is not of the form PREFIX:MODEL",
+                hint="for example llamacpp:default or openai:gpt-4o-mini",
+            )
+        return cls(prefix=match["prefix"], rest=match["rest"], options=dict(options or {}))
+
+    def __str__(self) -> str:
+        return f"{self.prefix}:{self.rest}"
+
+
+class CompletionRequest(Record):
+    messages: list[ChatMessage]
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="When set, the reply must be one JSON object of this schema."
+    )
+    max_tokens: int | None = None
+    temperature: float | None = None
+    seed: int | None = None
+
+
+class Completion(Record):
+    text: str
+    data: dict[str, Any] | None = Field(
+        default=None, description="The parsed JSON object when json_schema was requested."
+    )
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    finish_reason: str | None = None
+    model: str = ""
+
+
+class Backend(abc.ABC):
+    """One opened model. Created by the factory a plugin registers for its prefix."""
+
+    #: how many ``complete`` calls may usefully run at once
+    max_concurrency: int = 1
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+
+    @abc.abstractmethod
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Run one chat completion. Raise :class:`nanoflux.errors.BackendError` on failure."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release the model or connections. Safe to call twice."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the run manifest records about this model. Never include a secret."""
+        return {"spec": str(self.spec)}

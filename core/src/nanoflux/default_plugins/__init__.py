@@ -1,0 +1,1 @@
+"""Plugins that ship with core. They register through the same hooks as any other."""

@@ -1,0 +1,97 @@
+"""The errors NanoFlux shows to people.
+
+Every error carries a one-line message and, where we know one, a hint that says
+what to do. The CLI prints ``message`` and ``hint`` on one line; ``--debug`` adds
+the traceback. ``exit_code`` is 2 for usage and configuration problems, 1 for
+failures while running.
+"""
+
+from __future__ import annotations
+
+
+class NanofluxError(Exception):
+    """Base class of every error NanoFlux raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+    def one_line(self) -> str:
+        text = self.message.replace("\n", " ")
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class ConfigError(NanofluxError):
+    """A configuration file, option or spec is wrong; names the field and file."""
+
+    exit_code = 2
+
+
+class UsageError(NanofluxError):
+    """The command line asks for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class PluginError(NanofluxError):
+    """A plugin failed to load, or two plugins claim the same id."""
+
+    exit_code = 2
+
+
+class NotAvailableError(NanofluxError):
+    """A command or component exists in name but is not installed or built yet."""
+
+    exit_code = 2
+
+
+class BackendError(NanofluxError):
+    """A model call failed. ``cause`` is a short machine-readable reason."""
+
+    cause = "backend_error"
+
+
+class BackendTimeout(BackendError):
+    cause = "timeout"
+
+
+class BackendUnavailable(BackendError):
+    cause = "unavailable"
+
+
+class RateLimited(BackendError):
+    cause = "rate_limited"
+
+
+class MissingSecret(ConfigError):
+    """An API key or token is needed; the message names the environment variable."""
+
+
+class ModelOutputError(NanofluxError):
+    """A model replied, but not with what the role needs (invalid JSON, missing fields, empty)."""
+
+    cause = "malformed_output"
+
+
+class ToolError(NanofluxError):
+    """A judge tool ran and could not produce a value; becomes ``ok=false``."""
+
+
+class SandboxUnavailable(ToolError):
+    """The isolation a sandboxed tool needs is not available; nothing was run."""
+
+
+class DataFormatError(ConfigError):
+    """A benchmark file does not match its declared format; names file, line or key."""
+
+
+class StoreError(NanofluxError):
+    """A novelty store refused an operation (dimension mismatch, unreachable server)."""
+
+    exit_code = 2

@@ -1,0 +1,80 @@
+"""Judge tools: small, verifiable computations the Judge trusts over a model's opinion.
+
+A tool is a function of one pydantic argument model. Registering it through the
+``register_judge_tools`` hook makes it callable from the CLI (``nanoflux tools call``),
+from domain verification, and, through its JSON schema, from function-calling judges.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ToolError, UsageError
+from .records import ToolResult
+
+
+@dataclass(frozen=True)
+class JudgeTool:
+    id: str
+    domain: str
+    description: str
+    args_model: type[BaseModel]
+    function: Callable[[Any], Any]
+
+    def schema(self) -> dict[str, Any]:
+        return self.args_model.model_json_schema()
+
+    def parse_args(self, raw: dict[str, Any]) -> BaseModel:
+        """Validate raw arguments; raise UsageError naming the bad field."""
+        try:
+            return self.args_model.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(arguments)"
+            raise UsageError(
+                f"bad arguments for {self.id}: {where}: {first['msg']}",
+                hint=f"see `nanoflux tools list` for the schema of {self.id}",
+            ) from exc
+
+    def call(self, raw: dict[str, Any]) -> ToolResult:
+        """Run the tool. Bad arguments raise UsageError; a failure inside is ``ok=false``."""
+        args = self.parse_args(raw)
+        started = time.perf_counter()
+        try:
+            value = self.function(args)
+        except ToolError as exc:
+            return ToolResult(ok=False, error=exc.one_line(), seconds=time.perf_counter() - started)
+        except (ArithmeticError, ValueError, TypeError, KeyError) as exc:
+            return ToolResult(
+                ok=False, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started
+            )
+        return ToolResult(ok=True, value=value, seconds=time.perf_counter() - started)
+
+
+def judge_tool(id: str, *, domain: str, args: type[BaseModel] | None = None):
+    """Decorator that turns ``def f(args: ArgsModel) -> value`` into a :class:`JudgeTool`.
+
+    The description is the function's docstring; the argument model is taken from the
+    annotation of its single parameter when ``args`` is not given.
+    """
+
+    def wrap(function: Callable[[Any], Any]) -> JudgeTool:
+        model = args
+        if model is None:
+            (param,) = inspect.signature(function, eval_str=True).parameters.values()
+            model = param.annotation
+        return JudgeTool(
+            id=id,
+            domain=domain,
+            description=inspect.cleandoc(function.__doc__ or "").split("\n\n")[0],
+            args_model=model,
+            function=function,
+        )
+
+    return wrap
