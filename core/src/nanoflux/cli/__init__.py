@@ -66,12 +66,14 @@ def not_yet(name: str, issue: str) -> click.Command:
 
 def _build() -> click.Group:
     from . import (
+        ablate_cmd,
         bench_cmd,
         data_cmd,
         eval_cmd,
         export_cmd,
         install_cmd,
         novelty_cmd,
+        pipeline_cmd,
         plugins_cmd,
         report_cmd,
         run_cmd,
@@ -81,7 +83,7 @@ def _build() -> click.Group:
 
     for module in (
         plugins_cmd, install_cmd, run_cmd, export_cmd, train_cmd, eval_cmd, report_cmd,
-        bench_cmd, tools_cmd, novelty_cmd, data_cmd,
+        bench_cmd, tools_cmd, novelty_cmd, data_cmd, pipeline_cmd, ablate_cmd,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)
