@@ -17,4 +17,13 @@ try:
 except metadata.PackageNotFoundError:  # running from a source tree without install
     __version__ = "0+unknown"
 
-__all__ = ["__version__", "hookimpl"]
+__all__ = ["__version__", "hookimpl", "run"]
+
+
+def __getattr__(name: str):
+    # The engine imports more than the CLI needs at start-up; load it on first use.
+    if name == "run":
+        from .engine import run
+
+        return run
+    raise AttributeError(name)

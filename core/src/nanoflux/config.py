@@ -121,6 +121,9 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> R
 
 
 def dump_config(config: RunConfig) -> str:
+    """TOML of the resolved configuration, with secret-looking values masked."""
     import tomli_w
 
-    return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))
+    from .secrets import scrub
+
+    return tomli_w.dumps(scrub(config.model_dump(mode="json", exclude_none=True)))

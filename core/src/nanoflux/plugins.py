@@ -29,6 +29,7 @@ DEFAULT_PLUGINS = (
     "nanoflux.default_plugins.scripted",
     "nanoflux.default_plugins.hashing",
     "nanoflux.default_plugins.memory_store",
+    "nanoflux.default_plugins.engine_bench",
 )
 
 # hook name -> the kind of thing it registers (used in errors and listings)

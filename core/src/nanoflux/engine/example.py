@@ -1,0 +1,63 @@
+"""Turning an accepted round into a dataset example with a stable id."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from ..records import Answer, Question, Verdict
+
+
+def example_id(domain: str, question_text: str) -> str:
+    """Stable across runs and resumes: the same question always gets the same id."""
+    normalized = re.sub(r"\s+", " ", question_text.strip().lower())
+    return f"{domain}-{hashlib.sha256(normalized.encode()).hexdigest()[:12]}"
+
+
+def assistant_message(question: Question) -> str:
+    steps = "\n".join(
+        f"{number}. {step.strip()}" for number, step in enumerate(question.solution_steps, 1)
+    )
+    parts = [steps]
+    if question.explanation.strip():
+        parts.append(question.explanation.strip())
+    parts.append(f"Final answer: {question.reference_answer.strip()}")
+    return "\n\n".join(parts)
+
+
+def build_example(
+    question: Question,
+    answer: Answer,
+    verdict: Verdict,
+    *,
+    similarity: float,
+    attacker: str,
+    defender: str,
+    round_index: int,
+) -> dict[str, Any]:
+    user = question.text.strip()
+    if question.choices:
+        letters = "ABCDEFGHIJ"
+        user += "\n\n" + "\n".join(f"{letters[i]}. {c}" for i, c in enumerate(question.choices))
+    return {
+        "id": example_id(question.domain, question.text),
+        "messages": [
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": assistant_message(question)},
+        ],
+        "metadata": {
+            "domain": question.domain,
+            "hops": question.hops,
+            "skill": question.skill,
+            "quality": verdict.reasoning_quality,
+            "level": verdict.level,
+            "novelty": round(similarity, 4),
+            "reference_answer": question.reference_answer,
+            "defender_answer": answer.final_answer,
+            "defender_reasoning": answer.reasoning,
+            "attacker": attacker,
+            "defender": defender,
+            "round": round_index,
+        },
+    }

@@ -1,0 +1,180 @@
+"""The Judge: domain tools first, then the model's rubric; tools win when they disagree."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..domains import Domain, Verification
+from ..errors import NanofluxError
+from ..plugins import PluginHost
+from ..records import (
+    Answer,
+    Question,
+    Scores,
+    ToolEvidence,
+    ToolResult,
+    Usage,
+    Verdict,
+    quality_level,
+)
+from .roles import Seat, ask_for
+from .schemas import SCORES_SCHEMA
+
+# Words that, in a rationale, contradict a high score (and their opposites a low one).
+_NEGATIVE = re.compile(r"\b(incorrect|wrong|invalid|flawed|error|mistake|nonsens\w*|unclear)\b", re.I)
+_POSITIVE = re.compile(r"\b(correct|excellent|clear|rigorous|sound|well[- ]reasoned)\b", re.I)
+
+
+def make_tool_caller(host: PluginHost):
+    """``call(tool_id, args) -> ToolEvidence``; a tool that raises becomes ok=false evidence."""
+
+    def call(tool_id: str, args: dict[str, Any]) -> ToolEvidence:
+        try:
+            result = host.tools.get(tool_id).call(args)
+        except NanofluxError as exc:
+            result = ToolResult(ok=False, error=exc.one_line())
+        return ToolEvidence(tool=tool_id, args=args, result=result)
+
+    return call
+
+
+def summarize_evidence(evidence: Sequence[ToolEvidence]) -> str:
+    if not evidence:
+        return "No tool evidence."
+    lines = []
+    for item in evidence:
+        outcome = (
+            f"value={item.result.value!r}" if item.result.ok else f"failed: {item.result.error}"
+        )
+        verdict = {True: "CONFIRMS", False: "CONTRADICTS", None: "says nothing about"}[
+            item.supports_reference
+        ]
+        lines.append(f"- {item.tool}: {outcome}; {verdict} the reference answer. {item.note}".strip())
+    return "\n".join(lines)
+
+
+def contradicts_rationale(scores: Scores) -> bool:
+    """A high score with a damning rationale, or a low one with a glowing rationale."""
+    text = scores.rationale
+    negative = bool(_NEGATIVE.search(text)) and not re.search(r"\bnot (incorrect|wrong)\b", text, re.I)
+    positive = bool(_POSITIVE.search(text)) and not re.search(r"\bnot correct\b", text, re.I)
+    if scores.reasoning_quality >= 4 and negative and not positive:
+        return True
+    return scores.reasoning_quality <= 2 and positive and not negative
+
+
+class Judge:
+    def __init__(
+        self,
+        seat: Seat,
+        domain: Domain,
+        host: PluginHost,
+        *,
+        template: str,
+        samples: int = 1,
+        flag_inconsistent: bool = True,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ):
+        self.seat = seat
+        self.domain = domain
+        self.call_tool = make_tool_caller(host)
+        self.template = template
+        self.samples = samples
+        self.flag_inconsistent = flag_inconsistent
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+
+    async def verify(self, question: Question) -> Verification:
+        # Domain tools may run a sandboxed program for seconds: keep the event loop free.
+        return await asyncio.to_thread(self.domain.verify, question, self.call_tool)
+
+    async def judge(
+        self, question: Question, answer: Answer, *, usage: Usage, seed: int | None
+    ) -> Verdict:
+        from string import Template
+
+        verification = await self.verify(question)
+        checker_says = self.domain.check_answer(
+            question.reference_answer, answer.final_answer, choices=question.choices
+        )
+        prompt = Template(self.template).safe_substitute(
+            question=question.text,
+            reference_answer=question.reference_answer,
+            solution="\n".join(question.solution_steps)
+            + (f"\n{question.explanation}" if question.explanation else ""),
+            defender_answer=answer.final_answer,
+            defender_reasoning=answer.reasoning,
+            evidence=summarize_evidence(verification.evidence),
+            hops=question.hops,
+        )
+        rubrics: list[Scores] = []
+        for sample in range(self.samples):
+            rubrics.append(
+                await ask_for(
+                    self.seat, Scores, prompt, role="judge", usage=usage, schema=SCORES_SCHEMA,
+                    max_tokens=self.max_tokens, temperature=self.temperature,
+                    seed=None if seed is None else seed + 101 * sample,
+                )
+            )
+        return combine(rubrics, verification, checker_says, flag_inconsistent=self.flag_inconsistent)
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def combine(
+    rubrics: Sequence[Scores],
+    verification: Verification,
+    checker_says_correct: bool,
+    *,
+    flag_inconsistent: bool = True,
+) -> Verdict:
+    """Merge k rubrics with the tool evidence. Tools and the answer checker beat the model."""
+    first = rubrics[0]
+    quality = sum(r.reasoning_quality for r in rubrics) / len(rubrics)
+    model_reference = sum(r.reference_correct for r in rubrics) * 2 > len(rubrics)
+    model_defender = sum(r.defender_correct for r in rubrics) * 2 > len(rubrics)
+    overridden = []
+
+    tools_verdict = verification.verified
+    if tools_verdict is None:
+        reference_verified = model_reference
+        accuracy = 4 if model_reference else 2
+    else:
+        reference_verified = tools_verdict
+        accuracy = 5 if tools_verdict else 1
+        if tools_verdict != model_reference:
+            overridden.append("reference_correct")
+    # The domain's checker compares the defender's answer to the reference the way the
+    # field does; the judge model's opinion of it is only a fallback we never need.
+    if checker_says_correct != model_defender:
+        overridden.append("defender_correct")
+
+    rationale = first.rationale
+    if overridden:
+        rationale += f" [tools overrode the judge model on: {', '.join(overridden)}]"
+    return Verdict(
+        reference_verified=reference_verified,
+        defender_correct=checker_says_correct,
+        accuracy=accuracy,
+        coherence=round(_median([r.coherence for r in rubrics])),
+        safety=min(r.safety for r in rubrics),
+        reasoning_quality=round(quality, 3),
+        level=quality_level(quality),
+        hops_real=sum(r.hops_real for r in rubrics) * 2 > len(rubrics),
+        rationale=rationale,
+        evidence=verification.evidence,
+        overridden_by_tools=overridden,
+        quality_spread=(
+            max(r.reasoning_quality for r in rubrics) - min(r.reasoning_quality for r in rubrics)
+            if len(rubrics) > 1 else None
+        ),
+        inconsistent=flag_inconsistent and any(contradicts_rationale(r) for r in rubrics),
+    )

@@ -1,0 +1,54 @@
+"""What the Attacker knows about the Defender it is about to face.
+
+Weaknesses are tracked per defender model: the skills it got wrong, its recent wrong
+answers, and the questions already accepted (which the Attacker must not repeat).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DefenderProfile:
+    size: int = 5
+    failed_skills: Counter = field(default_factory=Counter)
+    attempted_skills: Counter = field(default_factory=Counter)
+    recent_wrong: deque = field(default_factory=deque)
+
+    def observe(self, skill: str, question: str, defender_answer: str, correct: bool) -> None:
+        self.attempted_skills[skill] += 1
+        if not correct:
+            self.failed_skills[skill] += 1
+            self.recent_wrong.append((question, defender_answer))
+            while len(self.recent_wrong) > self.size:
+                self.recent_wrong.popleft()
+
+    def weak_skills(self) -> list[str]:
+        """Skills by failure rate, most failed first."""
+        rate = {s: self.failed_skills[s] / self.attempted_skills[s] for s in self.failed_skills}
+        return sorted(rate, key=lambda s: (-rate[s], s))[: self.size]
+
+    def pick_target(self, skills: list[str], round_index: int) -> str:
+        """Alternate exploiting known weaknesses with exploring the whole taxonomy."""
+        weak = self.weak_skills()
+        if weak and round_index % 2 == 0:
+            return weak[(round_index // 2) % len(weak)]
+        untried = [s for s in skills if s not in self.attempted_skills]
+        pool = untried or skills
+        return pool[round_index % len(pool)]
+
+
+def describe_wrong(profile: DefenderProfile) -> str:
+    if not profile.recent_wrong:
+        return "none yet"
+    return "\n".join(
+        f"- Q: {q[:160]} | its wrong answer: {a[:60]}" for q, a in profile.recent_wrong
+    )
+
+
+def describe_avoid(accepted: deque) -> str:
+    if not accepted:
+        return "none yet"
+    return "\n".join(f"- {text[:160]}" for text in accepted)

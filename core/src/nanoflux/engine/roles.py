@@ -1,0 +1,119 @@
+"""Asking a model for one structured record, with a single repair on bad output.
+
+Malformed output never stops a run: a reply that is not the record we asked for gets
+one follow-up naming what was wrong; a second failure becomes a :class:`RoleFailure`
+with its cause, which the round records as a failed attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..backends import Backend, Completion, CompletionRequest
+from ..errors import BackendError, ModelOutputError
+from ..records import ChatMessage, Usage
+from ..structured import extract_json_object
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class RoleFailure(Exception):
+    """A role could not produce its record. ``reason`` goes into candidates.jsonl."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class Seat:
+    """A backend in a role, with a limit on calls in flight shared by every role using it."""
+
+    backend: Backend
+    limit: asyncio.Semaphore
+    usage: dict[str, Usage] = field(default_factory=dict)
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        async with self.limit:
+            return await self.backend.complete(request)
+
+
+def _problem(completion: Completion, record_type: type[R]) -> tuple[R | None, str]:
+    if completion.finish_reason == "length" and completion.data is None:
+        return None, "the reply was cut off at the token limit (runaway reply)"
+    data = completion.data
+    if data is None:
+        try:
+            data = extract_json_object(completion.text)
+        except ModelOutputError as exc:
+            return None, exc.message
+    try:
+        return record_type.model_validate(data), ""
+    except ValidationError as exc:
+        lines = [
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
+        ]
+        return None, "; ".join(lines)
+
+
+async def ask_for(
+    seat: Seat,
+    record_type: type[R],
+    prompt: str,
+    *,
+    role: str,
+    usage: Usage,
+    schema: dict[str, Any],
+    max_tokens: int | None,
+    temperature: float | None,
+    seed: int | None,
+    system: str | None = None,
+    fill: dict[str, Any] | None = None,
+) -> R:
+    """One record of ``record_type`` from the model in ``seat``; ``fill`` supplies fields we set."""
+    messages = [ChatMessage(role="system", content=system)] if system else []
+    messages.append(ChatMessage(role="user", content=prompt))
+    problem = ""
+    for attempt in range(2):
+        request = CompletionRequest(
+            messages=messages, json_schema=schema, max_tokens=max_tokens,
+            temperature=temperature, seed=None if seed is None else seed + attempt,
+        )
+        try:
+            completion = await seat.complete(request)
+        except BackendError as exc:
+            usage.calls += 1
+            usage.failed_calls += 1
+            raise RoleFailure("backend_error", f"{role}: {exc.cause}: {exc.message}") from exc
+        usage.add(Usage(
+            calls=1, prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens, seconds=completion.seconds,
+        ))
+        if fill and completion.data is not None:
+            completion = completion.model_copy(update={"data": {**completion.data, **fill}})
+        elif fill:
+            try:
+                data = extract_json_object(completion.text)
+                completion = completion.model_copy(update={"data": {**data, **fill}})
+            except ModelOutputError:
+                pass
+        record, problem = _problem(completion, record_type)
+        if record is not None:
+            return record
+        if attempt == 0:
+            messages = [
+                *messages,
+                ChatMessage(role="assistant", content=completion.text[:2000]),
+                ChatMessage(
+                    role="user",
+                    content=f"That reply was not valid: {problem}. Reply again with only "
+                    "the corrected JSON object.",
+                ),
+            ]
+    usage.failed_calls += 1
+    raise RoleFailure(f"malformed_{role}", problem)

@@ -1,0 +1,49 @@
+"""JSON schemas sent to the models, kept flat so llama.cpp's grammar can enforce them.
+
+Field order is generation order: reasoning comes before the verdict it supports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STRING = {"type": "string"}
+_SCORE = {"type": "integer", "minimum": 1, "maximum": 5}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def question_schema(with_program: bool) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "text": _STRING,
+        "skill": _STRING,
+        "hops": {"type": "integer", "minimum": 1, "maximum": 20},
+        "solution_steps": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 12},
+        "reference_answer": _STRING,
+        "explanation": _STRING,
+    }
+    if with_program:
+        properties["program"] = _STRING
+    return _object(properties)
+
+
+ANSWER_SCHEMA = _object({"reasoning": _STRING, "final_answer": _STRING})
+
+SCORES_SCHEMA = _object(
+    {
+        "rationale": _STRING,
+        "reference_correct": {"type": "boolean"},
+        "defender_correct": {"type": "boolean"},
+        "hops_real": {"type": "boolean"},
+        "coherence": _SCORE,
+        "safety": _SCORE,
+        "reasoning_quality": {"type": "number", "minimum": 1, "maximum": 5},
+    }
+)

@@ -1,0 +1,198 @@
+"""The engine with scripted models: acceptance, rejections, repair, lanes, files."""
+
+import json
+
+import pytest
+
+from nanoflux.config import validate_config
+from nanoflux.engine import run
+
+RESPONDERS = "scripted:nanoflux_test_arith"
+
+
+def config(tmp_path, **overrides):
+    data = {
+        "domain": "arith",
+        "attacker": {"spec": f"{RESPONDERS}:model"},
+        "defender": {"spec": f"{RESPONDERS}:other_model"},
+        "judge": {"spec": f"{RESPONDERS}:model"},
+        "target": 5,
+        "out": str(tmp_path / "run"),
+        "novelty": {"embedder": "hashing", "store": "memory"},
+        "acceptance": {"quality_min": 3.5, "quality_max": 4.49},
+    }
+    for key, value in overrides.items():
+        node = data
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return validate_config(data)
+
+
+def lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_run_fills_the_run_directory(tmp_path, arith_host):
+    result = run(config(tmp_path), arith_host)
+    out = result.out_dir
+    assert result.accepted == 5 and result.stopped_because == "target"
+    dataset = lines(out / "dataset.jsonl")
+    candidates = lines(out / "candidates.jsonl")
+    assert len(dataset) == 5
+    assert len({e["id"] for e in dataset}) == 5
+    # every fifth round the defender is right: rejected with that reason
+    assert candidates[0]["reason"] == "defender_correct"
+    assert [c["decision"] for c in candidates].count("accepted") == 5
+    example = dataset[0]
+    assert example["messages"][0]["role"] == "user"
+    assert example["messages"][1]["content"].endswith(
+        f"Final answer: {example['metadata']['reference_answer']}"
+    )
+    assert example["metadata"]["defender_answer"] != example["metadata"]["reference_answer"]
+    accepted = [c for c in candidates if c["decision"] == "accepted"][0]
+    evidence = accepted["verdict"]["evidence"]
+    assert evidence[0]["tool"] == "arith.evaluate" and evidence[0]["supports_reference"] is True
+    assert accepted["verdict"]["reference_verified"] is True
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["accepted"] == 5 and stats["attempts"] == len(candidates)
+    assert stats["rejections"] == {"defender_correct": 2}  # rounds 0 and 5
+    assert stats["usage"]["attacker"]["calls"] == len(candidates)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["models"]["attacker"]["spec"].startswith("scripted:")
+    assert manifest["ended_at"] and manifest["stopped_because"] == "target"
+    assert "target = 5" in (out / "config.toml").read_text()
+    assert "round 0: rejected (defender_correct)" in (out / "run.log").read_text()
+
+
+def test_roles_alternate(tmp_path, arith_host):
+    cfg = config(tmp_path)
+    candidates = lines(run(cfg, arith_host).out_dir / "candidates.jsonl")
+    assert candidates[0]["attacker"] == cfg.attacker.spec
+    assert candidates[1]["attacker"] == cfg.defender.spec
+
+
+def test_lanes_do_not_change_what_is_accepted(tmp_path, arith_host):
+    one = run(config(tmp_path / "a", target=12), arith_host)
+    many = run(config(tmp_path / "b", target=12, lanes=6,
+                      **{"attacker.options": {"latency": 0.01}}), arith_host)
+    assert lines(one.out_dir / "dataset.jsonl") == lines(many.out_dir / "dataset.jsonl")
+
+
+def test_budget_stops_the_run(tmp_path, arith_host):
+    result = run(config(tmp_path, target=100, **{"budget.max_rounds": 4}), arith_host)
+    assert result.stopped_because == "max_rounds" and result.attempts == 4
+
+
+def test_duplicate_is_rejected_before_the_defender(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    monkeypatch.setattr(arith, "question_for", lambda index, f=arith.question_for: f(1))
+    result = run(config(tmp_path, **{"budget.max_rounds": 4}), arith_host)
+    candidates = lines(result.out_dir / "candidates.jsonl")
+    reasons = [c["reason"] for c in candidates]
+    assert reasons == ["defender_correct", "accepted", "duplicate", "duplicate"]
+    assert candidates[2]["answer"] is None
+    assert candidates[2]["usage"]["defender"]["calls"] == 0
+    assert candidates[2]["novelty"]["nearest_id"] == candidates[1]["example_id"]
+
+
+def test_malformed_output_is_repaired_once_then_counted(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    calls = []
+
+    def flaky(request):
+        calls.append(request)
+        index = arith.round_of(request)
+        if index == 0:
+            return "I refuse to answer in JSON."  # round 0: repair fails too
+        if len(request.messages) == 1 and index == 1:
+            return '{"text": "half a question"'  # round 1: first try malformed, repair works
+        return arith.question_for(index)
+
+    monkeypatch.setattr(arith, "attacker", flaky)
+    result = run(config(tmp_path, **{"budget.max_rounds": 2}), arith_host)
+    candidates = lines(result.out_dir / "candidates.jsonl")
+    assert candidates[0]["decision"] == "failed"
+    assert candidates[0]["reason"] == "malformed_attacker"
+    assert "no JSON object" in candidates[0]["error"]
+    assert candidates[1]["decision"] == "accepted"
+    repair = [r for r in calls if len(r.messages) == 3]
+    assert repair and "not valid" in repair[0].messages[-1].content
+
+
+def test_backend_failure_is_recorded_with_its_cause(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    def down(request):
+        return {"__error__": "timeout"}
+
+    monkeypatch.setattr(arith, "judge", down)
+    result = run(config(tmp_path, **{"budget.max_rounds": 2}), arith_host)
+    candidates = lines(result.out_dir / "candidates.jsonl")
+    assert {c["reason"] for c in candidates} == {"backend_error"}
+    assert "timeout" in candidates[0]["error"]
+    assert result.accepted == 0
+
+
+def test_tool_evidence_overrides_the_judge(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    def lying_attacker(request):
+        question = arith.question_for(arith.round_of(request))
+        question["reference_answer"] = "7"  # the program says otherwise
+        return question
+
+    monkeypatch.setattr(arith, "attacker", lying_attacker)
+    result = run(config(tmp_path, **{"budget.max_rounds": 2}), arith_host)
+    candidate = lines(result.out_dir / "candidates.jsonl")[1]
+    assert candidate["reason"] == "unverified"
+    assert candidate["verdict"]["reference_verified"] is False
+    assert "reference_correct" in candidate["verdict"]["overridden_by_tools"]
+    assert candidate["verdict"]["evidence"][0]["supports_reference"] is False
+
+
+def test_quality_band_and_unsafe(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    original = arith.judge
+
+    def picky(request):
+        verdict = original(request)
+        index = arith.round_of(request)
+        verdict["reasoning_quality"] = 5 if index == 1 else 4
+        verdict["safety"] = 1 if index == 2 else 5
+        return verdict
+
+    monkeypatch.setattr(arith, "judge", picky)
+    result = run(config(tmp_path, **{"budget.max_rounds": 4}), arith_host)
+    reasons = [c["reason"] for c in lines(result.out_dir / "candidates.jsonl")]
+    assert reasons == ["defender_correct", "quality_out_of_band", "unsafe", "accepted"]
+
+
+def test_judging_k_times_records_the_spread(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    scores = iter([3.6, 4.4, 4.0] * 10)
+    original = arith.judge
+
+    def varied(request):
+        return {**original(request), "reasoning_quality": next(scores)}
+
+    monkeypatch.setattr(arith, "judge", varied)
+    result = run(config(tmp_path, target=1, **{"judging.samples": 3}), arith_host)
+    accepted = [c for c in lines(result.out_dir / "candidates.jsonl") if c["decision"] == "accepted"]
+    verdict = accepted[0]["verdict"]
+    assert verdict["quality_spread"] == pytest.approx(0.8)
+    assert verdict["reasoning_quality"] == pytest.approx(4.0)
+
+
+def test_non_empty_out_dir_is_refused(tmp_path, arith_host):
+    from nanoflux.errors import UsageError
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "x").write_text("x")
+    with pytest.raises(UsageError, match="--resume"):
+        run(config(tmp_path), arith_host)

@@ -1,0 +1,157 @@
+"""The ``llamacpp:`` backend: chat completions from a local GGUF model.
+
+Structured calls go through llama.cpp's JSON-schema grammar, so even a 135M model
+writes parseable JSON. ``Completion.data`` is set only when the reply is one JSON
+object that validates against the requested schema; otherwise (typically a reply cut
+off at ``max_tokens``) it is ``None`` with the model's ``finish_reason``, and the engine
+repairs or counts the failure. No repair call is made here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import metadata
+from typing import Any
+
+from pydantic import Field
+
+from nanoflux.backends import Backend, Completion, CompletionRequest, ModelSpec
+from nanoflux.errors import BackendError, ModelOutputError
+from nanoflux.records import Record
+from nanoflux.structured import extract_json_object, schema_errors
+
+from . import models
+from .gguf import resolve_model, sha256
+from .grammar import grammar_schema
+from .options import LlamaOptions, parse_options
+
+
+class LlamaStats(Record):
+    """Counts the engine or a benchmark can read from ``backend.stats``."""
+
+    calls: int = 0
+    failed: int = 0
+    invalid: int = Field(default=0, description="structured replies that did not validate")
+    truncated: int = Field(default=0, description="replies cut off at max_tokens")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    last_invalid: str | None = None
+
+
+def structured_data(text: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The reply's JSON object if it validates against ``schema``, else (None, why)."""
+    try:
+        data = extract_json_object(text)
+    except ModelOutputError as exc:
+        return None, exc.message
+    problems = schema_errors(data, schema)
+    if problems:
+        return None, "; ".join(problems[:5])
+    return data, ""
+
+
+class LlamaCppBackend(Backend):
+    max_concurrency = 1  # one llama.cpp context computes one sequence at a time
+
+    def __init__(self, spec: ModelSpec, options: LlamaOptions, model: models.LoadedModel):
+        super().__init__(spec)
+        self.options = options
+        self.path = model.path
+        self.stats = LlamaStats()
+        self._model: models.LoadedModel | None = model
+
+    def call_arguments(self, request: CompletionRequest) -> dict[str, Any]:
+        """What goes to ``Llama.create_chat_completion`` (also used by the benchmark)."""
+        options = self.options
+        seed = request.seed if request.seed is not None else options.seed
+        kwargs: dict[str, Any] = {
+            "messages": [m.model_dump() for m in request.messages],
+            "temperature": options.temperature if request.temperature is None
+            else request.temperature,
+            "max_tokens": options.max_tokens if request.max_tokens is None
+            else request.max_tokens,
+        }
+        if seed is not None:
+            kwargs["seed"] = seed
+        if request.json_schema is not None:
+            kwargs["response_format"] = {
+                "type": "json_object",
+                "schema": grammar_schema(request.json_schema),
+            }
+        return kwargs
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        model = self._model
+        if model is None:
+            raise BackendError(f"{self.spec}: the backend is closed")
+        self.stats.calls += 1
+        kwargs = self.call_arguments(request)
+        async with model.gate():
+            try:
+                reply, seconds = await asyncio.to_thread(model.chat, kwargs)
+            except (ValueError, RuntimeError) as exc:
+                # ValueError: the prompt does not fit n_ctx; RuntimeError: llama_decode failed
+                self.stats.failed += 1
+                raise BackendError(
+                    f"{self.spec}: {exc}",
+                    hint="raise the n_ctx option" if "context window" in str(exc) else None,
+                ) from exc
+        return self._completion(reply, seconds, request.json_schema)
+
+    def _completion(
+        self, reply: dict[str, Any], seconds: float, schema: dict[str, Any] | None
+    ) -> Completion:
+        choice = reply["choices"][0]
+        text = choice["message"].get("content") or ""
+        finish_reason = choice.get("finish_reason")
+        usage = reply.get("usage") or {}
+        data = None
+        if schema is not None:
+            data, problem = structured_data(text, schema)
+            if data is None:
+                self.stats.invalid += 1
+                self.stats.last_invalid = problem
+        stats = self.stats
+        stats.truncated += finish_reason == "length"
+        stats.prompt_tokens += usage.get("prompt_tokens", 0)
+        stats.completion_tokens += usage.get("completion_tokens", 0)
+        stats.seconds += seconds
+        return Completion(
+            text=text,
+            data=data,
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            seconds=seconds,
+            finish_reason=finish_reason,
+            model=str(self.spec),
+        )
+
+    async def aclose(self) -> None:
+        model, self._model = self._model, None
+        if model is not None:
+            # waits for a call in flight, so not on the event loop
+            await asyncio.to_thread(models.release, model)
+
+    def describe(self) -> dict[str, Any]:
+        options = self.options
+        return {
+            "spec": str(self.spec),
+            "backend": "llamacpp",
+            "path": str(self.path),
+            "sha256": sha256(self.path),
+            "size_bytes": self.path.stat().st_size,
+            "load": options.load_options(),
+            "sampling": {
+                "temperature": options.temperature,
+                "max_tokens": options.max_tokens,
+                "seed": options.seed,
+            },
+            "llama_cpp_python": metadata.version("llama-cpp-python"),
+        }
+
+
+def open_backend(spec: ModelSpec) -> LlamaCppBackend:
+    options = parse_options(str(spec), spec.options)
+    path = resolve_model(spec.rest)
+    return LlamaCppBackend(spec, options, models.acquire(path, options))

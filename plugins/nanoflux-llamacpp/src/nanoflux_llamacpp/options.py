@@ -1,0 +1,60 @@
+"""Per-role options for a llama.cpp model, from ``[attacker.options]`` and friends."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from nanoflux.errors import ConfigError
+from nanoflux.records import Record
+
+
+def default_threads() -> int:
+    """The CPUs this process may use (a container's share, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class LlamaOptions(Record):
+    """Load options decide which model instance is shared; sampling options are per role."""
+
+    # load options: two roles with equal values share one loaded model
+    n_ctx: int = Field(default=4096, ge=256, description="Context window in tokens.")
+    n_threads: int = Field(default_factory=default_threads, ge=1)
+    n_gpu_layers: int = Field(default=0, ge=-1, description="-1 offloads every layer.")
+    n_batch: int = Field(default=512, ge=1)
+    chat_format: str | None = Field(
+        default=None, description="llama-cpp-python chat format; None uses the GGUF's template."
+    )
+    # sampling defaults: a request's own temperature / max_tokens / seed win
+    temperature: float = Field(default=0.7, ge=0)
+    max_tokens: int = Field(default=1024, ge=1)
+    seed: int | None = Field(default=None, ge=0, description="None lets llama.cpp pick one.")
+
+    def load_key(self) -> tuple[Any, ...]:
+        return (self.n_ctx, self.n_threads, self.n_gpu_layers, self.n_batch, self.chat_format)
+
+    def load_options(self) -> dict[str, Any]:
+        return {
+            "n_ctx": self.n_ctx,
+            "n_threads": self.n_threads,
+            "n_gpu_layers": self.n_gpu_layers,
+            "n_batch": self.n_batch,
+            "chat_format": self.chat_format,
+        }
+
+
+def parse_options(spec: str, options: dict[str, Any]) -> LlamaOptions:
+    try:
+        return LlamaOptions.model_validate(options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(root)"
+        known = ", ".join(LlamaOptions.model_fields)
+        raise ConfigError(
+            f"{spec}: option {field}: {first['msg']}", hint=f"llamacpp options: {known}"
+        ) from None
