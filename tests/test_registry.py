@@ -12,16 +12,21 @@ from nanoflux.registry import KINDS, load_registry, resolve
 ROOT = Path(__file__).resolve().parents[1]
 ENTRIES, _ = load_registry()
 KIND_HOOKS = {
-    "backend": "register_backends", "embedder": "register_embedders",
-    "novelty-store": "register_novelty_stores", "judge-tool": "register_judge_tools",
-    "domain": "register_domains", "trainer": "register_trainers",
+    "backend": "register_backends",
+    "embedder": "register_embedders",
+    "novelty-store": "register_novelty_stores",
+    "judge-tool": "register_judge_tools",
+    "domain": "register_domains",
+    "trainer": "register_trainers",
 }
 
 
 def test_registry_lists_every_plugin_folder():
-    folders = {p.parent.relative_to(ROOT).as_posix()
-               for pattern in ("plugins/*/pyproject.toml", "domains/*/pyproject.toml")
-               for p in ROOT.glob(pattern)}
+    folders = {
+        p.parent.relative_to(ROOT).as_posix()
+        for pattern in ("plugins/*/pyproject.toml", "domains/*/pyproject.toml")
+        for p in ROOT.glob(pattern)
+    }
     assert {e.path for e in ENTRIES} == folders
 
 
@@ -56,7 +61,9 @@ def test_install_resolves_to_local_folders():
     assert Path(math_path) == ROOT / "domains/nanoflux-math"
     result = subprocess.run(
         [sys.executable, "-m", "nanoflux", "install", "--dry-run", "qdrant", "nanoflux-openai"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "plugins/nanoflux-qdrant" in result.stdout and "plugins/nanoflux-openai" in result.stdout
 

@@ -94,8 +94,9 @@ def round_of(request) -> int:
 
 def question_for(index: int) -> dict:
     a, b, c = 3 + index % 17, 2 + index % 13, index
+    thing = THINGS[index % len(THINGS)]
     return {
-        "text": f"{NAMES[index % len(NAMES)]} keeps {a} crates of {b} {THINGS[index % len(THINGS)]} "
+        "text": f"{NAMES[index % len(NAMES)]} keeps {a} crates of {b} {thing} "
         f"in the {PLACES[(index // 3) % len(PLACES)]} and finds {c} more loose ones "
         f"(inventory {index}). How many {THINGS[index % len(THINGS)]} are there?",
         "skill": ["multiplication", "addition", "multi-step"][index % 3],

@@ -51,7 +51,7 @@ def test_run_fills_the_run_directory(tmp_path, arith_host):
         f"Final answer: {example['metadata']['reference_answer']}"
     )
     assert example["metadata"]["defender_answer"] != example["metadata"]["reference_answer"]
-    accepted = [c for c in candidates if c["decision"] == "accepted"][0]
+    accepted = next(c for c in candidates if c["decision"] == "accepted")
     evidence = accepted["verdict"]["evidence"]
     assert evidence[0]["tool"] == "arith.evaluate" and evidence[0]["supports_reference"] is True
     assert accepted["verdict"]["reference_verified"] is True
@@ -75,8 +75,10 @@ def test_roles_alternate(tmp_path, arith_host):
 
 def test_lanes_do_not_change_what_is_accepted(tmp_path, arith_host):
     one = run(config(tmp_path / "a", target=12), arith_host)
-    many = run(config(tmp_path / "b", target=12, lanes=6,
-                      **{"attacker.options": {"latency": 0.01}}), arith_host)
+    many = run(
+        config(tmp_path / "b", target=12, lanes=6, **{"attacker.options": {"latency": 0.01}}),
+        arith_host,
+    )
     assert lines(one.out_dir / "dataset.jsonl") == lines(many.out_dir / "dataset.jsonl")
 
 
@@ -183,7 +185,9 @@ def test_judging_k_times_records_the_spread(tmp_path, arith_host, monkeypatch):
 
     monkeypatch.setattr(arith, "judge", varied)
     result = run(config(tmp_path, target=1, **{"judging.samples": 3}), arith_host)
-    accepted = [c for c in lines(result.out_dir / "candidates.jsonl") if c["decision"] == "accepted"]
+    accepted = [
+        c for c in lines(result.out_dir / "candidates.jsonl") if c["decision"] == "accepted"
+    ]
     verdict = accepted[0]["verdict"]
     assert verdict["quality_spread"] == pytest.approx(0.8)
     assert verdict["reasoning_quality"] == pytest.approx(4.0)
@@ -196,3 +200,40 @@ def test_non_empty_out_dir_is_refused(tmp_path, arith_host):
     (tmp_path / "run" / "x").write_text("x")
     with pytest.raises(UsageError, match="--resume"):
         run(config(tmp_path), arith_host)
+
+
+def test_attacker_is_told_the_defenders_weaknesses(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    prompts = []
+    original = arith.attacker
+
+    def watching(request):
+        prompts.append(request.messages[-1].content)
+        return original(request)
+
+    monkeypatch.setattr(arith, "attacker", watching)
+    cfg = config(tmp_path, alternate=False, **{"budget.max_rounds": 4})
+    run(cfg, arith_host)
+    assert "Weak: none yet" in prompts[0] and "Wrong before: none yet" in prompts[0]
+    # round 1 was accepted (the defender failed a question on 'addition')
+    assert "Weak: addition" in prompts[2]
+    assert "its wrong answer" in prompts[2]
+    assert "Avoid: - Bo keeps" in prompts[2]
+
+
+def test_bad_config_is_one_line_naming_file_and_field(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('target = "many"\n[acceptance]\nquality_min = 9\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "nanoflux", "run", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert str(bad) in result.stderr and "target" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -9,8 +9,7 @@ from nanoflux import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = [
-    name for name, fn in vars(hookspecs).items()
-    if callable(fn) and hasattr(fn, "nanoflux_spec")
+    name for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, "nanoflux_spec")
 ]
 
 

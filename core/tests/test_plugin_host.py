@@ -83,7 +83,7 @@ def test_registry_rejects_duplicates_and_names_known_ids():
 
 
 def test_unknown_model_prefix_lists_installed(builtin_host):
-    with pytest.raises(ConfigError, match="installed prefixes: .*scripted"):
+    with pytest.raises(ConfigError, match=r"installed prefixes: .*scripted"):
         builtin_host.open_backend("nosuch:model")
 
 
@@ -91,17 +91,21 @@ def test_unknown_model_prefix_lists_installed(builtin_host):
 def broken_plugin_path(tmp_path):
     """A real installed distribution whose entry point fails to import."""
     (tmp_path / "nanoflux_broken.py").write_text("raise ImportError('this plugin is broken')\n")
-    (tmp_path / "nanoflux_fine.py").write_text(textwrap.dedent("""
+    (tmp_path / "nanoflux_fine.py").write_text(
+        textwrap.dedent("""
         from nanoflux import hookimpl
 
         @hookimpl
         def register_backends(register):
             register("fine", lambda spec: None)
-    """))
+    """)
+    )
     for name in ("broken", "fine"):
         info = tmp_path / f"nanoflux_{name}-1.0.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: nanoflux-{name}\nVersion: 1.0\n")
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: nanoflux-{name}\nVersion: 1.0\n"
+        )
         (info / "entry_points.txt").write_text(f"[nanoflux]\n{name} = nanoflux_{name}\n")
     return tmp_path
 
@@ -126,9 +130,7 @@ def test_broken_plugin_is_reported_by_name_and_others_work(broken_plugin_path):
 
 
 def test_allowlist_selects_plugins(broken_plugin_path):
-    result = nanoflux(
-        ["plugins", "--json"], broken_plugin_path, {"NANOFLUX_LOAD_PLUGINS": "fine"}
-    )
+    result = nanoflux(["plugins", "--json"], broken_plugin_path, {"NANOFLUX_LOAD_PLUGINS": "fine"})
     names = {row["name"] for row in json.loads(result.stdout)}
     assert "fine" in names and "broken" not in names
     result = nanoflux(["plugins", "--json"], broken_plugin_path, {"NANOFLUX_LOAD_PLUGINS": ""})

@@ -6,7 +6,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,9 @@ def cli_env(tmp_path):
     site = tmp_path / "site"
     info = site / "nanoflux_test_arith-1.0.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nanoflux-test-arith\nVersion: 1.0\n")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: nanoflux-test-arith\nVersion: 1.0\n"
+    )
     (info / "entry_points.txt").write_text("[nanoflux]\narith = nanoflux_test_arith\n")
     return {
         **os.environ,
@@ -48,7 +49,7 @@ spec = "{spec}:model"
 [novelty]
 embedder = "hashing"
 store = "memory"
-store_options = {{ path = "{tmp_path / 'store'}" }}
+store_options = {{ path = "{tmp_path / "store"}" }}
 """)
     return path
 
@@ -67,7 +68,7 @@ def test_kill_nine_and_resume_loses_nothing_and_repeats_nothing(tmp_path, cli_en
     rng = random.Random(20260922)
     command = nanoflux("run", "--config", str(config), "--out", str(out), "--quiet", env=cli_env)
     kills = 0
-    for attempt in range(40):
+    for _ in range(40):
         process = subprocess.Popen(command, env=cli_env, stderr=subprocess.PIPE, text=True)
         try:
             process.wait(timeout=rng.uniform(0.6, 1.4))
@@ -107,18 +108,26 @@ def test_kill_nine_and_resume_loses_nothing_and_repeats_nothing(tmp_path, cli_en
 def test_resume_refuses_changed_models(tmp_path, cli_env):
     config = write_config(tmp_path, target=2)
     out = tmp_path / "run"
-    subprocess.run(nanoflux("run", "--config", str(config), "--out", str(out), "--quiet", env=cli_env),
-                   env=cli_env, check=True, capture_output=True)
+    subprocess.run(
+        nanoflux("run", "--config", str(config), "--out", str(out), "--quiet", env=cli_env),
+        env=cli_env,
+        check=True,
+        capture_output=True,
+    )
     result = subprocess.run(
         nanoflux("run", "--resume", str(out), "--attacker", "scripted:x", env=cli_env),
-        env=cli_env, capture_output=True, text=True,
+        env=cli_env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "only --target and the budgets" in result.stderr
     # extending the target continues the same run
     result = subprocess.run(
         nanoflux("run", "--resume", str(out), "--target", "4", env=cli_env),
-        env=cli_env, capture_output=True, text=True,
+        env=cli_env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert len(lines(out / "dataset.jsonl")) == 4
@@ -128,13 +137,20 @@ def test_resume_refuses_changed_models(tmp_path, cli_env):
 def test_export_formats(tmp_path, cli_env):
     config = write_config(tmp_path, target=3)
     out = tmp_path / "run"
-    subprocess.run(nanoflux("run", "--config", str(config), "--out", str(out), "--quiet", env=cli_env),
-                   env=cli_env, check=True)
+    subprocess.run(
+        nanoflux("run", "--config", str(config), "--out", str(out), "--quiet", env=cli_env),
+        env=cli_env,
+        check=True,
+    )
     dataset = lines(out / "dataset.jsonl")
     for fmt in ("messages", "alpaca", "sharegpt", "dpo"):
         target = tmp_path / f"{fmt}.jsonl"
-        subprocess.run(nanoflux("export", str(out), "--format", fmt, "--to", str(target), env=cli_env),
-                       env=cli_env, check=True, capture_output=True)
+        subprocess.run(
+            nanoflux("export", str(out), "--format", fmt, "--to", str(target), env=cli_env),
+            env=cli_env,
+            check=True,
+            capture_output=True,
+        )
         rows = lines(target)
         assert len(rows) == 3
         first = rows[0]
@@ -143,7 +159,8 @@ def test_export_formats(tmp_path, cli_env):
             assert first["messages"] == dataset[0]["messages"]
         elif fmt == "alpaca":
             assert first["instruction"] == question and first["output"].endswith(
-                "Final answer: " + dataset[0]["metadata"]["reference_answer"])
+                "Final answer: " + dataset[0]["metadata"]["reference_answer"]
+            )
         elif fmt == "sharegpt":
             assert [t["from"] for t in first["conversations"]] == ["human", "gpt"]
         else:
@@ -151,8 +168,12 @@ def test_export_formats(tmp_path, cli_env):
             assert first["rejected"].endswith(dataset[0]["metadata"]["defender_answer"])
             assert first["chosen"] != first["rejected"]
     pytest.importorskip("datasets")
-    subprocess.run(nanoflux("export", str(out), "--format", "hf", "--to", str(tmp_path / "hf"), env=cli_env),
-                   env=cli_env, check=True, capture_output=True)
+    subprocess.run(
+        nanoflux("export", str(out), "--format", "hf", "--to", str(tmp_path / "hf"), env=cli_env),
+        env=cli_env,
+        check=True,
+        capture_output=True,
+    )
     import datasets
 
     assert len(datasets.load_from_disk(str(tmp_path / "hf"))) == 3

@@ -38,7 +38,9 @@ class PromptSet(Record):
         root = resources.files(package).joinpath(folder)
         return cls(**{role: root.joinpath(f"{role}.txt").read_text("utf-8") for role in ROLES})
 
-    def with_overrides(self, overrides: dict[str, str], *, base_dir: Path | None = None) -> PromptSet:
+    def with_overrides(
+        self, overrides: dict[str, str], *, base_dir: Path | None = None
+    ) -> PromptSet:
         """Replace templates from a run config; a value naming an existing file is read from it."""
         values = self.model_dump()
         for role, value in overrides.items():
@@ -84,7 +86,9 @@ class Domain(abc.ABC):
         """The default prompt templates (package data)."""
 
     @abc.abstractmethod
-    def check_answer(self, reference: str, candidate: str, *, choices: Sequence[str] | None = None) -> bool:
+    def check_answer(
+        self, reference: str, candidate: str, *, choices: Sequence[str] | None = None
+    ) -> bool:
         """Whether ``candidate`` is the same answer as ``reference``, as the field compares them."""
 
     @abc.abstractmethod

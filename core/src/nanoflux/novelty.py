@@ -59,7 +59,7 @@ class NoveltyStore(abc.ABC):
 
     @abc.abstractmethod
     def ensure_collection(self, name: str, dimension: int) -> None:
-        """Create the collection if missing; raise StoreError if it exists with another dimension."""
+        """Create the collection if missing; StoreError if it exists with another dimension."""
 
     @abc.abstractmethod
     def add(self, collection: str, items: Sequence[StoredItem]) -> None:

@@ -166,7 +166,7 @@ class PluginHost:
             return
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's, not ours
+        except Exception as exc:
             self.errors.append(LoadError(ep.name, f"import failed: {type(exc).__name__}: {exc}"))
             return
         dist = getattr(ep, "dist", None)
@@ -213,7 +213,7 @@ class PluginHost:
                 except PluginError as exc:
                     self.errors.append(LoadError(plugin, exc.one_line()))
                     failed.add(plugin)
-                except Exception as exc:  # noqa: BLE001 - isolate one plugin's bug
+                except Exception as exc:
                     self.errors.append(
                         LoadError(plugin, f"{hook_name} failed: {type(exc).__name__}: {exc}")
                     )
@@ -250,10 +250,8 @@ class PluginHost:
         for impl in self.pm.hook.register_commands.get_hookimpls():
             try:
                 impl.function(cli=cli)
-            except Exception as exc:  # noqa: BLE001
-                self.errors.append(
-                    LoadError(impl.plugin_name, f"register_commands failed: {exc}")
-                )
+            except Exception as exc:
+                self.errors.append(LoadError(impl.plugin_name, f"register_commands failed: {exc}"))
 
     # -- opening things ----------------------------------------------------------
 
@@ -285,7 +283,7 @@ class PluginHost:
         return [e.item for e in self.tools if e.item.domain == domain]
 
     def describe(self) -> list[dict[str, Any]]:
-        """Plugins with versions and hooks, then load errors; what ``nanoflux plugins --json`` prints."""
+        """Plugins with versions, hooks and load errors, as ``nanoflux plugins --json`` prints."""
         rows = []
         for info in self.plugins.values():
             provides = {
@@ -300,7 +298,8 @@ class PluginHost:
                 )
             }
             provides["benchmarks"] = sorted(
-                name for name, entries in self.benchmarks.items()
+                name
+                for name, entries in self.benchmarks.items()
                 if any(e.plugin == info.name for e in entries)
             )
             rows.append(
@@ -318,8 +317,15 @@ class PluginHost:
         for error in self.errors:
             if error.plugin not in loaded:
                 rows.append(
-                    {"name": error.plugin, "distribution": None, "version": None,
-                     "builtin": False, "hooks": [], "provides": {}, "error": error.error}
+                    {
+                        "name": error.plugin,
+                        "distribution": None,
+                        "version": None,
+                        "builtin": False,
+                        "hooks": [],
+                        "provides": {},
+                        "error": error.error,
+                    }
                 )
         return rows
 

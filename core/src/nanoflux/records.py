@@ -98,9 +98,7 @@ class Verdict(Record):
     quality_spread: float | None = Field(
         default=None, description="max-min reasoning quality when judged k>1 times"
     )
-    inconsistent: bool = Field(
-        default=False, description="Score contradicts its own rationale."
-    )
+    inconsistent: bool = Field(default=False, description="Score contradicts its own rationale.")
 
 
 class BenchmarkItem(Record):

@@ -45,7 +45,7 @@ def load_registry() -> tuple[list[RegistryEntry], Path | None]:
     for key, table in data.get("plugins", {}).items():
         try:
             entries.append(RegistryEntry(name=key, **table))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ConfigError(f"registry.toml: plugins.{key}: {exc}") from exc
         for kind in entries[-1].kind:
             if kind not in KINDS:

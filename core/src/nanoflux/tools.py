@@ -52,7 +52,9 @@ class JudgeTool:
             return ToolResult(ok=False, error=exc.one_line(), seconds=time.perf_counter() - started)
         except (ArithmeticError, ValueError, TypeError, KeyError) as exc:
             return ToolResult(
-                ok=False, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started
+                ok=False,
+                error=f"{type(exc).__name__}: {exc}",
+                seconds=time.perf_counter() - started,
             )
         return ToolResult(ok=True, value=value, seconds=time.perf_counter() - started)
 

@@ -11,8 +11,19 @@ from ..errors import NanofluxError
 
 # Core's command names are fixed; a plugin cannot replace them.
 CORE_COMMANDS = (
-    "plugins", "install", "run", "export", "train", "eval", "report", "bench",
-    "tools", "novelty", "data", "pipeline", "ablate",
+    "plugins",
+    "install",
+    "run",
+    "export",
+    "train",
+    "eval",
+    "report",
+    "bench",
+    "tools",
+    "novelty",
+    "data",
+    "pipeline",
+    "ablate",
 )
 
 
@@ -82,8 +93,19 @@ def _build() -> click.Group:
     )
 
     for module in (
-        plugins_cmd, install_cmd, run_cmd, export_cmd, train_cmd, eval_cmd, report_cmd,
-        bench_cmd, tools_cmd, novelty_cmd, data_cmd, pipeline_cmd, ablate_cmd,
+        plugins_cmd,
+        install_cmd,
+        run_cmd,
+        export_cmd,
+        train_cmd,
+        eval_cmd,
+        report_cmd,
+        bench_cmd,
+        tools_cmd,
+        novelty_cmd,
+        data_cmd,
+        pipeline_cmd,
+        ablate_cmd,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)

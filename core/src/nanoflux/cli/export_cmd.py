@@ -11,10 +11,15 @@ from ..engine.export import FORMATS
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="messages",
-              show_default=True)
-@click.option("--to", "destination", type=click.Path(path_type=Path),
-              help="Output file (folder for hf). Default: RUN_DIR/export/<format>.jsonl")
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="messages", show_default=True
+)
+@click.option(
+    "--to",
+    "destination",
+    type=click.Path(path_type=Path),
+    help="Output file (folder for hf). Default: RUN_DIR/export/<format>.jsonl",
+)
 def export(run_dir: Path, fmt: str, destination: Path | None) -> None:
     """Export RUN_DIR's dataset.jsonl as messages, alpaca, sharegpt, dpo or hf."""
     from ..engine.export import export_dataset

@@ -23,8 +23,12 @@ def _progress_printer(mode: str):
         )
 
         bar = Progress(
-            TextColumn("[bold]accepted"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("[bold]accepted"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
             transient=False,
         )
         task = bar.add_task("run", total=None, info="")
@@ -32,7 +36,9 @@ def _progress_printer(mode: str):
         def update(run) -> None:
             stats = run.stats()
             bar.update(
-                task, total=run.config.target, completed=run.accepted,
+                task,
+                total=run.config.target,
+                completed=run.accepted,
                 info=f"attempts {run.attempts} · rate {stats['acceptance_rate']:.0%} "
                 f"· {stats['tokens_per_second']:.0f} tok/s",
             )
@@ -61,35 +67,66 @@ def _progress_printer(mode: str):
 @click.option("--defender", help="Model B spec.")
 @click.option("--judge", help="Judge model spec.")
 @click.option("--target", type=int, help="Accepted examples to collect (default 200).")
-@click.option("--out", type=click.Path(path_type=Path), help="Run directory (default runs/<time>-<domain>).")
-@click.option("--resume", type=click.Path(path_type=Path), help="Continue the run in this directory.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Run directory (default runs/<time>-<domain>)."
+)
+@click.option(
+    "--resume", type=click.Path(path_type=Path), help="Continue the run in this directory."
+)
 @click.option("--seed", type=int)
 @click.option("--lanes", type=int, help="Rounds in flight at once.")
 @click.option("--max-rounds", type=int, help="Stop after this many rounds.")
 @click.option("--max-minutes", type=float, help="Stop after this many minutes.")
 @click.option("--max-tokens", type=int, help="Stop after this many tokens (all roles).")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def run(config_path, domain, attacker, defender, judge, target, out, resume, seed, lanes,
-        max_rounds, max_minutes, max_tokens, quiet) -> None:
+def run(
+    config_path,
+    domain,
+    attacker,
+    defender,
+    judge,
+    target,
+    out,
+    resume,
+    seed,
+    lanes,
+    max_rounds,
+    max_minutes,
+    max_tokens,
+    quiet,
+) -> None:
     """Generate a dataset: Attacker/Defender/Judge rounds until the target or a budget."""
     from ..config import load_config
     from ..engine import run as run_engine
     from ..errors import UsageError
 
     overrides = {
-        "domain": domain, "attacker.spec": attacker, "defender.spec": defender,
-        "judge.spec": judge, "target": target, "seed": seed, "lanes": lanes,
-        "budget.max_rounds": max_rounds, "budget.max_minutes": max_minutes,
+        "domain": domain,
+        "attacker.spec": attacker,
+        "defender.spec": defender,
+        "judge.spec": judge,
+        "target": target,
+        "seed": seed,
+        "lanes": lanes,
+        "budget.max_rounds": max_rounds,
+        "budget.max_minutes": max_minutes,
         "budget.max_tokens": max_tokens,
     }
     if resume is not None:
         if config_path is not None or out is not None:
-            raise UsageError("--resume takes its configuration from the run directory",
-                             hint="drop --config/--out")
+            raise UsageError(
+                "--resume takes its configuration from the run directory",
+                hint="drop --config/--out",
+            )
         if not (resume / "config.toml").is_file():
             raise UsageError(f"{resume} is not a run directory (no config.toml)")
         changed = {k: v for k, v in overrides.items() if v is not None}
-        if set(changed) - {"target", "budget.max_rounds", "budget.max_minutes", "budget.max_tokens"}:
+        if set(changed) - {
+            "target",
+            "budget.max_rounds",
+            "budget.max_minutes",
+            "budget.max_tokens",
+        }:
             raise UsageError("on --resume only --target and the budgets may change")
         config = load_config(resume / "config.toml", {**changed, "out": str(resume)})
     else:

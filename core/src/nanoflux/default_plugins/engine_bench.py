@@ -27,7 +27,9 @@ class _BenchDomain(Domain):
     skills = ("alpha", "beta", "gamma")
 
     def prompts(self) -> PromptSet:
-        return PromptSet(attacker="Ask about $target_skill.", defender="$question", judge="$question")
+        return PromptSet(
+            attacker="Ask about $target_skill.", defender="$question", judge="$question"
+        )
 
     def check_answer(self, reference, candidate, *, choices=None) -> bool:
         return reference.strip() == candidate.strip()
@@ -49,15 +51,23 @@ def _responder(request):
     if "text" in properties:
         words = " ".join(_WORDS[(index * k) % len(_WORDS)] for k in (1, 3, 7, 11, 13))
         return {
-            "text": f"Question {index}: {words}?", "skill": "alpha", "hops": 3,
-            "solution_steps": ["one", "two", "three"], "reference_answer": str(index),
+            "text": f"Question {index}: {words}?",
+            "skill": "alpha",
+            "hops": 3,
+            "solution_steps": ["one", "two", "three"],
+            "reference_answer": str(index),
             "explanation": "",
         }
     if "final_answer" in properties:
         return {"reasoning": "guess", "final_answer": "wrong"}
     return {
-        "rationale": "fine", "reference_correct": True, "defender_correct": False,
-        "hops_real": True, "coherence": 4, "safety": 5, "reasoning_quality": 4,
+        "rationale": "fine",
+        "reference_correct": True,
+        "defender_correct": False,
+        "hops_real": True,
+        "coherence": 4,
+        "safety": 5,
+        "reasoning_quality": 4,
     }
 
 
@@ -70,19 +80,29 @@ def measure(lanes: int, rounds: int, latency: float) -> dict:
     module = f"{__name__}:_responder"
     with tempfile.TemporaryDirectory() as tmp:
         model = {"spec": f"scripted:{module}", "options": {"latency": latency}}
-        config = validate_config({
-            "domain": "bench", "attacker": model, "defender": model, "judge": model,
-            "target": rounds, "lanes": lanes, "out": str(Path(tmp) / "run"),
-            "budget": {"max_rounds": rounds},
-            "novelty": {"embedder": "hashing", "store": "memory"},
-        })
+        config = validate_config(
+            {
+                "domain": "bench",
+                "attacker": model,
+                "defender": model,
+                "judge": model,
+                "target": rounds,
+                "lanes": lanes,
+                "out": str(Path(tmp) / "run"),
+                "budget": {"max_rounds": rounds},
+                "novelty": {"embedder": "hashing", "store": "memory"},
+            }
+        )
         started = time.perf_counter()
         result = run(config, host)
         wall = time.perf_counter() - started
     inside = sum(role["seconds"] for role in result.stats["usage"].values())
     return {
-        "lanes": lanes, "rounds": result.attempts, "wall_s": round(wall, 3),
-        "backend_s": round(inside, 3), "overhead_ratio": round(wall / (inside / lanes), 4),
+        "lanes": lanes,
+        "rounds": result.attempts,
+        "wall_s": round(wall, 3),
+        "backend_s": round(inside, 3),
+        "overhead_ratio": round(wall / (inside / lanes), 4),
     }
 
 

@@ -8,6 +8,7 @@ embedder (``fastembed``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -27,9 +28,9 @@ class HashingEmbedder(Embedder):
     def _features(self, text: str) -> list[str]:
         words = _WORD.findall(text.lower())
         grams = [f"w:{w}" for w in words]
-        grams += [f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        grams += [f"b:{a} {b}" for a, b in itertools.pairwise(words)]
         joined = " ".join(words)
-        grams += [f"c:{joined[i:i + 4]}" for i in range(max(0, len(joined) - 3))]
+        grams += [f"c:{joined[i : i + 4]}" for i in range(max(0, len(joined) - 3))]
         return grams
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

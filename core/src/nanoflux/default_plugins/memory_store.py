@@ -58,8 +58,7 @@ class MemoryStore(NoveltyStore):
             return
         if coll.dimension != dimension:
             raise StoreError(
-                f"novelty collection {name!r} holds {coll.dimension}-d vectors, "
-                f"not {dimension}-d",
+                f"novelty collection {name!r} holds {coll.dimension}-d vectors, not {dimension}-d",
                 hint="use the embedder the collection was made with, or another store path",
             )
 

@@ -94,7 +94,7 @@ class ScriptedBackend(Backend):
         if request.json_schema is not None:
             try:
                 data = extract_json_object(text)
-            except Exception:  # noqa: BLE001 - malformed on purpose is a valid script
+            except Exception:
                 data = None
         prompt_chars = sum(len(m.content) for m in request.messages)
         return Completion(

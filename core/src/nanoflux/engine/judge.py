@@ -24,7 +24,9 @@ from .roles import Seat, ask_for
 from .schemas import SCORES_SCHEMA
 
 # Words that, in a rationale, contradict a high score (and their opposites a low one).
-_NEGATIVE = re.compile(r"\b(incorrect|wrong|invalid|flawed|error|mistake|nonsens\w*|unclear)\b", re.I)
+_NEGATIVE = re.compile(
+    r"\b(incorrect|wrong|invalid|flawed|error|mistake|nonsens\w*|unclear)\b", re.I
+)
 _POSITIVE = re.compile(r"\b(correct|excellent|clear|rigorous|sound|well[- ]reasoned)\b", re.I)
 
 
@@ -52,14 +54,18 @@ def summarize_evidence(evidence: Sequence[ToolEvidence]) -> str:
         verdict = {True: "CONFIRMS", False: "CONTRADICTS", None: "says nothing about"}[
             item.supports_reference
         ]
-        lines.append(f"- {item.tool}: {outcome}; {verdict} the reference answer. {item.note}".strip())
+        lines.append(
+            f"- {item.tool}: {outcome}; {verdict} the reference answer. {item.note}".strip()
+        )
     return "\n".join(lines)
 
 
 def contradicts_rationale(scores: Scores) -> bool:
     """A high score with a damning rationale, or a low one with a glowing rationale."""
     text = scores.rationale
-    negative = bool(_NEGATIVE.search(text)) and not re.search(r"\bnot (incorrect|wrong)\b", text, re.I)
+    negative = bool(_NEGATIVE.search(text)) and not re.search(
+        r"\bnot (incorrect|wrong)\b", text, re.I
+    )
     positive = bool(_POSITIVE.search(text)) and not re.search(r"\bnot correct\b", text, re.I)
     if scores.reasoning_quality >= 4 and negative and not positive:
         return True
@@ -115,12 +121,20 @@ class Judge:
         for sample in range(self.samples):
             rubrics.append(
                 await ask_for(
-                    self.seat, Scores, prompt, role="judge", usage=usage, schema=SCORES_SCHEMA,
-                    max_tokens=self.max_tokens, temperature=self.temperature,
+                    self.seat,
+                    Scores,
+                    prompt,
+                    role="judge",
+                    usage=usage,
+                    schema=SCORES_SCHEMA,
+                    max_tokens=self.max_tokens,
+                    temperature=self.temperature,
                     seed=None if seed is None else seed + 101 * sample,
                 )
             )
-        return combine(rubrics, verification, checker_says, flag_inconsistent=self.flag_inconsistent)
+        return combine(
+            rubrics, verification, checker_says, flag_inconsistent=self.flag_inconsistent
+        )
 
 
 def _median(values: Sequence[float]) -> float:
@@ -174,7 +188,8 @@ def combine(
         overridden_by_tools=overridden,
         quality_spread=(
             max(r.reasoning_quality for r in rubrics) - min(r.reasoning_quality for r in rubrics)
-            if len(rubrics) > 1 else None
+            if len(rubrics) > 1
+            else None
         ),
         inconsistent=flag_inconsistent and any(contradicts_rationale(r) for r in rubrics),
     )

@@ -56,7 +56,8 @@ def _problem(completion: Completion, record_type: type[R]) -> tuple[R | None, st
         return record_type.model_validate(data), ""
     except ValidationError as exc:
         lines = [
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+            for e in exc.errors()[:5]
         ]
         return None, "; ".join(lines)
 
@@ -81,8 +82,11 @@ async def ask_for(
     problem = ""
     for attempt in range(2):
         request = CompletionRequest(
-            messages=messages, json_schema=schema, max_tokens=max_tokens,
-            temperature=temperature, seed=None if seed is None else seed + attempt,
+            messages=messages,
+            json_schema=schema,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=None if seed is None else seed + attempt,
         )
         try:
             completion = await seat.complete(request)
@@ -90,10 +94,14 @@ async def ask_for(
             usage.calls += 1
             usage.failed_calls += 1
             raise RoleFailure("backend_error", f"{role}: {exc.cause}: {exc.message}") from exc
-        usage.add(Usage(
-            calls=1, prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens, seconds=completion.seconds,
-        ))
+        usage.add(
+            Usage(
+                calls=1,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                seconds=completion.seconds,
+            )
+        )
         if fill and completion.data is not None:
             completion = completion.model_copy(update={"data": {**completion.data, **fill}})
         elif fill:

@@ -133,7 +133,11 @@ class RunStore:
         in_dataset = {example["id"] for example in read_jsonl(self.dataset_path)}
         for candidate in read_jsonl(self.candidates_path):
             example = candidate.get("example")
-            if candidate.get("decision") == "accepted" and example and example["id"] not in in_dataset:
+            if (
+                candidate.get("decision") == "accepted"
+                and example
+                and example["id"] not in in_dataset
+            ):
                 self.append_example(example)
                 in_dataset.add(example["id"])
                 report["examples_restored"] += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..errors import ConfigError, NanofluxError
 from ..novelty import NoveltyDecision, NoveltyGate, NoveltyThresholds
 from ..plugins import PluginHost, default_host
 from ..records import Answer, Question, Usage, Verdict
+from ..secrets import scrub
 from . import run_store as files
 from .example import build_example, example_id
 from .judge import Judge
@@ -29,7 +31,6 @@ from .policy import decide
 from .profile import DefenderProfile, describe_avoid, describe_wrong
 from .roles import RoleFailure, Seat, ask_for
 from .schemas import ANSWER_SCHEMA, question_schema
-from ..secrets import scrub
 
 ROLES = ("attacker", "defender", "judge")
 DEFAULT_MAX_TOKENS = {"attacker": 768, "defender": 384, "judge": 320}
@@ -98,6 +99,7 @@ class Run:
         self.previous_seconds = 0.0
         self.started = time.monotonic()
         self._stats_written = 0.0
+        self._gate_lock = threading.Lock()
         self.stopped_because = "running"
 
     # -- set-up ------------------------------------------------------------------
@@ -128,7 +130,9 @@ class Run:
             embedder = self.host.open_embedder(settings.embedder, settings.embedder_options)
             store = self.host.open_store(settings.store, settings.store_options)
             self.gate = NoveltyGate(
-                embedder, store, self.domain.name,
+                embedder,
+                store,
+                self.domain.name,
                 NoveltyThresholds(
                     duplicate=settings.duplicate_threshold,
                     contaminated=settings.contamination_threshold,
@@ -148,11 +152,15 @@ class Run:
             for role, used in candidate.get("usage", {}).items():
                 self.usage[role].add(Usage(**used))
             question, answer, verdict = (
-                candidate.get("question"), candidate.get("answer"), candidate.get("verdict")
+                candidate.get("question"),
+                candidate.get("answer"),
+                candidate.get("verdict"),
             )
             if question and answer and verdict:
                 self._profile(candidate["defender"]).observe(
-                    question["skill"], question["text"], answer["final_answer"],
+                    question["skill"],
+                    question["text"],
+                    answer["final_answer"],
                     verdict["defender_correct"],
                 )
             if candidate["decision"] == "accepted":
@@ -177,6 +185,11 @@ class Run:
         if stale or missing:
             log.info("novelty store reconciled: %d removed, %d added", len(stale), len(missing))
 
+    def _gate_check(self, vector: list[float]) -> NoveltyDecision:
+        # Stores need not be thread-safe: lane threads check while the commit adds.
+        with self._gate_lock:
+            return self.gate.check_vector(vector)
+
     def _profile(self, defender: str) -> DefenderProfile:
         return self.profiles.setdefault(defender, DefenderProfile(size=self.config.profile_size))
 
@@ -199,7 +212,9 @@ class Run:
             {"name": p.name, "distribution": p.distribution, "version": p.version}
             for p in self.host.plugins.values()
         ]
-        manifest["models"] = {role: seat.backend.describe() for role, seat in self.role_seats.items()}
+        manifest["models"] = {
+            role: seat.backend.describe() for role, seat in self.role_seats.items()
+        }
         if self.gate is not None:
             manifest["novelty"] = {
                 "embedder": self.gate.embedder.describe(),
@@ -230,33 +245,45 @@ class Run:
         attacker_spec = getattr(self.config, attacking).spec
         defender_spec = getattr(self.config, defending).spec
         outcome = Outcome(
-            index=index, attacker=attacker_spec, defender=defender_spec,
-            usage={role: Usage() for role in ROLES}, started=time.monotonic(),
+            index=index,
+            attacker=attacker_spec,
+            defender=defender_spec,
+            usage={role: Usage() for role in ROLES},
+            started=time.monotonic(),
         )
         seed = self.config.seed * 1_000_003 + index * 10
         profile = self._profile(defender_spec)
         skills = list(self.domain.skills)
         max_tokens, temperature = self._request_options(attacking)
         prompt = self.prompts.render(
-            "attacker", domain=self.domain.name, skills=", ".join(skills),
+            "attacker",
+            domain=self.domain.name,
+            skills=", ".join(skills),
             target_skill=profile.pick_target(skills, index),
             weak_skills=", ".join(profile.weak_skills()) or "none yet",
-            recent_wrong=describe_wrong(profile), avoid=describe_avoid(self.recent_accepted),
-            hops_min=self.config.acceptance.hops_min, hops_max=self.config.acceptance.hops_max,
+            recent_wrong=describe_wrong(profile),
+            avoid=describe_avoid(self.recent_accepted),
+            hops_min=self.config.acceptance.hops_min,
+            hops_max=self.config.acceptance.hops_max,
         )
         try:
             question = await ask_for(
-                self.role_seats[attacking], Question, prompt, role="attacker",
+                self.role_seats[attacking],
+                Question,
+                prompt,
+                role="attacker",
                 usage=outcome.usage["attacker"],
                 schema=question_schema(self.domain.supports_programs),
-                max_tokens=max_tokens, temperature=temperature, seed=seed,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=seed,
                 fill={"domain": self.domain.name},
             )
             outcome.question = question
             if self.gate is not None:
                 # Before the Defender spends a token: is this question new?
                 outcome.vector = await asyncio.to_thread(self.gate.embed, question.text)
-                outcome.novelty = await asyncio.to_thread(self.gate.check_vector, outcome.vector)
+                outcome.novelty = await asyncio.to_thread(self._gate_check, outcome.vector)
                 if outcome.novelty.verdict != "novel":
                     return outcome
             max_tokens, temperature = self._request_options(defending)
@@ -264,16 +291,26 @@ class Run:
                 "defender", question=question.text, choices=_choices_text(question.choices)
             )
             outcome.answer = await ask_for(
-                self.role_seats[defending], Answer, defender_prompt, role="defender",
-                usage=outcome.usage["defender"], schema=ANSWER_SCHEMA,
-                max_tokens=max_tokens, temperature=temperature, seed=seed + 1,
+                self.role_seats[defending],
+                Answer,
+                defender_prompt,
+                role="defender",
+                usage=outcome.usage["defender"],
+                schema=ANSWER_SCHEMA,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=seed + 1,
             )
             max_tokens, temperature = self._request_options("judge")
             judge = Judge(
-                self.role_seats["judge"], self.domain, self.host,
-                template=self.prompts.judge, samples=self.config.judging.samples,
+                self.role_seats["judge"],
+                self.domain,
+                self.host,
+                template=self.prompts.judge,
+                samples=self.config.judging.samples,
                 flag_inconsistent=self.config.judging.flag_inconsistent,
-                max_tokens=max_tokens, temperature=temperature,
+                max_tokens=max_tokens,
+                temperature=temperature,
             )
             outcome.verdict = await judge.judge(
                 question, outcome.answer, usage=outcome.usage["judge"], seed=seed + 2
@@ -298,7 +335,7 @@ class Run:
             decision, reason = "rejected", novelty.verdict if novelty else "error"
         else:
             if self.gate is not None and outcome.vector is not None:
-                novelty = self.gate.check_vector(outcome.vector)  # rounds committed since
+                novelty = self._gate_check(outcome.vector)  # rounds committed since
             reason = decide(self.config.acceptance, question, verdict, novelty)
             if reason == "accepted":
                 if example_id(question.domain, question.text) in self.accepted_ids:
@@ -308,9 +345,12 @@ class Run:
             decision = "accepted" if reason == "accepted" else "rejected"
             if decision == "accepted":
                 example = build_example(
-                    question, answer, verdict,
+                    question,
+                    answer,
+                    verdict,
                     similarity=novelty.similarity if novelty else 0.0,
-                    attacker=outcome.attacker, defender=outcome.defender,
+                    attacker=outcome.attacker,
+                    defender=outcome.defender,
                     round_index=outcome.index,
                 )
         record = {
@@ -321,7 +361,9 @@ class Run:
             "question": question.model_dump(mode="json") if question else None,
             "answer": answer.model_dump(mode="json") if answer else None,
             "verdict": verdict.model_dump(mode="json") if verdict else None,
-            "novelty": None if novelty is None else {
+            "novelty": None
+            if novelty is None
+            else {
                 "verdict": novelty.verdict,
                 "similarity": round(novelty.similarity, 4),
                 "nearest_id": novelty.nearest.id if novelty.nearest else None,
@@ -338,9 +380,10 @@ class Run:
         if example is not None:
             self.store.append_example(example)
             if self.gate is not None:
-                self.gate.remember(
-                    example["id"], question.text, run_id=self.run_id, vector=outcome.vector
-                )
+                with self._gate_lock:
+                    self.gate.remember(
+                        example["id"], question.text, run_id=self.run_id, vector=outcome.vector
+                    )
             self.accepted += 1
             self.accepted_ids.add(example["id"])
             self.recent_accepted.append(question.text)
@@ -393,7 +436,9 @@ class Run:
             "rejections": {k: v for k, v in sorted(self.reasons.items()) if k != "accepted"},
             "usage": {role: u.model_dump() for role, u in self.usage.items()},
             "total_tokens": tokens,
-            "accepted_per_million_tokens": round(self.accepted / tokens * 1e6, 3) if tokens else 0.0,
+            "accepted_per_million_tokens": round(self.accepted / tokens * 1e6, 3)
+            if tokens
+            else 0.0,
             "seconds": round(self.seconds(), 3),
             "tokens_per_second": round(tokens / self.seconds(), 2) if self.seconds() else 0.0,
             "accepted_per_round": self.accepted_per_round,
@@ -478,13 +523,16 @@ async def run_async(
     finally:
         await the_run.close()
     return RunResult(
-        out_dir=out_dir, accepted=the_run.accepted, attempts=the_run.attempts,
-        stopped_because=the_run.stopped_because, stats=the_run.stats(),
+        out_dir=out_dir,
+        accepted=the_run.accepted,
+        attempts=the_run.attempts,
+        stopped_because=the_run.stopped_because,
+        stats=the_run.stats(),
     )
 
 
 def run(
     config: RunConfig, host: PluginHost | None = None, *, resume: bool = False, progress=None
 ) -> RunResult:
-    """Run (or, with ``resume``, continue) the adversarial loop; the Python face of ``nanoflux run``."""
+    """Run (or, with ``resume``, continue) the adversarial loop, as ``nanoflux run`` does."""
     return asyncio.run(run_async(config, host, resume=resume, progress=progress))

@@ -22,8 +22,11 @@ ANSWER_SCHEMA = {
 
 def _request(text: str, **kwargs) -> CompletionRequest:
     return CompletionRequest(
-        messages=[ChatMessage(role="user", content=text)], max_tokens=kwargs.pop("max_tokens", 48),
-        seed=0, temperature=0.0, **kwargs,
+        messages=[ChatMessage(role="user", content=text)],
+        max_tokens=kwargs.pop("max_tokens", 48),
+        seed=0,
+        temperature=0.0,
+        **kwargs,
     )
 
 
@@ -57,7 +60,8 @@ class BackendContract:
     def test_structured_completion_returns_schema_object(self, backend):
         request = _request(
             "What is 2 + 3? Reply as JSON with reasoning and final_answer.",
-            json_schema=ANSWER_SCHEMA, max_tokens=96,
+            json_schema=ANSWER_SCHEMA,
+            max_tokens=96,
         )
         completion = run(backend.complete(request))
         assert completion.data is not None, completion.text
@@ -66,7 +70,9 @@ class BackendContract:
 
     def test_concurrent_calls_all_complete(self, backend):
         async def many():
-            return await asyncio.gather(*(backend.complete(_request(f"Count to {i}.")) for i in range(3)))
+            return await asyncio.gather(
+                *(backend.complete(_request(f"Count to {i}.")) for i in range(3))
+            )
 
         completions = run(many())
         assert len(completions) == 3

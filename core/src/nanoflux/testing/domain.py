@@ -37,18 +37,29 @@ class DomainContract:
         prompts = domain.prompts()
         assert isinstance(prompts, PromptSet)
         attacker = prompts.render(
-            "attacker", domain=domain.name, skills=", ".join(domain.skills),
-            target_skill=domain.skills[0], weak_skills="none", recent_wrong="none",
-            avoid="none", hops_min=2, hops_max=6,
+            "attacker",
+            domain=domain.name,
+            skills=", ".join(domain.skills),
+            target_skill=domain.skills[0],
+            weak_skills="none",
+            recent_wrong="none",
+            avoid="none",
+            hops_min=2,
+            hops_max=6,
         )
         assert "$" not in attacker.replace("$$", ""), "attacker template has an unknown $variable"
         question = domain.example_question()
         defender = prompts.render("defender", question=question.text, choices="")
         assert question.text in defender
         judge = prompts.render(
-            "judge", question=question.text, reference_answer=question.reference_answer,
-            solution="\n".join(question.solution_steps), defender_answer="x",
-            defender_reasoning="", evidence="none", hops=question.hops,
+            "judge",
+            question=question.text,
+            reference_answer=question.reference_answer,
+            solution="\n".join(question.solution_steps),
+            defender_answer="x",
+            defender_reasoning="",
+            evidence="none",
+            hops=question.hops,
         )
         assert question.reference_answer in judge
 

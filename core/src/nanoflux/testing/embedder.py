@@ -40,21 +40,25 @@ class EmbedderContract:
         assert description["dimension"] == embedder.dimension
 
     def test_near_copy_is_closer_than_unrelated(self, embedder):
-        base, copy, other = embedder.embed([
-            "A farmer has 12 cows and buys 7 more. How many cows does he have now?",
-            "A farmer has 12 cows and then buys 7 more cows. How many cows does he have?",
-            "Translate the DNA sequence ATGGCC into its protein sequence.",
-        ])
+        base, copy, other = embedder.embed(
+            [
+                "A farmer has 12 cows and buys 7 more. How many cows does he have now?",
+                "A farmer has 12 cows and then buys 7 more cows. How many cows does he have?",
+                "Translate the DNA sequence ATGGCC into its protein sequence.",
+            ]
+        )
         assert float(base @ copy) > float(base @ other) + 0.2
 
     def test_paraphrase_is_closer_than_unrelated(self, embedder):
         if not self.understands_paraphrase:
             pytest.skip("this embedder does not claim to understand paraphrase")
-        base, para, other = embedder.embed([
-            "How many cows does the farmer own after buying 7 more if he started with 12?",
-            "A farmer starts with a dozen cows and purchases seven additional ones. "
-            "What is his total number of cows?",
-            "Which enzyme unwinds the DNA double helix during replication?",
-        ])
+        base, para, other = embedder.embed(
+            [
+                "How many cows does the farmer own after buying 7 more if he started with 12?",
+                "A farmer starts with a dozen cows and purchases seven additional ones. "
+                "What is his total number of cows?",
+                "Which enzyme unwinds the DNA double helix during replication?",
+            ]
+        )
         assert float(base @ para) > 0.7
         assert float(base @ other) < 0.5

@@ -28,10 +28,12 @@ class TrainerContract:
     @pytest.fixture
     def examples(self):
         return [
-            {"messages": [
-                {"role": "user", "content": f"What is {a} + {b}?"},
-                {"role": "assistant", "content": f"{a} + {b} = {a + b}. Final answer: {a + b}"},
-            ]}
+            {
+                "messages": [
+                    {"role": "user", "content": f"What is {a} + {b}?"},
+                    {"role": "assistant", "content": f"{a} + {b} = {a + b}. Final answer: {a + b}"},
+                ]
+            }
             for a, b in [(1, 2), (3, 4), (5, 6), (7, 8)]
         ]
 
