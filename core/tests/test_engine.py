@@ -237,3 +237,42 @@ def test_bad_config_is_one_line_naming_file_and_field(tmp_path):
     assert result.stderr.count("\n") == 1
     assert str(bad) in result.stderr and "target" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_copy_of_the_prompt_example_is_rejected(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    original = arith.attacker
+
+    def copier(request):
+        question = original(request)
+        question["text"] = "Write a"  # words of the template itself
+        return question
+
+    monkeypatch.setattr(arith, "attacker", copier)
+    result = run(config(tmp_path, **{"budget.max_rounds": 1}), arith_host)
+    (candidate,) = lines(result.out_dir / "candidates.jsonl")
+    assert candidate["reason"] == "copied_prompt" and candidate["answer"] is None
+
+
+def test_judge_model_alone_does_not_verify(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    original = arith.attacker
+
+    def no_program(request):
+        return {**original(request), "program": ""}
+
+    monkeypatch.setattr(arith, "attacker", no_program)
+    result = run(config(tmp_path, **{"budget.max_rounds": 2}), arith_host)
+    candidate = lines(result.out_dir / "candidates.jsonl")[1]
+    assert candidate["verdict"]["verified_by"] == "judge"
+    assert candidate["reason"] == "unverified"
+    relaxed = run(
+        config(
+            tmp_path / "relaxed",
+            **{"budget.max_rounds": 2, "acceptance.require_tool_verification": False},
+        ),
+        arith_host,
+    )
+    assert relaxed.accepted == 1

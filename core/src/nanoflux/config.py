@@ -33,6 +33,10 @@ class Acceptance(Record):
     """The default policy is the paper's: verified, defender wrong, novel, quality L4-ish."""
 
     require_verified: bool = True
+    require_tool_verification: bool = Field(
+        default=True,
+        description="Verified means a domain tool confirmed the reference, not the judge model.",
+    )
     require_defender_wrong: bool = True
     quality_min: float = Field(default=3.5, ge=1, le=5)
     quality_max: float = Field(default=4.49, ge=1, le=5)

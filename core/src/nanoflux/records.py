@@ -82,6 +82,9 @@ class Verdict(Record):
     """The Judge's decision on one round: tool evidence first, then the rubric."""
 
     reference_verified: bool
+    verified_by: Literal["tools", "judge", "none"] = Field(
+        default="none", description="Who confirmed the reference answer."
+    )
     defender_correct: bool
     accuracy: int = Field(ge=1, le=5, description="Accuracy of the reference solution.")
     coherence: int = Field(ge=1, le=5)

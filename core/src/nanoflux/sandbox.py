@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .errors import SandboxUnavailable
+from .errors import SandboxUnavailable, ToolError
 from .records import Record
 
 BWRAP_VARIABLE = "NANOFLUX_BWRAP"
@@ -83,24 +83,75 @@ _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 # Syscall numbers: arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h.
 _SYSCALLS = {
     "x86_64": {
-        "socket": 41, "clone": 56, "fork": 57, "vfork": 58, "execve": 59, "ptrace": 101,
-        "pivot_root": 155, "chroot": 161, "mount": 165, "umount2": 166, "add_key": 248,
-        "request_key": 249, "keyctl": 250, "unshare": 272, "perf_event_open": 298,
-        "setns": 308, "bpf": 321, "execveat": 322, "userfaultfd": 323, "io_uring_setup": 425,
-        "io_uring_enter": 426, "io_uring_register": 427, "clone3": 435,
+        "socket": 41,
+        "clone": 56,
+        "fork": 57,
+        "vfork": 58,
+        "execve": 59,
+        "ptrace": 101,
+        "pivot_root": 155,
+        "chroot": 161,
+        "mount": 165,
+        "umount2": 166,
+        "add_key": 248,
+        "request_key": 249,
+        "keyctl": 250,
+        "unshare": 272,
+        "perf_event_open": 298,
+        "setns": 308,
+        "bpf": 321,
+        "execveat": 322,
+        "userfaultfd": 323,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "clone3": 435,
     },
     "aarch64": {
-        "umount2": 39, "mount": 40, "pivot_root": 41, "chroot": 51, "unshare": 97,
-        "ptrace": 117, "socket": 198, "add_key": 217, "request_key": 218, "keyctl": 219,
-        "clone": 220, "execve": 221, "perf_event_open": 241, "setns": 268, "bpf": 280,
-        "execveat": 281, "userfaultfd": 282, "io_uring_setup": 425, "io_uring_enter": 426,
-        "io_uring_register": 427, "clone3": 435,
+        "umount2": 39,
+        "mount": 40,
+        "pivot_root": 41,
+        "chroot": 51,
+        "unshare": 97,
+        "ptrace": 117,
+        "socket": 198,
+        "add_key": 217,
+        "request_key": 218,
+        "keyctl": 219,
+        "clone": 220,
+        "execve": 221,
+        "perf_event_open": 241,
+        "setns": 268,
+        "bpf": 280,
+        "execveat": 281,
+        "userfaultfd": 282,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "clone3": 435,
     },
 }
 _DENIED = (
-    "fork", "vfork", "execve", "execveat", "ptrace", "unshare", "setns", "mount", "umount2",
-    "pivot_root", "chroot", "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key",
-    "request_key", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "fork",
+    "vfork",
+    "execve",
+    "execveat",
+    "ptrace",
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
 )
 _EPERM, _ENOSYS = 1, 38
 _CLONE_THREAD = 0x00010000
@@ -136,8 +187,10 @@ def seccomp_filter(machine: str | None = None) -> bytes:
     labels["socket"] = len(code)
     code += [(_LD_ABS_W, 0, 0, 16), (_JEQ, "allow", "eperm", _AF_UNIX)]
     for name, value in (
-        ("allow", _RET_ALLOW), ("kill", _RET_KILL),
-        ("eperm", _RET_ERRNO | _EPERM), ("enosys", _RET_ERRNO | _ENOSYS),
+        ("allow", _RET_ALLOW),
+        ("kill", _RET_KILL),
+        ("eperm", _RET_ERRNO | _EPERM),
+        ("enosys", _RET_ERRNO | _ENOSYS),
     ):
         labels[name] = len(code)
         code.append((_RET, 0, 0, value))
@@ -155,22 +208,28 @@ def seccomp_filter(machine: str | None = None) -> bytes:
 
 _RUNNER = r"""
 import builtins, ctypes, json, math, os, resource, sys, traceback
-fd, cpu, memory, disk, bpf = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), bytes.fromhex(sys.argv[5])
+fd, cpu, memory, disk = (int(a) for a in sys.argv[1:5])
+bpf = bytes.fromhex(sys.argv[5])
 out = os.fdopen(fd, "w", encoding="utf-8")
 source = sys.stdin.buffer.read().decode("utf-8", "replace")
 null = os.open("/dev/null", os.O_RDONLY); os.dup2(null, 0); os.close(null)
-for limit, value in ((resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_AS, (memory, memory)),
-                     (resource.RLIMIT_FSIZE, (disk, disk)), (resource.RLIMIT_CORE, (0, 0))):
-    resource.setrlimit(limit, value)
+R = resource
+for limit, value in ((R.RLIMIT_CPU, (cpu, cpu + 1)), (R.RLIMIT_AS, (memory, memory)),
+                     (R.RLIMIT_FSIZE, (disk, disk)), (R.RLIMIT_CORE, (0, 0))):
+    R.setrlimit(limit, value)
 libc = ctypes.CDLL(None, use_errno=True)
-libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
 class Fprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 buf = ctypes.create_string_buffer(bpf, len(bpf))
 prog = Fprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
-for args in ((4, 0), (38, 1), (22, 2, ctypes.addressof(prog))):  # DUMPABLE 0, NO_NEW_PRIVS, SECCOMP filter
+# PR_SET_DUMPABLE 0, PR_SET_NO_NEW_PRIVS 1, PR_SET_SECCOMP SECCOMP_MODE_FILTER
+for args in ((4, 0), (38, 1), (22, 2, ctypes.addressof(prog))):
     if libc.prctl(*args, *([0] * (5 - len(args)))) != 0:
-        out.write(json.dumps({"setup_error": "prctl%r failed: errno %d" % (args[:2], ctypes.get_errno())}) + "\n"); out.flush(); os._exit(70)
+        error = "prctl%r failed: errno %d" % (args[:2], ctypes.get_errno())
+        out.write(json.dumps({"setup_error": error}) + "\n")
+        out.flush()
+        os._exit(70)
 out.write("READY\n"); out.flush()
 
 def safe(v, depth=0):
@@ -180,20 +239,24 @@ def safe(v, depth=0):
         try: json.dumps(v); return v
         except ValueError: return "<integer of %d bits>" % v.bit_length()
     if isinstance(v, float): return v if math.isfinite(v) else str(v)
-    if type(v).__module__ == "numpy" and hasattr(v, "tolist"): return safe(v.tolist(), depth + 1)
+    if type(v).__module__ == "numpy" and hasattr(v, "tolist"):
+        return safe(v.tolist(), depth + 1)
     if isinstance(v, (list, tuple)): return [safe(x, depth + 1) for x in v[:10000]]
     if isinstance(v, (set, frozenset)): return sorted((safe(x, depth + 1) for x in v), key=str)
-    if isinstance(v, dict): return {str(k): safe(x, depth + 1) for k, x in list(v.items())[:10000]}
+    if isinstance(v, dict):
+        return {str(k): safe(x, depth + 1) for k, x in list(v.items())[:10000]}
     try: return str(v)
     except Exception: return repr(type(v))
 
 def failure(exc):
-    if isinstance(exc, MemoryError): return {"status": "memory", "error": "MemoryError: out of memory"}
+    if isinstance(exc, MemoryError):
+        return {"status": "memory", "error": "MemoryError: out of memory"}
     if isinstance(exc, SystemExit):
-        return {"status": "exit", "error": "SystemExit(%r)" % (exc.code,), "code": exc.code if isinstance(exc.code, int) else 1}
+        return {"status": "exit", "error": "SystemExit(%r)" % (exc.code,)}
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "program.py"]
     where = " (program.py line %d)" % frames[-1].lineno if frames else ""
-    return {"status": "exception", "error": "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:] + where}
+    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
+    return {"status": "exception", "error": message + where}
 
 report = {"status": "ok", "has_solution": False}
 namespace = {"__name__": "__main__", "__builtins__": builtins}
@@ -215,7 +278,8 @@ except BaseException:
 try:
     text = json.dumps(report)
 except Exception:
-    text = json.dumps({"status": "exception", "error": "solution() returned a value that cannot be reported"})
+    error = "solution() returned a value that cannot be reported"
+    text = json.dumps({"status": "exception", "error": error})
 out.write(text + "\n"); out.flush()
 os._exit(0)
 """
@@ -277,9 +341,23 @@ def _visible_paths() -> tuple[str, ...]:
 def _command(bwrap: str, limits: SandboxLimits, result_fd: int) -> list[str]:
     tmpfs_bytes = str(limits.disk_mb * 1024 * 1024)
     command = [
-        bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-        "--disable-userns", "--cap-drop", "ALL", "--new-session", "--die-with-parent",
-        "--hostname", "sandbox", "--ro-bind", "/usr", "/usr",
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--disable-userns",
+        "--cap-drop",
+        "ALL",
+        "--new-session",
+        "--die-with-parent",
+        "--hostname",
+        "sandbox",
+        "--ro-bind",
+        "/usr",
+        "/usr",
     ]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
@@ -292,18 +370,56 @@ def _command(bwrap: str, limits: SandboxLimits, result_fd: int) -> list[str]:
         if not path.startswith("/usr/"):
             command += ["--ro-bind", path, path]
     command += [
-        "--proc", "/proc", "--dev", "/dev",
-        "--size", tmpfs_bytes, "--tmpfs", "/tmp",
-        "--size", tmpfs_bytes, "--tmpfs", WORKDIR,
-        "--remount-ro", "/", "--chdir", WORKDIR, "--clearenv",
-        "--setenv", "HOME", WORKDIR, "--setenv", "TMPDIR", "/tmp",
-        "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        tmpfs_bytes,
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        tmpfs_bytes,
+        "--tmpfs",
+        WORKDIR,
+        "--remount-ro",
+        "/",
+        "--chdir",
+        WORKDIR,
+        "--clearenv",
+        "--setenv",
+        "HOME",
+        WORKDIR,
+        "--setenv",
+        "TMPDIR",
+        "/tmp",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
         # one BLAS/OpenMP thread: pools of threads would eat the address-space limit
-        "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
-        "--setenv", "MKL_NUM_THREADS", "1",
-        "--", sys.executable, "-I", "-B", "-c", _RUNNER,
-        str(result_fd), str(limits.cpu_seconds), str(limits.memory_mb * 1024 * 1024),
-        str(limits.disk_mb * 1024 * 1024), seccomp_filter().hex(),
+        "--setenv",
+        "OPENBLAS_NUM_THREADS",
+        "1",
+        "--setenv",
+        "OMP_NUM_THREADS",
+        "1",
+        "--setenv",
+        "MKL_NUM_THREADS",
+        "1",
+        "--",
+        sys.executable,
+        "-I",
+        "-B",
+        "-c",
+        _RUNNER,
+        str(result_fd),
+        str(limits.cpu_seconds),
+        str(limits.memory_mb * 1024 * 1024),
+        str(limits.disk_mb * 1024 * 1024),
+        seccomp_filter().hex(),
     ]
     return command
 
@@ -359,8 +475,12 @@ def _run(code: str, limits: SandboxLimits) -> SandboxResult:
     try:
         process = subprocess.Popen(
             command,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            pass_fds=(result_w,), env={"PATH": "/usr/bin:/bin"}, start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(result_w,),
+            env={"PATH": "/usr/bin:/bin"},
+            start_new_session=True,
         )
     except OSError as exc:
         os.close(result_r)
@@ -475,8 +595,11 @@ def _interpret(
     status = report.get("status")
     if status == "ok":
         return SandboxResult(
-            ok=True, cause="ok", value=report.get("value"),
-            has_solution=bool(report.get("has_solution")), **common,
+            ok=True,
+            cause="ok",
+            value=report.get("value"),
+            has_solution=bool(report.get("has_solution")),
+            **common,
         )
     cause = status if status in ("exception", "memory", "exit") else "exception"
     return failed(cause, str(report.get("error") or status))
@@ -509,3 +632,15 @@ def _exit_cause(returncode: int | None, limits: SandboxLimits) -> tuple[str, str
             return "memory", f"crashed with {name} (often the memory limit)"
         return "killed", f"killed by {name}"
     return "exit", f"the program ended the interpreter (exit status {returncode}) before reporting"
+
+
+def program_value(code: str, *, limits: SandboxLimits | None = None) -> Any:
+    """What a ``*.python`` judge tool reports: solution()'s value, else the stripped stdout.
+
+    A failed program raises :class:`ToolError` naming the cause, so the tool's result is
+    ``ok=false`` with that error; so does an unavailable sandbox.
+    """
+    result = run_python(code, limits=limits)
+    if not result.ok:
+        raise ToolError(f"program failed ({result.cause}): {result.error}")
+    return result.value if result.has_solution else result.stdout.strip()

@@ -52,3 +52,65 @@ class Trainer(abc.ABC):
 
         Writes the adapter, ``train_config.json`` and ``train_log.jsonl`` under ``out_dir``.
         """
+
+
+# -- training data --------------------------------------------------------------------
+
+# keys under which benchmark loaders keep a worked solution in BenchmarkItem.meta
+SOLUTION_KEYS = ("solution", "rationale", "explanation", "reasoning")
+
+
+def read_examples(path: Path) -> list[dict[str, Any]]:
+    """Chat examples from a dataset.jsonl (or a run directory holding one)."""
+    import json
+
+    from .errors import ConfigError, DataFormatError
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "dataset.jsonl"
+    if not path.is_file():
+        raise ConfigError(
+            f"dataset {path} does not exist", hint="name a dataset.jsonl or a run directory"
+        )
+    examples = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            example = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"{path}:{number}: not JSON: {exc.msg}") from exc
+        if not isinstance(example, dict) or not isinstance(example.get("messages"), list):
+            raise DataFormatError(f"{path}:{number}: an example needs a `messages` list")
+        examples.append(example)
+    if not examples:
+        raise DataFormatError(f"dataset {path} holds no examples")
+    return examples
+
+
+def benchmark_examples(items: list[Any]) -> list[dict[str, Any]]:
+    """BenchmarkItems as chat examples: the question (with lettered choices) asked, the
+    item's worked solution (when the loader kept one in ``meta``) and answer replied, in
+    the shape of a run's dataset.jsonl, so both trainings see the same format."""
+    from .evaluation import item_question
+
+    examples = []
+    for item in items:
+        solution = next(
+            (str(item.meta[k]).strip() for k in SOLUTION_KEYS if str(item.meta.get(k, "")).strip()),
+            "",
+        )
+        reply = f"Final answer: {item.answer.strip()}"
+        if solution:
+            reply = f"{solution}\n\n{reply}"
+        examples.append(
+            {
+                "id": item.id,
+                "messages": [
+                    {"role": "user", "content": item_question(item)},
+                    {"role": "assistant", "content": reply},
+                ],
+            }
+        )
+    return examples

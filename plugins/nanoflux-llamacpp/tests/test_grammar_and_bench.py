@@ -1,5 +1,4 @@
 import pytest
-
 from nanoflux_llamacpp.bench import overhead_benchmark
 from nanoflux_llamacpp.grammar import grammar_schema
 

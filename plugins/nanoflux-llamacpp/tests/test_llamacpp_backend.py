@@ -9,14 +9,14 @@ import sys
 import threading
 
 import pytest
+from nanoflux_llamacpp import models, open_llamacpp
+from nanoflux_llamacpp.gguf import bundled_model
 
 from nanoflux.backends import CompletionRequest, ModelSpec
 from nanoflux.errors import BackendError, ConfigError
 from nanoflux.plugins import PluginHost
 from nanoflux.records import ChatMessage
 from nanoflux.testing import BackendContract
-from nanoflux_llamacpp import models, open_llamacpp
-from nanoflux_llamacpp.gguf import bundled_model
 
 SMALL = {"n_ctx": 1024, "max_tokens": 64, "temperature": 0.0}
 
@@ -96,8 +96,10 @@ def test_two_roles_on_one_file_share_one_loaded_model():
                 messages=[ChatMessage(role="user", content="Name a colour.")], max_tokens=8
             )
             return await asyncio.gather(
-                attacker.complete(request), defender.complete(request),
-                attacker.complete(request), defender.complete(request),
+                attacker.complete(request),
+                defender.complete(request),
+                attacker.complete(request),
+                defender.complete(request),
             )
 
         completions = asyncio.run(both_roles())
@@ -115,7 +117,10 @@ def test_structured_reply_parses_and_bounded_integers_hold(backend):
         backend,
         "Rate the coherence (1-5) of: 'The sky is blue because of Rayleigh scattering.' "
         "Reply as JSON with coherence and correct.",
-        json_schema=SCORE_SCHEMA, max_tokens=48, temperature=0.0, seed=0,
+        json_schema=SCORE_SCHEMA,
+        max_tokens=48,
+        temperature=0.0,
+        seed=0,
     )
     assert completion.data is not None, completion.text
     assert completion.data["coherence"] in range(1, 6)
@@ -125,13 +130,15 @@ def test_structured_reply_parses_and_bounded_integers_hold(backend):
 
 def test_reply_cut_off_at_max_tokens_leaves_data_none(backend):
     completion = ask(
-        backend, "Explain addition in detail, as JSON with reasoning and final_answer.",
+        backend,
+        "Explain addition in detail, as JSON with reasoning and final_answer.",
         json_schema={
             "type": "object",
             "properties": {"reasoning": {"type": "string"}, "final_answer": {"type": "string"}},
             "required": ["reasoning", "final_answer"],
         },
-        max_tokens=4, temperature=0.0,
+        max_tokens=4,
+        temperature=0.0,
     )
     assert completion.data is None
     assert completion.finish_reason == "length"

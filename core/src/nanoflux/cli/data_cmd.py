@@ -1,7 +1,66 @@
-"""`nanoflux data`."""
+"""``nanoflux data``: read benchmark files through the domain packs' loaders."""
 
 from __future__ import annotations
 
-from . import not_yet
+import json
 
-COMMANDS = [not_yet("data", "issue 6 (domain packs)")]
+import click
+
+from ..domains import BenchmarkSpec
+from ..errors import DataFormatError, UsageError
+from ..records import BenchmarkItem
+
+
+def load_benchmark(host, spec: BenchmarkSpec | str) -> list[BenchmarkItem]:
+    """The items of ``DOMAIN:FORMAT:PATH``, read by the domain's loader for FORMAT."""
+    parsed = spec if isinstance(spec, BenchmarkSpec) else BenchmarkSpec.parse(spec)
+    domain = host.domain(parsed.domain)
+    loaders = domain.loaders()
+    if parsed.format not in loaders:
+        known = ", ".join(sorted(loaders)) or "none"
+        raise UsageError(
+            f"domain {parsed.domain!r} has no benchmark format {parsed.format!r}",
+            hint=f"formats of {parsed.domain}: {known}",
+        )
+    if not parsed.path.exists():
+        raise DataFormatError(f"{parsed.path}: no such file or folder", hint=f"in spec {parsed}")
+    return loaders[parsed.format](parsed.path)
+
+
+@click.group()
+def data() -> None:
+    """Benchmark data: check that a file reads as its format."""
+
+
+@data.command()
+@click.argument("spec")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def inspect(spec: str, as_json: bool) -> None:
+    """Read SPEC (DOMAIN:FORMAT:PATH, e.g. math:gsm8k:test.jsonl); print the number of
+    items and the first one normalised."""
+    from ..plugins import default_host
+
+    parsed = BenchmarkSpec.parse(spec)
+    items = load_benchmark(default_host(), parsed)
+    first = items[0]
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "spec": str(parsed),
+                    "count": len(items),
+                    "first": first.model_dump(mode="json", exclude={"meta"}),
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    click.echo(f"{parsed}: {len(items)} items")
+    click.echo(f"first ({first.id}):")
+    click.echo(f"  question: {first.question}")
+    for letter, choice in zip("ABCDEFGHIJ", first.choices or [], strict=False):
+        click.echo(f"  {letter}. {choice}")
+    click.echo(f"  answer: {first.answer}")
+
+
+COMMANDS = [data]

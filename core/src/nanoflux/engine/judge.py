@@ -43,13 +43,20 @@ def make_tool_caller(host: PluginHost):
     return call
 
 
+def _clip(text: str, limit: int = 200) -> str:
+    # The judge may be a small model with a small context: evidence is a summary.
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
 def summarize_evidence(evidence: Sequence[ToolEvidence]) -> str:
     if not evidence:
         return "No tool evidence."
     lines = []
     for item in evidence:
         outcome = (
-            f"value={item.result.value!r}" if item.result.ok else f"failed: {item.result.error}"
+            f"value={_clip(repr(item.result.value))}"
+            if item.result.ok
+            else f"failed: {_clip(item.result.error or '')}"
         )
         verdict = {True: "CONFIRMS", False: "CONTRADICTS", None: "says nothing about"}[
             item.supports_reference
@@ -137,6 +144,17 @@ class Judge:
         )
 
 
+def _screened_unsafe(evidence: ToolEvidence) -> bool:
+    """A domain's ``*.safety_screen`` tool that ran and found the content unsafe."""
+    value = evidence.result.value
+    return (
+        evidence.tool.endswith(".safety_screen")
+        and evidence.result.ok
+        and isinstance(value, dict)
+        and value.get("safe") is False
+    )
+
+
 def _median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -160,12 +178,18 @@ def combine(
     tools_verdict = verification.verified
     if tools_verdict is None:
         reference_verified = model_reference
+        verified_by = "judge" if model_reference else "none"
         accuracy = 4 if model_reference else 2
     else:
         reference_verified = tools_verdict
+        verified_by = "tools" if tools_verdict else "none"
         accuracy = 5 if tools_verdict else 1
         if tools_verdict != model_reference:
             overridden.append("reference_correct")
+    safety = min(r.safety for r in rubrics)
+    if safety > 1 and any(_screened_unsafe(e) for e in verification.evidence):
+        safety = 1
+        overridden.append("safety")
     # The domain's checker compares the defender's answer to the reference the way the
     # field does; the judge model's opinion of it is only a fallback we never need.
     if checker_says_correct != model_defender:
@@ -179,7 +203,8 @@ def combine(
         defender_correct=checker_says_correct,
         accuracy=accuracy,
         coherence=round(_median([r.coherence for r in rubrics])),
-        safety=min(r.safety for r in rubrics),
+        safety=safety,
+        verified_by=verified_by,
         reasoning_quality=round(quality, 3),
         level=quality_level(quality),
         hops_real=sum(r.hops_real for r in rubrics) * 2 > len(rubrics),

@@ -18,7 +18,10 @@ def decide(
         return novelty.verdict  # duplicate | contaminated
     if verdict.safety < acceptance.min_safety:
         return "unsafe"
-    if acceptance.require_verified and not verdict.reference_verified:
+    if acceptance.require_verified and (
+        not verdict.reference_verified
+        or (acceptance.require_tool_verification and verdict.verified_by != "tools")
+    ):
         return "unverified"
     if acceptance.require_defender_wrong and verdict.defender_correct:
         return "defender_correct"

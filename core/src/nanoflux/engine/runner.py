@@ -62,6 +62,7 @@ class Outcome:
     verdict: Verdict | None = None
     vector: list[float] | None = None
     novelty: NoveltyDecision | None = None
+    early_reason: str | None = None
     failure: RoleFailure | None = None
 
 
@@ -280,6 +281,10 @@ class Run:
                 fill={"domain": self.domain.name},
             )
             outcome.question = question
+            if _normalize(question.text) in _normalize(self.prompts.attacker):
+                # Small models copy the prompt's worked example; it is not a new question.
+                outcome.early_reason = "copied_prompt"
+                return outcome
             if self.gate is not None:
                 # Before the Defender spends a token: is this question new?
                 outcome.vector = await asyncio.to_thread(self.gate.embed, question.text)
@@ -332,7 +337,8 @@ class Run:
         if outcome.failure is not None:
             decision, reason, error = "failed", outcome.failure.reason, outcome.failure.detail
         elif verdict is None:
-            decision, reason = "rejected", novelty.verdict if novelty else "error"
+            reason = outcome.early_reason or (novelty.verdict if novelty else "error")
+            decision = "rejected"
         else:
             if self.gate is not None and outcome.vector is not None:
                 novelty = self._gate_check(outcome.vector)  # rounds committed since
@@ -443,7 +449,18 @@ class Run:
             "tokens_per_second": round(tokens / self.seconds(), 2) if self.seconds() else 0.0,
             "accepted_per_round": self.accepted_per_round,
             "stopped_because": self.stopped_because,
+            "backends": self._backend_stats(),
         }
+
+    def _backend_stats(self) -> dict[str, Any]:
+        """Retries and failures by cause, from backends that keep such counters."""
+        found = {}
+        for role, seat in self.role_seats.items():
+            stats = getattr(seat.backend, "stats", None)
+            if stats is not None:
+                stats = stats.model_dump() if hasattr(stats, "model_dump") else stats
+                found[role] = json.loads(json.dumps(stats, default=str))
+        return found
 
     # -- the loop ------------------------------------------------------------------
 
@@ -493,6 +510,10 @@ class Run:
             self.gate.store.close()
         log.removeHandler(self._log_handler)
         self._log_handler.close()
+
+
+def _normalize(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def _choices_text(choices: list[str] | None) -> str:

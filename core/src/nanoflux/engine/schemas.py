@@ -8,6 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 _STRING = {"type": "string"}
+
+
+def _text(max_length: int) -> dict[str, Any]:
+    # llama.cpp's grammar enforces maxLength, which stops a tiny model's runaway strings.
+    return {"type": "string", "minLength": 1, "maxLength": max_length}
+
+
 _SCORE = {"type": "integer", "minimum": 1, "maximum": 5}
 
 
@@ -22,23 +29,23 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 
 def question_schema(with_program: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
-        "text": _STRING,
-        "skill": _STRING,
+        "text": _text(800),
+        "skill": _text(80),
         "hops": {"type": "integer", "minimum": 1, "maximum": 20},
-        "solution_steps": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 12},
-        "reference_answer": _STRING,
-        "explanation": _STRING,
+        "solution_steps": {"type": "array", "items": _text(300), "minItems": 1, "maxItems": 12},
+        "reference_answer": _text(120),
+        "explanation": _text(400),
     }
     if with_program:
-        properties["program"] = _STRING
+        properties["program"] = _text(1500)
     return _object(properties)
 
 
-ANSWER_SCHEMA = _object({"reasoning": _STRING, "final_answer": _STRING})
+ANSWER_SCHEMA = _object({"reasoning": _text(1500), "final_answer": _text(120)})
 
 SCORES_SCHEMA = _object(
     {
-        "rationale": _STRING,
+        "rationale": _text(400),
         "reference_correct": {"type": "boolean"},
         "defender_correct": {"type": "boolean"},
         "hops_real": {"type": "boolean"},

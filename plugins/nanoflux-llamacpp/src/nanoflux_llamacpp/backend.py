@@ -67,10 +67,10 @@ class LlamaCppBackend(Backend):
         seed = request.seed if request.seed is not None else options.seed
         kwargs: dict[str, Any] = {
             "messages": [m.model_dump() for m in request.messages],
-            "temperature": options.temperature if request.temperature is None
+            "temperature": options.temperature
+            if request.temperature is None
             else request.temperature,
-            "max_tokens": options.max_tokens if request.max_tokens is None
-            else request.max_tokens,
+            "max_tokens": options.max_tokens if request.max_tokens is None else request.max_tokens,
         }
         if seed is not None:
             kwargs["seed"] = seed

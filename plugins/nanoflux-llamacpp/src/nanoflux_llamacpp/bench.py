@@ -9,8 +9,8 @@ call (plugin first on even calls, bare first on odd ones) so that load on the ma
 hits both alike. Greedy sampling makes both sides generate the same tokens, which the
 result checks (``same_outputs``).
 
-Options (``--option KEY=VALUE``): ``llamacpp_n`` (calls per side, default 16),
-``llamacpp_max_tokens`` (default 64), ``llamacpp_model`` (spec rest, default ``default``),
+Options (``--option KEY=VALUE``): ``llamacpp_n`` (calls per side, default 12),
+``llamacpp_max_tokens`` (default 48), ``llamacpp_model`` (spec rest, default ``default``),
 ``llamacpp_n_ctx`` (default 2048).
 """
 
@@ -51,8 +51,8 @@ def _prompt(i: int) -> str:
 def overhead_benchmark(options: dict[str, str]) -> dict[str, Any]:
     from llama_cpp import Llama
 
-    n = int(options.get("llamacpp_n", 16))
-    max_tokens = int(options.get("llamacpp_max_tokens", 64))
+    n = int(options.get("llamacpp_n", 12))
+    max_tokens = int(options.get("llamacpp_max_tokens", 48))
     model = options.get("llamacpp_model", "default")
     spec = ModelSpec(
         prefix="llamacpp",
@@ -70,7 +70,10 @@ def overhead_benchmark(options: dict[str, str]) -> dict[str, Any]:
         started = time.perf_counter()
         request = CompletionRequest(
             messages=[ChatMessage(role="user", content=_prompt(i))],
-            json_schema=ANSWER_SCHEMA, max_tokens=max_tokens, temperature=0.0, seed=i,
+            json_schema=ANSWER_SCHEMA,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            seed=i,
         )
         completion = loop.run_until_complete(backend.complete(request))
         valid += completion.data is not None
@@ -81,7 +84,9 @@ def overhead_benchmark(options: dict[str, str]) -> dict[str, Any]:
         reply = bare.create_chat_completion(
             messages=[{"role": "user", "content": _prompt(i)}],
             response_format={"type": "json_object", "schema": ANSWER_SCHEMA},
-            max_tokens=max_tokens, temperature=0.0, seed=i,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            seed=i,
         )
         text = reply["choices"][0]["message"]["content"] or ""
         try:

@@ -1,0 +1,142 @@
+"""The Genome-Bench loader.
+
+Genome-Bench (Yin et al. 2025, arXiv:2505.19501) ships records ``{"question", "answer"}``:
+the question text ends with lettered options ``a.`` to ``e.``, and the answer is
+``<explanation>...</explanation> <answer>b</answer>``. It comes as JSON/JSONL or as a
+Hugging Face ``datasets`` folder written by ``save_to_disk``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nanoflux.errors import DataFormatError, NotAvailableError
+from nanoflux.records import BenchmarkItem
+
+EXPECTED = "records with 'question' (options a. to e.) and 'answer' (<answer>letter</answer>)"
+_ANSWER = re.compile(r"<answer>\s*\(?([A-Ea-e])\)?[.)]?\s*</answer>", re.S)
+_EXPLANATION = re.compile(r"<explanation>(.*?)</explanation>", re.S)
+_MARKER = re.compile(r"(?:^|(?<=\s))\(?([A-Ea-e])[.)]\s+")
+
+
+def split_options(text: str) -> tuple[str, list[str] | None]:
+    """The stem and the options of a question whose last part lists ``a.`` ... ``e.``.
+
+    The options are the last run of markers a, b, c, ... in order, so a stray "a." in the
+    context before them does not split the question.
+    """
+    markers = [(m.group(1).lower(), m.start(), m.end()) for m in _MARKER.finditer(text)]
+    for index in range(len(markers) - 1, -1, -1):
+        if markers[index][0] != "a":
+            continue
+        chain = [markers[index]]
+        for marker in markers[index + 1 :]:
+            if marker[0] == chr(ord(chain[-1][0]) + 1):
+                chain.append(marker)
+        if len(chain) < 2:
+            continue
+        options = [
+            text[start_end : (chain[i + 1][1] if i + 1 < len(chain) else len(text))].strip()
+            for i, (_, _, start_end) in enumerate(chain)
+        ]
+        if all(options):
+            return text[: chain[0][1]].strip(), options
+    return text.strip(), None
+
+
+def _records(path: Path) -> Iterator[tuple[str, Any]]:
+    if path.is_dir():
+        yield from _dataset_records(path)
+        return
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such file or folder")
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(
+                f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
+        if not isinstance(data, list):
+            raise DataFormatError(f"{path}: expected a JSON list of {EXPECTED}")
+        for i, record in enumerate(data):
+            yield f"{path}[{i}]", record
+        return
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    yield f"{path}:{number}", json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+
+
+def _dataset_records(path: Path) -> Iterator[tuple[str, Any]]:
+    try:
+        import datasets
+    except ImportError:
+        raise NotAvailableError(
+            f"{path} is a folder: reading a `datasets` save_to_disk folder needs the "
+            "`datasets` package",
+            hint="pip install 'nanoflux-genomics[hf]', or convert it to JSONL",
+        ) from None
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except FileNotFoundError as exc:
+        raise DataFormatError(f"{path}: not a `datasets` save_to_disk folder ({exc})") from None
+    split = ""
+    if isinstance(loaded, datasets.DatasetDict):
+        names = list(loaded)
+        split = "test" if "test" in loaded else names[0] if len(names) == 1 else ""
+        if not split:
+            raise DataFormatError(
+                f"{path}: splits {names} and none is 'test'",
+                hint=f"point PATH at one split's folder, e.g. {path / names[0]}",
+            )
+        loaded = loaded[split]
+    for i, record in enumerate(loaded):
+        yield f"{path}{f'[{split}]' if split else ''}[row {i}]", record
+
+
+def load_genome_bench(path: Path) -> list[BenchmarkItem]:
+    items = []
+    for n, (where, record) in enumerate(_records(path), 1):
+        if not isinstance(record, dict):
+            raise DataFormatError(f"{where}: expected an object", hint=f"expected {EXPECTED}")
+        question, answer = record.get("question"), record.get("answer")
+        for key, value in (("question", question), ("answer", answer)):
+            if not isinstance(value, str) or not value.strip():
+                raise DataFormatError(
+                    f"{where}: field {key!r} is {'missing' if value is None else 'empty'}",
+                    hint=f"expected {EXPECTED}",
+                )
+        match = _ANSWER.search(answer)
+        if not match:
+            raise DataFormatError(
+                f"{where}: field 'answer' has no <answer>a-e</answer>", hint=f"expected {EXPECTED}"
+            )
+        stem, options = split_options(question)
+        letter = match.group(1).lower()
+        if options is not None and ord(letter) - ord("a") >= len(options):
+            raise DataFormatError(f"{where}: answer {letter!r} but only {len(options)} options")
+        explanation = _EXPLANATION.search(answer)
+        meta = {"explanation": explanation.group(1).strip()} if explanation else {}
+        items.append(
+            BenchmarkItem(
+                id=f"genome-bench-{path.stem}-{n}",
+                question=stem if options else question,
+                answer=letter,
+                choices=options,
+                meta=meta,
+            )
+        )
+    if not items:
+        raise DataFormatError(f"{path}: no items", hint=f"expected {EXPECTED}")
+    return items
+
+
+LOADERS = {"genome-bench": load_genome_bench}

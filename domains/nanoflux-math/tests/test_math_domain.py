@@ -1,0 +1,134 @@
+"""The math pack against the core contracts, and its verification on real programs."""
+
+from __future__ import annotations
+
+import pytest
+from nanoflux_math import MathDomain
+from nanoflux_math.tools import equivalent_tool, python
+
+from nanoflux.plugins import PluginHost
+from nanoflux.records import ToolEvidence
+from nanoflux.sandbox import sandbox_unavailable_reason
+from nanoflux.testing import DomainContract, JudgeToolContract
+
+needs_sandbox = pytest.mark.skipif(
+    sandbox_unavailable_reason() is not None,
+    reason=f"sandbox unavailable: {sandbox_unavailable_reason()}",
+)
+
+
+@pytest.fixture(scope="module")
+def math_host() -> PluginHost:
+    return PluginHost.load(allow=["math"])
+
+
+@needs_sandbox
+class TestMathDomain(DomainContract):
+    @pytest.fixture
+    def domain(self):
+        return MathDomain()
+
+    @pytest.fixture
+    def host(self, math_host):
+        return math_host
+
+    @pytest.fixture
+    def wrong_answer(self):
+        return "315"  # revenue before costs: the classic slip on the example question
+
+
+@needs_sandbox
+class TestPythonTool(JudgeToolContract):
+    @pytest.fixture
+    def tool(self):
+        return python
+
+    @pytest.fixture
+    def cases(self):
+        return [
+            # Gauss's schoolroom sum 1 + 2 + ... + 100 = n(n+1)/2 = 5050
+            ({"code": "def solution():\n    return sum(range(1, 101))"}, 5050),
+            # without solution(), the value is the stripped stdout
+            ({"code": "print(2 ** 10)"}, "1024"),
+            # sympy is importable: the golden ratio solves x^2 = x + 1
+            (
+                {
+                    "code": "import sympy\nx = sympy.Symbol('x')\n"
+                    "def solution():\n"
+                    "    return max(sympy.solve(x**2 - x - 1, x), key=float)"
+                },
+                "1/2 + sqrt(5)/2",
+            ),
+        ]
+
+
+class TestEquivalentTool(JudgeToolContract):
+    @pytest.fixture
+    def tool(self):
+        return equivalent_tool
+
+    @pytest.fixture
+    def cases(self):
+        return [
+            ({"a": "\\frac{3}{4}", "b": "0.75"}, True),  # 3/4 = 0.75 by definition
+            ({"a": "1,234", "b": "1234"}, True),  # thousands separator
+            ({"a": "2\\sqrt{3}", "b": "\\sqrt{12}"}, True),  # sqrt(12) = sqrt(4*3) = 2 sqrt(3)
+            ({"a": "17", "b": "18"}, False),
+        ]
+
+    def assert_value(self, value, expected):
+        assert value["equivalent"] is expected
+
+
+def _caller(host):
+    def call_tool(tool_id, args):
+        return ToolEvidence(tool=tool_id, args=args, result=host.tools.get(tool_id).call(args))
+
+    return call_tool
+
+
+@needs_sandbox
+def test_a_crashing_program_neither_confirms_nor_contradicts(math_host):
+    question = (
+        MathDomain()
+        .example_question()
+        .model_copy(update={"program": "def solution():\n    return 1 / 0\n"})
+    )
+    verification = MathDomain().verify(question, _caller(math_host))
+    assert verification.verified is None
+    assert "ZeroDivisionError" in verification.evidence[0].note
+
+
+def test_no_program_means_no_evidence(math_host):
+    question = MathDomain().example_question().model_copy(update={"program": None})
+    assert MathDomain().verify(question, _caller(math_host)).verified is None
+
+
+def test_an_unavailable_sandbox_is_refused_not_bypassed(math_host, monkeypatch):
+    # a bwrap that does not exist: the tool must refuse, never run the code unsandboxed
+    from nanoflux import sandbox
+
+    monkeypatch.setenv(sandbox.BWRAP_VARIABLE, "/nonexistent/bwrap")
+    result = python.call({"code": "print('ran')"})
+    assert result.ok is False
+    assert "bubblewrap" in result.error
+    question = MathDomain().example_question()
+    assert MathDomain().verify(question, _caller(math_host)).verified is None
+
+
+def test_checker_with_choices():
+    domain = MathDomain()
+    choices = ["12", "3/4", "0.5"]
+    assert domain.check_answer("B", "0.75", choices=choices)
+    assert domain.check_answer("(b)", "\\frac{3}{4}", choices=choices)
+    assert not domain.check_answer("B", "C", choices=choices)
+
+
+@needs_sandbox
+def test_bench_reports_its_keys():
+    from nanoflux_math.bench import measure
+
+    report = measure({"runs": "1"})
+    assert report["math.python_runs"] == 1
+    assert report["math.python_seconds_median"] > 0
+    assert report["math.equivalent_numeric_per_second"] > 0

@@ -1,0 +1,184 @@
+"""Loaders for the multiple-choice parts of MultiMedQA, as their public releases ship them.
+
+* ``medqa``: JSONL ``{"question", "options": {"A": .., "E": ..}, "answer_idx": "C", ...}``
+  (Jin et al. 2021, the US/USMLE files).
+* ``medmcqa``: JSONL ``{"question", "opa".."opd", "cop", ...}`` with ``cop`` 1-based
+  (1..4) as in the GitHub release; ``medmcqa-hf`` reads the Hugging Face export, where
+  ``cop`` is 0-based (0..3). A ``cop`` of 0 under ``medmcqa`` is an error pointing there.
+* ``pubmedqa``: ``ori_pqal.json``, a dict keyed by PMID of ``{"QUESTION", "CONTEXTS",
+  "final_decision"}``. The item's question carries the contexts (the task is to answer
+  from them); ``meta["question_only"]`` has the question alone.
+
+Multiple-choice answers are normalised to the letter (A-E), choices in letter order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nanoflux.errors import DataFormatError
+from nanoflux.records import BenchmarkItem
+
+LETTERS = "ABCDE"
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such file")
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(f"{where}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise DataFormatError(f"{where}: expected a JSON object per line")
+            yield where, record
+
+
+def _text(record: dict, key: str, where: str, expected: str) -> str:
+    value = record.get(key)
+    if not isinstance(value, str) or not value.strip():
+        got = "missing" if key not in record else f"{value!r}"
+        raise DataFormatError(f"{where}: field {key!r} is {got}", hint=f"expected {expected}")
+    return value.strip()
+
+
+def _nonempty(items: list[BenchmarkItem], path: Path, expected: str) -> list[BenchmarkItem]:
+    if not items:
+        raise DataFormatError(f"{path}: no items", hint=f"expected {expected}")
+    return items
+
+
+MEDQA = "JSONL with question, options {A..E: text}, answer_idx (a letter)"
+
+
+def load_medqa(path: Path) -> list[BenchmarkItem]:
+    items = []
+    for n, (where, record) in enumerate(_read_jsonl(path), 1):
+        question = _text(record, "question", where, MEDQA)
+        options = record.get("options")
+        if not isinstance(options, dict) or not options:
+            raise DataFormatError(f"{where}: field 'options' is not a dict of letters", hint=MEDQA)
+        letters = sorted(options)
+        if letters != list(LETTERS[: len(letters)]):
+            raise DataFormatError(f"{where}: options {letters} are not A, B, C, ... in order")
+        answer = _text(record, "answer_idx", where, MEDQA).upper()
+        if answer not in options:
+            raise DataFormatError(f"{where}: answer_idx {answer!r} is not one of {letters}")
+        choices = [str(options[letter]) for letter in letters]
+        meta = {"answer_text": choices[letters.index(answer)]}
+        if "meta_info" in record:
+            meta["meta_info"] = record["meta_info"]
+        items.append(
+            BenchmarkItem(
+                id=f"medqa-{path.stem}-{n}",
+                question=question,
+                answer=answer,
+                choices=choices,
+                meta=meta,
+            )
+        )
+    return _nonempty(items, path, MEDQA)
+
+
+MEDMCQA = "JSONL with question, opa, opb, opc, opd, cop"
+
+
+def _load_medmcqa(path: Path, *, zero_based: bool) -> list[BenchmarkItem]:
+    base = 0 if zero_based else 1
+    items = []
+    for n, (where, record) in enumerate(_read_jsonl(path), 1):
+        question = _text(record, "question", where, MEDMCQA)
+        choices = [_text(record, key, where, MEDMCQA) for key in ("opa", "opb", "opc", "opd")]
+        cop = record.get("cop")
+        if cop is None or cop == -1:
+            raise DataFormatError(
+                f"{where}: no answer (cop is {cop!r})",
+                hint="the public test split has no answers; evaluate on the dev split",
+            )
+        if isinstance(cop, str) and cop.strip().isdigit():
+            cop = int(cop)
+        if isinstance(cop, bool) or not isinstance(cop, int) or not base <= cop <= base + 3:
+            hint = (
+                "the Hugging Face export counts from 0: use format medmcqa-hf"
+                if cop == 0 and not zero_based
+                else f"cop counts the options from {base} ({base}..{base + 3})"
+            )
+            raise DataFormatError(f"{where}: cop {cop!r} is out of range", hint=hint)
+        index = cop - base
+        meta = {k: record[k] for k in ("id", "subject_name", "topic_name", "exp") if record.get(k)}
+        meta["answer_text"] = choices[index]
+        items.append(
+            BenchmarkItem(
+                id=f"medmcqa-{record.get('id') or f'{path.stem}-{n}'}",
+                question=question,
+                answer=LETTERS[index],
+                choices=choices,
+                meta=meta,
+            )
+        )
+    return _nonempty(items, path, MEDMCQA)
+
+
+def load_medmcqa(path: Path) -> list[BenchmarkItem]:
+    return _load_medmcqa(path, zero_based=False)
+
+
+def load_medmcqa_hf(path: Path) -> list[BenchmarkItem]:
+    return _load_medmcqa(path, zero_based=True)
+
+
+PUBMEDQA = "ori_pqal.json: {PMID: {QUESTION, CONTEXTS, final_decision}}"
+DECISIONS = ("yes", "no", "maybe")
+
+
+def load_pubmedqa(path: Path) -> list[BenchmarkItem]:
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such file")
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise DataFormatError(f"{path}: expected an object keyed by PMID", hint=PUBMEDQA)
+    items = []
+    for pmid, record in data.items():
+        where = f"{path}: PMID {pmid}"
+        if not isinstance(record, dict):
+            raise DataFormatError(f"{where}: expected an object", hint=PUBMEDQA)
+        question = _text(record, "QUESTION", where, PUBMEDQA)
+        contexts = record.get("CONTEXTS")
+        if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
+            raise DataFormatError(f"{where}: CONTEXTS is not a list of strings", hint=PUBMEDQA)
+        decision = _text(record, "final_decision", where, PUBMEDQA).lower()
+        if decision not in DECISIONS:
+            raise DataFormatError(f"{where}: final_decision {decision!r} is not yes, no or maybe")
+        text = f"Context: {' '.join(contexts)}\n\nQuestion: {question}" if contexts else question
+        meta = {"question_only": question, "pmid": pmid}
+        if isinstance(record.get("LONG_ANSWER"), str):
+            meta["long_answer"] = record["LONG_ANSWER"]
+        items.append(
+            BenchmarkItem(
+                id=f"pubmedqa-{pmid}",
+                question=text,
+                answer=decision,
+                choices=list(DECISIONS),
+                meta=meta,
+            )
+        )
+    return _nonempty(items, path, PUBMEDQA)
+
+
+LOADERS = {
+    "medqa": load_medqa,
+    "medmcqa": load_medmcqa,
+    "medmcqa-hf": load_medmcqa_hf,
+    "pubmedqa": load_pubmedqa,
+}

@@ -1,0 +1,92 @@
+"""Per-role options and the ``openai:MODEL[@URL]`` spec."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError
+
+from nanoflux.errors import ConfigError
+from nanoflux.records import Record
+
+OPENAI_URL = "https://api.openai.com/v1"
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+# local servers (llama.cpp, vLLM, Ollama, ...) accept any key but the SDK wants one
+PLACEHOLDER_KEY = "sk-no-key-required"
+
+StructuredMode = Literal["json_schema", "json_object_schema", "json_object", "text"]
+
+
+class OpenAIOptions(Record):
+    api_key_env: str = Field(
+        default=DEFAULT_KEY_ENV,
+        min_length=1,
+        description="Name of the environment variable holding the API key.",
+    )
+    concurrency: int = Field(default=8, ge=1, le=1024, description="Requests in flight.")
+    timeout: float = Field(default=300.0, gt=0, description="Seconds per HTTP request.")
+    max_retries: int = Field(default=8, ge=0, le=100)
+    backoff_base: float = Field(default=1.0, gt=0, description="First retry waits ~this.")
+    backoff_max: float = Field(default=60.0, gt=0)
+    retry_after_max: float = Field(default=120.0, ge=0, description="Cap on Retry-After.")
+    structured: Literal["auto", "json_schema", "json_object_schema", "json_object", "text"] = "auto"
+    temperature: float | None = Field(default=None, ge=0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    token_limit_field: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="Server-specific request fields, sent as they are."
+    )
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    model: str
+    base_url: str
+
+    @property
+    def is_openai(self) -> bool:
+        return urlsplit(self.base_url).hostname == "api.openai.com"
+
+
+_URL_START = re.compile(r"@(?=https?://)")
+
+
+def parse_endpoint(rest: str) -> Endpoint:
+    """``MODEL`` or ``MODEL@http(s)://host:port/v1`` (split at the last ``@http``)."""
+    matches = list(_URL_START.finditer(rest))
+    if not matches:
+        if "@" in rest and "://" in rest:
+            raise ConfigError(
+                f"openai:{rest}: the server after '@' must be an http:// or https:// URL",
+                hint="for example openai:MODEL@http://127.0.0.1:8000/v1",
+            )
+        return Endpoint(model=rest, base_url=OPENAI_URL)
+    at = matches[-1].start()
+    model, url = rest[:at], rest[at + 1 :].rstrip("/")
+    if not model:
+        raise ConfigError(f"openai:{rest}: the model name before '@' is empty")
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ConfigError(f"openai:{rest}: {url!r} has no host")
+    if parts.username or parts.password:
+        raise ConfigError(
+            f"openai:{model}@...: credentials in the server URL are not accepted",
+            hint="put the key in an environment variable and name it with option api_key_env",
+        )
+    return Endpoint(model=model, base_url=url)
+
+
+def parse_options(spec: str, options: dict[str, Any]) -> OpenAIOptions:
+    try:
+        return OpenAIOptions.model_validate(options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(root)"
+        known = ", ".join(OpenAIOptions.model_fields)
+        raise ConfigError(
+            f"{spec}: option {field}: {first['msg']}", hint=f"openai options: {known}"
+        ) from None
