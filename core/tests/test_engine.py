@@ -276,3 +276,12 @@ def test_judge_model_alone_does_not_verify(tmp_path, arith_host, monkeypatch):
         arith_host,
     )
     assert relaxed.accepted == 1
+
+
+def test_a_run_that_stops_accepting_stops(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    monkeypatch.setattr(arith, "question_for", lambda index, f=arith.question_for: f(1))
+    result = run(config(tmp_path, target=50, **{"budget.patience": 3}), arith_host)
+    assert result.stopped_because == "patience"
+    assert result.accepted == 1 and result.attempts == 5  # 1 accepted, then 3 duplicates

@@ -27,6 +27,11 @@ class Budget(Record):
     max_rounds: int | None = Field(default=None, ge=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_minutes: float | None = Field(default=None, gt=0)
+    patience: int | None = Field(
+        default=100,
+        ge=1,
+        description="Stop after this many rounds in a row without an accepted example.",
+    )
 
 
 class Acceptance(Record):

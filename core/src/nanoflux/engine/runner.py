@@ -33,7 +33,7 @@ from .roles import RoleFailure, Seat, ask_for
 from .schemas import ANSWER_SCHEMA, question_schema
 
 ROLES = ("attacker", "defender", "judge")
-DEFAULT_MAX_TOKENS = {"attacker": 768, "defender": 384, "judge": 320}
+DEFAULT_MAX_TOKENS = {"attacker": 512, "defender": 320, "judge": 256}
 DEFAULT_TEMPERATURE = {"attacker": 0.8, "defender": 0.2, "judge": 0.0}
 
 log = logging.getLogger("nanoflux.run")
@@ -429,7 +429,13 @@ class Run:
             return "max_tokens"
         if budget.max_minutes is not None and self.seconds() >= budget.max_minutes * 60:
             return "max_minutes"
+        if budget.patience is not None and self.rounds_since_accepted() >= budget.patience:
+            return "patience"
         return None
+
+    def rounds_since_accepted(self) -> int:
+        last = self.accepted_per_round[-1][0] + 1 if self.accepted_per_round else 0
+        return self.attempts - last
 
     def stats(self) -> dict[str, Any]:
         tokens = self.total_tokens()

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# No maxLength: llama.cpp unrolls it into one grammar rule per character and refuses
+# long ones. A runaway string is bounded by max_tokens and recorded as cut off.
 _STRING = {"type": "string"}
-
-
-def _text(max_length: int) -> dict[str, Any]:
-    # llama.cpp's grammar enforces maxLength, which stops a tiny model's runaway strings.
-    return {"type": "string", "minLength": 1, "maxLength": max_length}
 
 
 _SCORE = {"type": "integer", "minimum": 1, "maximum": 5}
@@ -29,23 +26,23 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 
 def question_schema(with_program: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
-        "text": _text(800),
-        "skill": _text(80),
+        "text": _STRING,
+        "skill": _STRING,
         "hops": {"type": "integer", "minimum": 1, "maximum": 20},
-        "solution_steps": {"type": "array", "items": _text(300), "minItems": 1, "maxItems": 12},
-        "reference_answer": _text(120),
-        "explanation": _text(400),
+        "solution_steps": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 12},
+        "reference_answer": _STRING,
+        "explanation": _STRING,
     }
     if with_program:
-        properties["program"] = _text(1500)
+        properties["program"] = _STRING
     return _object(properties)
 
 
-ANSWER_SCHEMA = _object({"reasoning": _text(1500), "final_answer": _text(120)})
+ANSWER_SCHEMA = _object({"reasoning": _STRING, "final_answer": _STRING})
 
 SCORES_SCHEMA = _object(
     {
-        "rationale": _text(400),
+        "rationale": _STRING,
         "reference_correct": {"type": "boolean"},
         "defender_correct": {"type": "boolean"},
         "hops_real": {"type": "boolean"},
