@@ -11,7 +11,7 @@ from nanoflux.engine import run
 from nanoflux.plugins import PluginHost
 
 sys.path.insert(0, str(Path(__file__).parent))
-import domain_round_models  # noqa: E402
+import domain_round_models
 
 WRONG = {"math": "41", "genomics": "0.1", "medicine": "99"}
 
