@@ -6,6 +6,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,10 @@ def nanoflux(*args, env):
     return [sys.executable, "-m", "nanoflux", *args]
 
 
+def count_lines(path):
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
 def lines(path):
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
@@ -68,11 +73,17 @@ def test_kill_nine_and_resume_loses_nothing_and_repeats_nothing(tmp_path, cli_en
     rng = random.Random(20260922)
     command = nanoflux("run", "--config", str(config), "--out", str(out), "--quiet", env=cli_env)
     kills = 0
-    for _ in range(40):
+    candidates_file = out / "candidates.jsonl"
+    for _ in range(60):
         process = subprocess.Popen(command, env=cli_env, stderr=subprocess.PIPE, text=True)
-        try:
-            process.wait(timeout=rng.uniform(0.6, 1.4))
-        except subprocess.TimeoutExpired:
+        # Kill a few rounds into this session, at a random instant within a round.
+        goal = count_lines(candidates_file) + rng.randint(1, 4)
+        deadline = time.monotonic() + 60
+        while process.poll() is None and count_lines(candidates_file) < goal:
+            assert time.monotonic() < deadline, "the run made no progress"
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.06))
+        if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.wait()
             kills += 1

@@ -459,13 +459,13 @@ class Run:
         }
 
     def _backend_stats(self) -> dict[str, Any]:
-        """Retries and failures by cause, from backends that keep such counters."""
+        """Retries and failures by cause, per model, from backends that keep such counters."""
         found = {}
-        for role, seat in self.role_seats.items():
+        for seat in self.seats.values():
             stats = getattr(seat.backend, "stats", None)
             if stats is not None:
                 stats = stats.model_dump() if hasattr(stats, "model_dump") else stats
-                found[role] = json.loads(json.dumps(stats, default=str))
+                found[str(seat.backend.spec)] = json.loads(json.dumps(stats, default=str))
         return found
 
     # -- the loop ------------------------------------------------------------------
