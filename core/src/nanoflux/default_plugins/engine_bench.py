@@ -49,7 +49,8 @@ def _responder(request):
     properties = (request.json_schema or {}).get("properties", {})
     index = (request.seed or 0) // 10
     if "text" in properties:
-        words = " ".join(_WORDS[(index * k) % len(_WORDS)] for k in (1, 3, 7, 11, 13))
+        digits = [(index // len(_WORDS) ** k) % len(_WORDS) for k in range(3)]
+        words = " ".join(_WORDS[d] for d in digits)
         return {
             "text": f"Question {index}: {words}?",
             "skill": "alpha",
@@ -89,8 +90,11 @@ def measure(lanes: int, rounds: int, latency: float) -> dict:
                 "target": rounds,
                 "lanes": lanes,
                 "out": str(Path(tmp) / "run"),
-                "budget": {"max_rounds": rounds},
-                "novelty": {"embedder": "hashing", "store": "memory"},
+                "budget": {"max_rounds": rounds, "patience": None},
+                # The gate runs on every round, as in a real run; only exact repeats are
+                # dropped. The bench domain has no tools, so the judge's word verifies.
+                "novelty": {"embedder": "hashing", "store": "memory", "duplicate_threshold": 0.999},
+                "acceptance": {"require_tool_verification": False},
             }
         )
         started = time.perf_counter()
@@ -108,8 +112,8 @@ def measure(lanes: int, rounds: int, latency: float) -> dict:
 
 def engine_benchmark(options: dict) -> dict:
     latency = float(options.get("latency", 0.05))
-    one = measure(1, int(options.get("rounds", 40)), latency)
-    many = measure(8, int(options.get("rounds_8", 200)), latency)
+    one = measure(1, int(options.get("rounds", 80)), latency)
+    many = measure(8, int(options.get("rounds_8", 400)), latency)
     return {
         "overhead_ratio": max(one["overhead_ratio"], many["overhead_ratio"]),
         "overhead_ratio_1_lane": one["overhead_ratio"],

@@ -19,11 +19,45 @@ from ..novelty import ItemKind, Neighbor, NoveltyStore, StoredItem
 
 
 class _Collection:
+    """Rows in a buffer that doubles when full, so adding one row is amortised O(1)."""
+
     def __init__(self, dimension: int):
         self.dimension = dimension
-        self.vectors = np.zeros((0, dimension), dtype=np.float32)
+        self._buffer = np.zeros((16, dimension), dtype=np.float32)
+        self._protected = np.zeros(16, dtype=bool)
         self.meta: list[dict[str, Any]] = []
         self.index: dict[str, int] = {}
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._buffer[: len(self.meta)]
+
+    def kind_mask(self, kind: str) -> np.ndarray:
+        protected = self._protected[: len(self.meta)]
+        return protected if kind == "protected" else ~protected
+
+    def load(self, vectors: np.ndarray, meta: list[dict[str, Any]]) -> None:
+        self._buffer = np.array(vectors, dtype=np.float32).reshape(-1, self.dimension)
+        self._protected = np.array([m["kind"] == "protected" for m in meta], dtype=bool)
+        self.meta = list(meta)
+        self.index = {m["id"]: i for i, m in enumerate(self.meta)}
+
+    def put(self, vector: np.ndarray, meta: dict[str, Any]) -> None:
+        row = self.index.get(meta["id"])
+        if row is None:
+            row = len(self.meta)
+            if row == len(self._buffer):
+                grow = max(16, row)
+                self._buffer = np.vstack(
+                    [self._buffer, np.zeros((grow, self.dimension), np.float32)]
+                )
+                self._protected = np.concatenate([self._protected, np.zeros(grow, dtype=bool)])
+            self.index[meta["id"]] = row
+            self.meta.append(meta)
+        else:
+            self.meta[row] = meta
+        self._buffer[row] = vector
+        self._protected[row] = meta["kind"] == "protected"
 
 
 class MemoryStore(NoveltyStore):
@@ -43,9 +77,7 @@ class MemoryStore(NoveltyStore):
                 raise StoreError(f"novelty collection {name!r} does not exist")
             data = np.load(file, allow_pickle=False)
             coll = _Collection(int(data["vectors"].shape[1]))
-            coll.vectors = data["vectors"].astype(np.float32)
-            coll.meta = json.loads(str(data["meta"]))
-            coll.index = {m["id"]: i for i, m in enumerate(coll.meta)}
+            coll.load(data["vectors"], json.loads(str(data["meta"])))
             self._collections[name] = coll
         return self._collections[name]
 
@@ -81,15 +113,9 @@ class MemoryStore(NoveltyStore):
             vector = np.asarray(item.vector, dtype=np.float32)
             norm = np.linalg.norm(vector)
             vector = vector / norm if norm else vector
-            meta = {"id": item.id, "kind": item.kind, "text": item.text, "run_id": item.run_id}
-            if item.id in coll.index:
-                row = coll.index[item.id]
-                coll.vectors[row] = vector
-                coll.meta[row] = meta
-            else:
-                coll.index[item.id] = len(coll.meta)
-                coll.meta.append(meta)
-                coll.vectors = np.vstack([coll.vectors, vector[None, :]])
+            coll.put(
+                vector, {"id": item.id, "kind": item.kind, "text": item.text, "run_id": item.run_id}
+            )
         self._save(collection)
 
     def nearest(
@@ -102,9 +128,12 @@ class MemoryStore(NoveltyStore):
         norm = np.linalg.norm(query)
         scores = coll.vectors @ (query / norm if norm else query)
         if kind is not None:
-            mask = np.array([m["kind"] == kind for m in coll.meta])
-            scores = np.where(mask, scores, -np.inf)
-        order = np.argsort(-scores)[:k]
+            scores = np.where(coll.kind_mask(kind), scores, -np.inf)
+        if k < len(scores):
+            top = np.argpartition(-scores, k - 1)[:k]
+            order = top[np.argsort(-scores[top])]
+        else:
+            order = np.argsort(-scores)
         return [
             Neighbor(similarity=float(scores[i]), **coll.meta[i])
             for i in order
@@ -121,9 +150,7 @@ class MemoryStore(NoveltyStore):
         if not drop:
             return
         keep = [i for i in range(len(coll.meta)) if i not in drop]
-        coll.vectors = coll.vectors[keep]
-        coll.meta = [coll.meta[i] for i in keep]
-        coll.index = {m["id"]: i for i, m in enumerate(coll.meta)}
+        coll.load(coll.vectors[keep], [coll.meta[i] for i in keep])
         self._save(collection)
 
     def count(self, collection: str) -> int:

@@ -328,7 +328,7 @@ class Run:
 
     # -- committing --------------------------------------------------------------
 
-    def commit(self, outcome: Outcome) -> str:
+    async def commit(self, outcome: Outcome) -> str:
         """Decide and write one round's record. Runs in round order, one at a time."""
         question, answer, verdict = outcome.question, outcome.answer, outcome.verdict
         example = None
@@ -382,9 +382,14 @@ class Run:
             "seconds": round(time.monotonic() - outcome.started, 4),
             "error": error,
         }
-        self.store.append_candidate(record)
         if example is not None:
+            # The fsync of an accepted record happens off the event loop, so lanes
+            # waiting on their models are not held up; commits still go one by one.
+            await asyncio.to_thread(self.store.append_candidate, record)
             self.store.append_example(example)
+        else:
+            self.store.append_candidate(record)
+        if example is not None:
             if self.gate is not None:
                 with self._gate_lock:
                     self.gate.remember(
@@ -472,17 +477,22 @@ class Run:
 
     async def play_all(self, progress) -> None:
         lanes = self.config.lanes
-        next_index = self.attempts  # rounds are numbered across resumes
         in_flight: dict[int, asyncio.Task] = {}
         done: dict[int, Outcome] = {}
-        commit_index = next_index
+        next_index = commit_index = self.attempts  # rounds are numbered across resumes
+
+        def refill() -> str | None:
+            nonlocal next_index
+            stop = self.budget_exhausted(next_index)
+            while stop is None and len(in_flight) < lanes:
+                in_flight[next_index] = asyncio.create_task(self.play(next_index))
+                next_index += 1
+                stop = self.budget_exhausted(next_index)
+            return stop
+
         try:
             while True:
-                stop = self.budget_exhausted(next_index)
-                while stop is None and len(in_flight) < lanes:
-                    in_flight[next_index] = asyncio.create_task(self.play(next_index))
-                    next_index += 1
-                    stop = self.budget_exhausted(next_index)
+                stop = refill()
                 if not in_flight:
                     self.stopped_because = stop or "done"
                     return
@@ -491,8 +501,12 @@ class Run:
                 )
                 for index in [i for i, t in in_flight.items() if t in finished]:
                     done[index] = in_flight.pop(index).result()
+                if lanes > 1:
+                    # Keep the freed lanes busy while we commit. With one lane the next
+                    # round waits, so its Attacker sees the profile this commit updates.
+                    refill()
                 while commit_index in done:
-                    self.commit(done.pop(commit_index))
+                    await self.commit(done.pop(commit_index))
                     commit_index += 1
                     progress(self)
                 if self.accepted >= self.config.target:
