@@ -35,7 +35,9 @@ def lines(path):
 
 
 def test_run_fills_the_run_directory(tmp_path, arith_host):
-    result = run(config(tmp_path), arith_host)
+    import nanoflux
+
+    result = nanoflux.run(config(tmp_path), arith_host)  # the public Python API
     out = result.out_dir
     assert result.accepted == 5 and result.stopped_because == "target"
     dataset = lines(out / "dataset.jsonl")

@@ -189,3 +189,26 @@ def test_export_formats(tmp_path, cli_env):
     import datasets
 
     assert len(datasets.load_from_disk(str(tmp_path / "hf"))) == 3
+
+
+def test_progress_lines_without_a_terminal_and_silence_with_quiet(tmp_path, cli_env):
+    config = write_config(tmp_path, target=2, latency=0)
+    loud = subprocess.run(
+        nanoflux("run", "--config", str(config), "--out", str(tmp_path / "a"), env=cli_env),
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "accepted 2/2 after" in loud.stderr
+    assert "dataset: " in loud.stdout and str(tmp_path / "a" / "dataset.jsonl") in loud.stdout
+    quiet = subprocess.run(
+        nanoflux(
+            "run", "--config", str(config), "--out", str(tmp_path / "b"), "--quiet", env=cli_env
+        ),
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert quiet.stdout == "" and quiet.stderr == ""
