@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from .errors import ConfigError
+from .errors import ConfigError, DataFormatError, UsageError
 from .records import BenchmarkItem, Question, Record, ToolEvidence
 
 BenchmarkLoader = Callable[[Path], list[BenchmarkItem]]
@@ -129,3 +129,30 @@ class BenchmarkSpec(Record):
 
     def __str__(self) -> str:
         return f"{self.domain}:{self.format}:{self.path}"
+
+
+def load_benchmark(host, spec: BenchmarkSpec | str) -> list[BenchmarkItem]:
+    """The items of ``DOMAIN:FORMAT:PATH``, read by the domain's loader for FORMAT.
+
+    ``host`` is a :class:`nanoflux.plugins.PluginHost` (the domain comes from it).
+    """
+    parsed = spec if isinstance(spec, BenchmarkSpec) else BenchmarkSpec.parse(spec)
+    domain = host.domain(parsed.domain)
+    loaders = domain.loaders()
+    if parsed.format not in loaders:
+        known = ", ".join(sorted(loaders)) or "none"
+        raise UsageError(
+            f"domain {parsed.domain!r} has no benchmark format {parsed.format!r}",
+            hint=f"formats of {parsed.domain}: {known}",
+        )
+    if not parsed.path.exists():
+        raise DataFormatError(f"{parsed.path}: no such file or folder", hint=f"in spec {parsed}")
+    return loaders[parsed.format](parsed.path)
+
+
+def choices_text(choices: Sequence[str] | None) -> str:
+    """Lettered options (A. ..., B. ...), as the Defender and the datasets show them."""
+    if not choices:
+        return ""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return "\n".join(f"{letters[i]}. {choice}" for i, choice in enumerate(choices))

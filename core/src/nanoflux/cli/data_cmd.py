@@ -6,25 +6,7 @@ import json
 
 import click
 
-from ..domains import BenchmarkSpec
-from ..errors import DataFormatError, UsageError
-from ..records import BenchmarkItem
-
-
-def load_benchmark(host, spec: BenchmarkSpec | str) -> list[BenchmarkItem]:
-    """The items of ``DOMAIN:FORMAT:PATH``, read by the domain's loader for FORMAT."""
-    parsed = spec if isinstance(spec, BenchmarkSpec) else BenchmarkSpec.parse(spec)
-    domain = host.domain(parsed.domain)
-    loaders = domain.loaders()
-    if parsed.format not in loaders:
-        known = ", ".join(sorted(loaders)) or "none"
-        raise UsageError(
-            f"domain {parsed.domain!r} has no benchmark format {parsed.format!r}",
-            hint=f"formats of {parsed.domain}: {known}",
-        )
-    if not parsed.path.exists():
-        raise DataFormatError(f"{parsed.path}: no such file or folder", hint=f"in spec {parsed}")
-    return loaders[parsed.format](parsed.path)
+from ..domains import BenchmarkSpec, load_benchmark
 
 
 @click.group()

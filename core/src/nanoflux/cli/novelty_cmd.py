@@ -143,9 +143,8 @@ def novelty() -> None:
 def seed(settings: NoveltySettings, domain: str | None, specs: tuple[str, ...], as_json: bool):
     """Store a benchmark's questions as protected items: a candidate too close to one is
     `contaminated`. Ids are FORMAT:ITEM_ID; seeding again replaces them."""
-    from ..domains import BenchmarkSpec
+    from ..domains import BenchmarkSpec, load_benchmark
     from ..plugins import default_host
-    from .data_cmd import load_benchmark
 
     parsed = [BenchmarkSpec.parse(spec) for spec in specs]
     domain = domain or parsed[0].domain

@@ -1,7 +1,50 @@
-"""`nanoflux pipeline`."""
+"""``nanoflux pipeline CONFIG``: run, train, evaluate and report, each stage resumable."""
 
 from __future__ import annotations
 
-from . import not_yet
+import json
+from datetime import datetime
+from pathlib import Path
 
-COMMANDS = [not_yet("pipeline", "issue 7 (pipeline)")]
+import click
+
+
+@click.command()
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Pipeline directory (default: `out` in CONFIG, else runs/pipeline-TIME).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print pipeline.json.")
+def pipeline(config: Path, out: Path | None, as_json: bool) -> None:
+    """Generate a dataset ([run]), LoRA-train on it ([train]), optionally train on the
+    benchmark's own training set ([baseline]), evaluate base/tuned/full on the same
+    items ([eval]) and write the report. Run it again to resume: finished stages are skipped."""
+    from ..pipeline import Pipeline, load_pipeline_config
+
+    settings = load_pipeline_config(config)
+    out = out or settings.out or Path("runs") / f"pipeline-{datetime.now():%Y%m%d-%H%M%S}"
+    say = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))
+    summary = Pipeline(settings, out, say=say).execute()
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    for name, acc in summary["accuracy"].items():
+        low, high = acc["ci95"]
+        click.echo(f"{name:<6} {acc['accuracy']:.3f} [{low:.3f}, {high:.3f}]  {acc['model']}")
+    for c in summary["comparisons"]:
+        click.echo(f"{c['label']}: delta {c['delta']:+.3f}, McNemar p = {c['p_value']:.4g}")
+    compute = summary["compute"]
+    if compute.get("flops_ratio_full_over_tuned"):
+        click.echo(
+            f"training FLOPs, full benchmark / generated set: "
+            f"{compute['flops_ratio_full_over_tuned']:.1f}x"
+        )
+    click.echo(f"pipeline: {out}")
+    if summary.get("report"):
+        click.echo(f"report: {summary['report']}")
+
+
+COMMANDS = [pipeline]

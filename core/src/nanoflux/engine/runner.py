@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, dump_config
+from ..domains import choices_text
 from ..errors import ConfigError, NanofluxError
 from ..novelty import NoveltyDecision, NoveltyGate, NoveltyThresholds
 from ..plugins import PluginHost, default_host
@@ -293,7 +294,7 @@ class Run:
                     return outcome
             max_tokens, temperature = self._request_options(defending)
             defender_prompt = self.prompts.render(
-                "defender", question=question.text, choices=_choices_text(question.choices)
+                "defender", question=question.text, choices=choices_text(question.choices)
             )
             outcome.answer = await ask_for(
                 self.role_seats[defending],
@@ -534,13 +535,6 @@ class Run:
 
 def _normalize(text: str) -> str:
     return " ".join(text.lower().split())
-
-
-def _choices_text(choices: list[str] | None) -> str:
-    if not choices:
-        return ""
-    letters = "ABCDEFGHIJ"
-    return "\n".join(f"{letters[i]}. {choice}" for i, choice in enumerate(choices))
 
 
 async def run_async(

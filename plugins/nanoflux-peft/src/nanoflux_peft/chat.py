@@ -14,9 +14,11 @@ from nanoflux.records import ChatMessage
 
 IGNORE_INDEX = -100  # label of tokens the loss skips (prompt and padding)
 
+# Newlines are written as expressions: chat templates render with trim_blocks, which
+# would eat a literal newline after a block tag.
 FALLBACK_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] | capitalize }}: {{ m['content'] }}"
-    "{% if m['role'] == 'assistant' %}{{ eos_token }}{% endif %}\n\n{% endfor %}"
+    "{% if m['role'] == 'assistant' %}{{ eos_token }}{% endif %}{{ '\\n\\n' }}{% endfor %}"
     "{% if add_generation_prompt %}Assistant: {% endif %}"
 )
 
@@ -67,8 +69,8 @@ def _segments(tokenizer, messages) -> list[tuple[str, bool]] | None:
         full = render(tokenizer, messages[: k + 1], generation_prompt=False)
         if not (prefix.startswith(rendered) and full.startswith(prefix)):
             return None
-        pieces.append((prefix[len(rendered):], False))
-        pieces.append((full[len(prefix):], True))
+        pieces.append((prefix[len(rendered) :], False))
+        pieces.append((full[len(prefix) :], True))
         rendered = full
     return pieces
 
@@ -87,7 +89,7 @@ def encode_conversation(
         full = render(tokenizer, messages[: last + 1], generation_prompt=False)
         if not full.startswith(prefix):
             raise DataFormatError("the chat template renders the prompt differently with an answer")
-        pieces = [(prefix, False), (full[len(prefix):], True)]
+        pieces = [(prefix, False), (full[len(prefix) :], True)]
     ids: list[int] = []
     labels: list[int] = []
     for text, is_target in pieces:

@@ -18,7 +18,9 @@ class ContextFull(BackendError):
 
 
 class Decoder:
-    def __init__(self, model, tokenizer, prompt_ids: list[int], *, temperature: float, seed: int | None):
+    def __init__(
+        self, model, tokenizer, prompt_ids: list[int], *, temperature: float, seed: int | None
+    ):
         import torch
 
         self.torch = torch
@@ -100,7 +102,8 @@ class Decoder:
                 )
             steps = torch.log_softmax(out.logits[0].float(), -1)
             logp += float(sum(steps[i, ids[i + 1]] for i in range(len(ids) - 1)))
-            self.cache.crop(saved_length)
+            # negative: drop that many tokens (the form both transformers 4 and 5 accept)
+            self.cache.crop(-(len(ids) - 1))
         self.logits, self.length = saved_logits, saved_length
         return logp
 

@@ -127,7 +127,9 @@ def _numeric_tokens(tokenizer) -> list[int]:
 
 
 class JsonWriter:
-    def __init__(self, decoder: Decoder, schema: dict[str, Any], *, max_tokens: int, stops: set[int]):
+    def __init__(
+        self, decoder: Decoder, schema: dict[str, Any], *, max_tokens: int, stops: set[int]
+    ):
         self.decoder = decoder
         self.schema = Schema(schema)
         self.leaves = self.schema.check()
@@ -249,16 +251,23 @@ class JsonWriter:
         self.flush()
         later = max(0, self.leaves - self.leaves_done - 1)
         cap = max(MIN_STRING_TOKENS, self.remaining() - RESERVE_PER_FIELD * later)
+        least = int(node.get("minLength", 0))
         ids: list[int] = []
         raw = ""
+        banned: set[int] = set()
         for _ in range(cap):
-            token = self.decoder.choose()
-            if token in self.stops:
-                break
+            token = self.decoder.choose(banned=banned)
             candidate = self.decoder.tokenizer.decode([*ids, token])
             cut = _closing_quote(candidate)
+            ends = token in self.stops or cut != -1
+            if ends and len(raw if cut == -1 else candidate[:cut]) < least:
+                banned.add(token)  # too short to end here: the model must write more
+                continue
+            banned.clear()
+            if token in self.stops:
+                break
             if cut != -1:
-                tail = candidate[:cut][len(raw):]
+                tail = candidate[:cut][len(raw) :]
                 raw = candidate[:cut]
                 self.emit(tail)
                 break
@@ -295,7 +304,9 @@ def _unescape(raw: str) -> str:
         return raw.replace("\\", "")
 
 
-def write_json(decoder: Decoder, schema: dict[str, Any], *, max_tokens: int, stops: set[int]) -> dict[str, Any]:
+def write_json(
+    decoder: Decoder, schema: dict[str, Any], *, max_tokens: int, stops: set[int]
+) -> dict[str, Any]:
     writer = JsonWriter(decoder, schema, max_tokens=max_tokens, stops=stops)
     data = writer.write()
     return data

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
+from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -75,7 +78,9 @@ def resolve_base(text: str) -> BaseModel:
     path = Path(text).expanduser()
     if path.is_file():
         if path.suffix != ".gguf":
-            raise ConfigError(f"model file {path} is not a .gguf file", hint="name a folder or .gguf")
+            raise ConfigError(
+                f"model file {path} is not a .gguf file", hint="name a folder or .gguf"
+            )
         return BaseModel(str(path.parent.resolve()), path.name, label=str(path.resolve()))
     if path.is_dir():
         if (path / "config.json").is_file():
@@ -117,7 +122,9 @@ def parse_ref(spec: str, *, prefixes: tuple[str, ...] = ("hf",)) -> ModelRef:
     if not rest:
         raise ConfigError(f"model spec {spec!r} names no model")
     if prefix == "llamacpp" and rest != "default" and not rest.endswith(".gguf"):
-        raise ConfigError(f"model spec {spec!r}: a llama.cpp base must be `default` or a .gguf file")
+        raise ConfigError(
+            f"model spec {spec!r}: a llama.cpp base must be `default` or a .gguf file"
+        )
     whole = Path(rest).expanduser()
     if whole.is_dir():
         trained = _train_output(whole)
@@ -129,7 +136,7 @@ def parse_ref(spec: str, *, prefixes: tuple[str, ...] = ("hf",)) -> ModelRef:
         if not (adapter / "adapter_config.json").is_file():
             raise ConfigError(
                 f"model spec {spec!r}: {adapter} is not a LoRA adapter folder",
-                hint="it should hold adapter_config.json (the `adapter` folder `nanoflux train` writes)",
+                hint="it should hold adapter_config.json, like the `adapter` folder of a training",
             )
         return ModelRef(resolve_base(base_text), adapter.resolve())
     return ModelRef(resolve_base(rest))
@@ -171,7 +178,12 @@ def _source_kwargs(base: BaseModel) -> dict[str, Any]:
 
 _lock = threading.Lock()
 _tokenizers: dict[BaseModel, Any] = {}
-_models: dict[tuple, Any] = {}
+# Opened models, most recently used last. Small on purpose: a backend keeps its own
+# reference, so eviction only means a later open of the same spec loads it again,
+# while a long ablation does not pile up one GPU copy per band.
+_models: OrderedDict[tuple, Any] = OrderedDict()
+MAX_CACHED_MODELS = 2
+_pristine: dict[tuple, Any] = {}
 
 
 def load_tokenizer(base: BaseModel):
@@ -192,14 +204,30 @@ def load_tokenizer(base: BaseModel):
 
 
 def load_base_model(base: BaseModel, *, device: str, dtype):
-    """A fresh copy of the base weights (training and adapters modify the model they get)."""
+    """A fresh copy of the base weights (training and adapters modify the model they get).
+
+    GGUF weights take tens of seconds to dequantise, so the first load keeps a pristine
+    CPU copy for the rest of the process and later loads copy it (about a second).
+    """
+    import copy
+
     from transformers import AutoModelForCausalLM
 
-    try:
-        model = AutoModelForCausalLM.from_pretrained(base.source, dtype=dtype, **_source_kwargs(base))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load model {base.label}: {exc}") from exc
-    return model.to(device)
+    key = (base, str(dtype))
+    with _lock:
+        pristine = _pristine.get(key)
+    if pristine is None:
+        try:
+            pristine = AutoModelForCausalLM.from_pretrained(
+                base.source, dtype=dtype, **_source_kwargs(base)
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot load model {base.label}: {exc}") from exc
+        if not base.gguf_file:
+            return pristine.to(device)
+        with _lock:
+            pristine = _pristine.setdefault(key, pristine)
+    return copy.deepcopy(pristine).to(device)
 
 
 @dataclass
@@ -212,13 +240,19 @@ class LoadedModel:
     lock: threading.Lock
 
 
-def load_for_inference(ref: ModelRef, *, device: str | None = None, dtype: str | None = None) -> LoadedModel:
+def load_for_inference(
+    ref: ModelRef, *, device: str | None = None, dtype: str | None = None
+) -> LoadedModel:
     """The model (adapter merged in) ready for generation, cached per process."""
     device = pick_device(device)
     torch_dtype = pick_dtype(device, dtype)
-    key = (ref, device, str(torch_dtype))
+    # an adapter retrained in place (same folder) must not be served from the cache
+    stamp = _adapter_stamp(ref.adapter)
+    key = (ref, device, str(torch_dtype), stamp)
     with _lock:
         cached = _models.get(key)
+        if cached is not None:
+            _models.move_to_end(key)
     if cached is not None:
         return cached
     tokenizer = load_tokenizer(ref.base)
@@ -227,14 +261,36 @@ def load_for_inference(ref: ModelRef, *, device: str | None = None, dtype: str |
         from peft import PeftModel
 
         # Merging once makes generation as fast as the base model's.
-        model = PeftModel.from_pretrained(model, str(ref.adapter)).merge_and_unload()
+        with quiet():
+            model = PeftModel.from_pretrained(model, str(ref.adapter)).merge_and_unload()
     model.eval()
     loaded = LoadedModel(ref, model, tokenizer, device, threading.Lock())
     with _lock:
-        return _models.setdefault(key, loaded)
+        loaded = _models.setdefault(key, loaded)
+        while len(_models) > MAX_CACHED_MODELS:
+            _models.popitem(last=False)
+        return loaded
+
+
+def _adapter_stamp(adapter: Path | None) -> int | None:
+    if adapter is None:
+        return None
+    files = [p for p in adapter.iterdir() if p.is_file()]
+    return max((p.stat().st_mtime_ns for p in files), default=0)
 
 
 def forget_models() -> None:
     """Drop every cached model (tests, and long processes that switch models)."""
     with _lock:
         _models.clear()
+        _pristine.clear()
+
+
+@contextmanager
+def quiet():
+    """Silence library notices that say nothing to a user of this plugin (a deprecation
+    inside peft; "no config file" for a GGUF base, whose vocabulary LoRA leaves alone)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        warnings.filterwarnings("ignore", message="Could not find a config file")
+        yield

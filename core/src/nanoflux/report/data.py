@@ -1,0 +1,161 @@
+"""Finding what a folder holds: a run, trainings, evaluations, comparisons, ablations.
+
+The report accepts any folder NanoFlux wrote (a run directory, a pipeline directory,
+an ``nanoflux eval --out`` folder, an ablation folder) and looks for the files each
+stage leaves, a few levels deep; whatever is missing is simply absent.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_DEPTH = 3
+REPORT_FOLDER = "report"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    if not path.is_file():
+        return rows
+    for line in path.read_text("utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn last line of an interrupted run
+    return rows
+
+
+def read_json(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError:
+        return None
+
+
+@dataclass
+class RunData:
+    folder: Path
+    stats: dict[str, Any] | None
+    candidates: list[dict[str, Any]]
+    dataset: list[dict[str, Any]]
+    config: dict[str, Any]
+
+
+@dataclass
+class TrainingData:
+    name: str
+    folder: Path
+    config: dict[str, Any]
+    log: list[dict[str, Any]]
+    result: dict[str, Any] | None
+
+
+@dataclass
+class EvalData:
+    name: str
+    folder: Path
+    summary: dict[str, Any]
+
+
+@dataclass
+class ReportData:
+    folder: Path
+    run: RunData | None = None
+    trainings: list[TrainingData] = field(default_factory=list)
+    evals: list[EvalData] = field(default_factory=list)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    ablations: list[dict[str, Any]] = field(default_factory=list)
+    pipeline: dict[str, Any] | None = None
+
+
+def _is_run(folder: Path) -> bool:
+    return (folder / "candidates.jsonl").is_file() or (folder / "stats.json").is_file()
+
+
+def _load_run(folder: Path) -> RunData:
+    config: dict[str, Any] = {}
+    if (folder / "config.toml").is_file():
+        try:
+            config = tomllib.loads((folder / "config.toml").read_text("utf-8"))
+        except tomllib.TOMLDecodeError:
+            config = {}
+    return RunData(
+        folder=folder,
+        stats=read_json(folder / "stats.json"),
+        candidates=read_jsonl(folder / "candidates.jsonl"),
+        dataset=read_jsonl(folder / "dataset.jsonl"),
+        config=config,
+    )
+
+
+def _folders(root: Path) -> list[Path]:
+    found = [root]
+    frontier = [root]
+    for _ in range(MAX_DEPTH):
+        children = []
+        for folder in frontier:
+            children += sorted(
+                p
+                for p in folder.iterdir()
+                if p.is_dir()
+                and not p.name.startswith(".")
+                and p.name != REPORT_FOLDER
+                and p.name != "adapter"
+                and p.name != "merged"
+            )
+        found += children
+        frontier = children
+    return found
+
+
+def _name(root: Path, folder: Path) -> str:
+    return "." if folder == root else folder.relative_to(root).as_posix()
+
+
+def collect(root: Path) -> ReportData:
+    root = Path(root)
+    data = ReportData(folder=root)
+    data.pipeline = read_json(root / "pipeline.json")
+    for folder in _folders(root):
+        if data.run is None and _is_run(folder):
+            data.run = _load_run(folder)
+        if (folder / "train_log.jsonl").is_file():
+            data.trainings.append(
+                TrainingData(
+                    name=_name(root, folder),
+                    folder=folder,
+                    config=read_json(folder / "train_config.json") or {},
+                    log=read_jsonl(folder / "train_log.jsonl"),
+                    result=read_json(folder / "train_result.json"),
+                )
+            )
+        summary = read_json(folder / "summary.json")
+        if isinstance(summary, dict) and "accuracy" in summary and "ci95" in summary:
+            data.evals.append(EvalData(_name(root, folder), folder, summary))
+        comparison = read_json(folder / "eval.json")
+        if isinstance(comparison, dict) and "p_value" in comparison:
+            data.comparisons.append(comparison)
+        ablation = read_json(folder / "ablation.json")
+        if isinstance(ablation, dict) and "rows" in ablation:
+            data.ablations.append({**ablation, "folder": folder})
+    # An ablation's own table and plot stand for the many trainings inside it.
+    inside = [Path(a["folder"]) for a in data.ablations]
+    data.trainings = [t for t in data.trainings if not _within(t.folder, inside)]
+    data.evals = [e for e in data.evals if not _within(e.folder, inside)]
+    if data.pipeline:
+        for comparison in data.pipeline.get("comparisons", []):
+            if comparison not in data.comparisons:
+                data.comparisons.append(comparison)
+    return data
+
+
+def _within(folder: Path, parents: list[Path]) -> bool:
+    return any(folder != parent and folder.is_relative_to(parent) for parent in parents)

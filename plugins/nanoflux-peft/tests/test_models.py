@@ -1,0 +1,88 @@
+"""Model specs: which weights they name, and the errors for the ones that name nothing."""
+
+import json
+
+import pytest
+from nanoflux_peft.models import bundled_gguf, parse_ref
+
+from nanoflux.errors import ConfigError
+
+
+def test_default_is_the_bundled_smollm2_gguf():
+    ref = parse_ref("hf:default")
+    assert ref.base.gguf_file and ref.base.gguf_file.endswith(".gguf")
+    assert (bundled_gguf().parent / ref.base.gguf_file).is_file()
+    assert ref.adapter is None and ref.spec == "hf:default"
+
+
+def test_a_gguf_file_and_a_folder(tiny_model):
+    gguf = bundled_gguf()
+    ref = parse_ref(f"hf:{gguf}")
+    assert ref.base.source == str(gguf.parent) and ref.base.gguf_file == gguf.name
+    folder = parse_ref(f"hf:{tiny_model}")
+    assert folder.base.source == str(tiny_model) and folder.base.gguf_file is None
+    assert folder.base.local
+
+
+def test_llamacpp_specs_name_the_same_weights_for_training_only():
+    assert (
+        parse_ref("llamacpp:default", prefixes=("hf", "llamacpp")).base
+        == parse_ref("hf:default").base
+    )
+    with pytest.raises(ConfigError, match="prefix 'llamacpp' is not accepted here"):
+        parse_ref("llamacpp:default")
+    with pytest.raises(ConfigError, match=r"must be `default` or a \.gguf file"):
+        parse_ref("llamacpp:some-model", prefixes=("hf", "llamacpp"))
+
+
+def test_base_plus_adapter(tiny_model, tmp_path):
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    with pytest.raises(ConfigError, match="is not a LoRA adapter folder"):
+        parse_ref(f"hf:{tiny_model}+{adapter}")
+    (adapter / "adapter_config.json").write_text("{}")
+    ref = parse_ref(f"hf:{tiny_model}+{adapter}")
+    assert ref.adapter == adapter.resolve() and ref.spec == f"hf:{tiny_model}+{adapter.resolve()}"
+
+
+def test_a_training_output_folder_names_its_base_and_adapter(tiny_model, tmp_path):
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "train_config.json").write_text(json.dumps({"base": str(tiny_model)}))
+    ref = parse_ref(f"hf:{tmp_path}")
+    assert ref.base.source == str(tiny_model) and ref.adapter == (tmp_path / "adapter").resolve()
+
+
+def test_missing_paths_are_errors_not_downloads(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        parse_ref(f"hf:{tmp_path}/nothing-here")
+    with pytest.raises(ConfigError, match="does not exist"):
+        parse_ref("hf:./models/x.gguf")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match=r"has no config\.json"):
+        parse_ref(f"hf:{tmp_path / 'empty'}")
+    # a name of the form org/model is a Hub id: only because the user wrote one
+    assert parse_ref("hf:HuggingFaceTB/SmolLM2-135M-Instruct").base.local is False
+
+
+def test_unknown_backend_options_are_refused(tiny_model):
+    from nanoflux_peft.backend import HFBackend
+
+    from nanoflux.backends import ModelSpec
+
+    with pytest.raises(ConfigError, match=r"unknown option.*n_ctx"):
+        HFBackend(ModelSpec.parse(f"hf:{tiny_model}", {"n_ctx": 4096}))
+    with pytest.raises(ConfigError, match="structured='grammar'"):
+        HFBackend(ModelSpec.parse(f"hf:{tiny_model}", {"structured": "grammar"}))
+
+
+def test_the_model_cache_stays_small(tiny_model):
+    from nanoflux_peft import models
+
+    models.forget_models()
+    ref = parse_ref(f"hf:{tiny_model}")
+    first = models.load_for_inference(ref, dtype="float32")
+    assert models.load_for_inference(ref, dtype="float32") is first  # cached
+    models.load_for_inference(ref, dtype="float64")
+    models.load_for_inference(ref, dtype="bfloat16")
+    assert len(models._models) == models.MAX_CACHED_MODELS
+    assert models.load_for_inference(ref, dtype="float32") is not first  # evicted, reloaded

@@ -1,0 +1,339 @@
+"""The pipeline end to end (scripted roles, the real engine, math domain, sandbox, LoRA on a
+tiny model, evaluation, report), its resumption, and an ablation of the run it made."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nanoflux import cli as cli_module
+from nanoflux.errors import ConfigError
+from nanoflux.pipeline import load_pipeline_config
+
+THINGS = ["apples", "bolts", "cards", "drums", "eggs", "flags", "gears", "hats", "inks", "jars"]
+PLACES = ["barn", "attic", "garage", "harbor", "kiosk", "lab", "mill", "pier", "shed", "tower"]
+# (quality, hops) the scripted judge and attacker give round by round
+ROUNDS = [(4.0, 2), (3.0, 3), (2.0, 4), (4.2, 5), (3.2, 2), (1.9, 3), (4.1, 4), (3.4, 6)]
+
+
+def attacker_reply(n, hops, *, wrong_reference=False):
+    a, b = 3 + n, 4 + 2 * n
+    truth = a * b + n
+    return {
+        "text": f"A {PLACES[n]} holds {a} crates with {b} {THINGS[n]} each, and {n} loose "
+        f"{THINGS[n]}. How many {THINGS[n]} are in the {PLACES[n]} altogether?",
+        "skill": "multi_step_word_problems",
+        "hops": hops,
+        "solution_steps": [f"{a} * {b} = {a * b}", f"{a * b} + {n} = {truth}"],
+        "reference_answer": str(truth + 1 if wrong_reference else truth),
+        "explanation": "Multiply, then add the loose ones.",
+        "program": f"def solution():\n    return {a} * {b} + {n}\n",
+    }
+
+
+def judge_reply(quality):
+    return {
+        "rationale": "The steps follow.",
+        "reference_correct": True,
+        "defender_correct": False,
+        "hops_real": True,
+        "coherence": 4,
+        "safety": 5,
+        "reasoning_quality": quality,
+    }
+
+
+def lines(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def gsm8k_file(path, count, offset=0):
+    rows = []
+    for i in range(offset, offset + count):
+        rows.append(
+            {
+                "question": f"Mia has {i} bags of {i + 2} marbles. How many marbles?",
+                "answer": f"{i} * {i + 2} = {i * (i + 2)}\n#### {i * (i + 2)}",
+            }
+        )
+    return lines(path, rows)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("NANOFLUX_HOME", str(tmp_path / "nanoflux-home"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from nanoflux_peft.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("pipeline")
+
+
+@pytest.fixture(scope="module")
+def config_file(workdir, tiny_model):
+    tmp_path = workdir
+    attacker = [attacker_reply(n, hops) for n, (_, hops) in enumerate(ROUNDS)]
+    attacker[5] = attacker_reply(5, ROUNDS[5][1], wrong_reference=True)  # tools will catch it
+    files = {
+        "attacker": lines(tmp_path / "attacker.jsonl", attacker),
+        "defender": lines(
+            tmp_path / "defender.jsonl", [{"reasoning": "guess", "final_answer": "0"}]
+        ),
+        "judge": lines(tmp_path / "judge.jsonl", [judge_reply(q) for q, _ in ROUNDS]),
+        "test": gsm8k_file(tmp_path / "test.jsonl", 4),
+        "train": gsm8k_file(tmp_path / "train.jsonl", 10, offset=20),
+    }
+    path = tmp_path / "pipeline.toml"
+    path.write_text(f"""
+out = "{tmp_path / "pipe"}"
+
+[run]
+domain = "math"
+target = 7
+alternate = false
+attacker = {{ spec = "scripted:{files["attacker"]}" }}
+defender = {{ spec = "scripted:{files["defender"]}" }}
+judge = {{ spec = "scripted:{files["judge"]}" }}
+novelty = {{ embedder = "hashing", store = "memory" }}
+acceptance = {{ quality_min = 1.0, quality_max = 5.0 }}
+budget = {{ max_rounds = 8 }}
+
+[train]
+model = "hf:{tiny_model}"
+rank = 4
+alpha = 8
+batch_size = 2
+max_length = 128
+max_steps = 3
+
+[eval]
+benchmark = "math:gsm8k:{files["test"]}"
+limit = 3
+max_tokens = 24
+
+[baseline]
+benchmark = "math:gsm8k:{files["train"]}"
+options = {{ max_steps = 5 }}
+""")
+    return path
+
+
+def invoke(*args):
+    if "pipeline" not in cli_module.cli.commands:
+        cli_module._build()
+    return CliRunner().invoke(cli_module.cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def first_run(config_file):
+    result = invoke("pipeline", config_file, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_pipeline_runs_every_stage_then_resumes(first_run, config_file, workdir):
+    pipe = workdir / "pipe"
+    summary = first_run
+    assert summary["stages"] == dict.fromkeys(
+        ["run", "train", "baseline_train", "eval_base", "eval_tuned", "eval_full"], "ran"
+    )
+    run = summary["run"]
+    assert run["accepted"] == 7 and run["attempts"] == 8  # round 5 is unverified
+    candidates = [
+        json.loads(line) for line in (pipe / "run" / "candidates.jsonl").read_text().splitlines()
+    ]
+    assert candidates[5]["reason"] == "unverified"
+    assert set(summary["accuracy"]) == {"base", "tuned", "full"}
+    assert all(a["n"] == 3 for a in summary["accuracy"].values())
+    assert {c["label"] for c in summary["comparisons"]} == {
+        "tuned vs base",
+        "full vs base",
+        "tuned vs full",
+    }
+    compute = summary["compute"]
+    assert compute["train"]["examples"] == 7 and compute["baseline_train"]["examples"] == 10
+    assert compute["flops_ratio_full_over_tuned"] == pytest.approx(
+        compute["baseline_train"]["flops_estimate"] / compute["train"]["flops_estimate"]
+    )
+    assert compute["generation"]["tokens"] > 0
+    for stage in ("train", "baseline_train"):
+        assert (pipe / stage / "adapter" / "adapter_config.json").is_file()
+    for name in ("base", "tuned", "full"):
+        assert len((pipe / "eval" / name / "items.jsonl").read_text().splitlines()) == 3
+    page = (pipe / "report.html").read_text()
+    assert "loss.png" in page and "accuracy.png" in page and "judge_scores.png" in page
+    assert json.loads((pipe / "pipeline.json").read_text())["compute"] == compute
+
+    adapter = (pipe / "train" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns
+    again = invoke("pipeline", config_file, "--json")
+    assert again.exit_code == 0, again.output
+    assert set(json.loads(again.stdout)["stages"].values()) == {"skipped"}
+    assert (pipe / "train" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns == adapter
+
+    # a changed [eval] reruns the evaluations only
+    config_file.write_text(config_file.read_text().replace("limit = 3", "limit = 2"))
+    changed = json.loads(invoke("pipeline", config_file, "--json").stdout)
+    assert changed["stages"]["train"] == "skipped" and changed["stages"]["run"] == "skipped"
+    assert changed["stages"]["eval_tuned"] == "ran"
+    assert changed["accuracy"]["tuned"]["n"] == 2
+
+    config_file.write_text(config_file.read_text().replace("limit = 2", "limit = 3"))
+
+
+def test_ablation_by_quality_and_hops(first_run, workdir, tiny_model):
+    run = workdir / "pipe" / "run"
+    bench = f"math:gsm8k:{workdir / 'test.jsonl'}"
+    common = [
+        "--benchmark",
+        bench,
+        "--model",
+        f"hf:{tiny_model}",
+        "--cap",
+        "2",
+        "--limit",
+        "2",
+        "--max-steps",
+        "2",
+        "--rank",
+        "4",
+        "--max-tokens",
+        "16",
+        "--json",
+    ]
+    result = invoke("ablate", run, "--by", "quality", *common)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rows = {row["band"]: row for row in report["rows"]}
+    # judge qualities 4.0 3.0 2.0 4.2 3.2 (1.9: unverified) 4.1 3.4
+    assert [
+        (b, rows[b]["eligible"], rows[b]["examples"]) for b in ("L1", "L2", "L3", "L4", "L5")
+    ] == [("L1", 0, 0), ("L2", 1, 1), ("L3", 3, 2), ("L4", 3, 2), ("L5", 0, 0)]
+    assert "accuracy" not in rows["L1"] and rows["L1"]["skipped"]
+    for band in ("L2", "L3", "L4"):
+        assert rows[band]["ci95"][0] <= rows[band]["accuracy"] <= rows[band]["ci95"][1]
+        assert 0 <= rows[band]["p_value"] <= 1
+        options = json.loads(
+            (run / "ablation-quality" / f"band-{band}" / "train" / "train_config.json").read_text()
+        )["options"]
+        assert options["max_steps"] == 2 and options["rank"] == 4  # same options for every band
+    assert report["base"]["n"] == 2
+    out = run / "ablation-quality"
+    assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| L3 | 3 | 2 |" in (out / "ablation.md").read_text()
+    # a second run reuses every finished band
+    stamp = (out / "band-L3" / "train" / "train_result.json").stat().st_mtime_ns
+    assert invoke("ablate", run, "--by", "quality", *common).exit_code == 0
+    assert (out / "band-L3" / "train" / "train_result.json").stat().st_mtime_ns == stamp
+
+    hops = json.loads(
+        invoke("ablate", run, "--by", "hops", "--hop-bands", "2,3-4,5-9", *common).stdout
+    )
+    assert [(r["band"], r["eligible"]) for r in hops["rows"]] == [("2", 2), ("3-4", 3), ("5-9", 2)]
+
+    missing = invoke(
+        "ablate",
+        run,
+        "--by",
+        "quality",
+        "--benchmark",
+        bench,
+        "--model",
+        f"hf:{workdir}/no-model",
+        "--out",
+        workdir / "x",
+        "--json",
+    )
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+
+    # the pipeline's report now shows the ablations too
+    page = run.parent / "report.html"
+    assert invoke("report", run.parent).exit_code == 0
+    assert "Ablations" in page.read_text()
+
+
+def test_pipeline_config_errors_name_the_field(tmp_path, config_file):
+    text = config_file.read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("rank = 4", "rank = 0"))
+    with pytest.raises(ConfigError, match=r"train\.rank"):
+        load_pipeline_config(bad)
+    bad.write_text(text.replace("[eval]", "[evaluation]"))
+    with pytest.raises(ConfigError, match=r"missing \[eval\] table"):
+        load_pipeline_config(bad)
+    bad.write_text(text.replace("target = 7", "target = 7\nout = 'x'"))
+    with pytest.raises(ConfigError, match=r"run\.out"):
+        load_pipeline_config(bad)
+    bad.write_text(text.replace("limit = 3", "limit = 3\nlimt = 4"))
+    with pytest.raises(ConfigError, match=r"eval\.limt"):
+        load_pipeline_config(bad)
+
+
+# -- the plugin README's examples --------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "plugins" / "nanoflux-peft" / "examples"
+
+
+def test_example_pipeline_configs_validate():
+    cpu = load_pipeline_config(EXAMPLES / "pipeline-cpu.toml")
+    assert cpu.train.model == "hf:default" and cpu.run.attacker.spec == "llamacpp:default"
+    gpu = load_pipeline_config(EXAMPLES / "pipeline-gpu-4b.toml")
+    assert gpu.baseline is not None and gpu.baseline.options == {"epochs": 1}
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    snippet = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    example = (EXAMPLES / "pipeline-gpu-4b.toml").read_text()
+    for line in snippet.splitlines():
+        assert line.split("#")[0].strip() in example, line
+
+
+def test_sample_benchmark_reads_as_gsm8k(tmp_path):
+    import runpy
+
+    from nanoflux.evaluation import load_benchmark
+    from nanoflux.plugins import PluginHost
+
+    script = runpy.run_path(str(EXAMPLES / "sample_benchmark.py"))
+    script["main"](tmp_path)
+    host = PluginHost.load(allow=["math"])
+    for split, count in (("train", 200), ("test", 60)):
+        _, _, items = load_benchmark(host, f"math:gsm8k:{tmp_path / split}.jsonl")
+        assert len(items) == count and items[0].meta["solution"]
+        assert all(int(item.answer) >= 0 for item in items)
+
+
+def test_a_tuned_hf_model_can_play_a_role_in_a_run(first_run, workdir, tiny_model, tmp_path):
+    from nanoflux.config import validate_config
+    from nanoflux.engine import run
+
+    adapter = workdir / "pipe" / "train" / "adapter"
+    config = validate_config(
+        {
+            "domain": "math",
+            "target": 2,
+            "alternate": False,
+            "attacker": {"spec": f"scripted:{workdir / 'attacker.jsonl'}"},
+            "defender": {"spec": f"hf:{tiny_model}+{adapter}", "options": {"max_tokens": 24}},
+            "judge": {"spec": f"scripted:{workdir / 'judge.jsonl'}"},
+            "novelty": {"embedder": "hashing", "store": "memory"},
+            "acceptance": {"quality_min": 1.0, "quality_max": 5.0},
+            "budget": {"max_rounds": 3},
+            "out": str(tmp_path / "run"),
+        }
+    )
+    result = run(config)
+    assert result.accepted == 2
+    stats = json.loads((result.out_dir / "stats.json").read_text())
+    assert (
+        stats["usage"]["defender"]["calls"] == 2 and stats["usage"]["defender"]["failed_calls"] == 0
+    )
+    assert stats["usage"]["defender"]["prompt_tokens"] > 0
+    candidates = (result.out_dir / "candidates.jsonl").read_text().splitlines()
+    assert all(json.loads(line)["answer"]["final_answer"] for line in candidates)
