@@ -366,6 +366,9 @@ def _command(bwrap: str, limits: SandboxLimits, result_fd: int) -> list[str]:
             command += ["--ro-bind", top, top]
     for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
         command += ["--ro-bind-try", path, path]
+    # The empty /tmp comes before the interpreter's folders, so a virtualenv that
+    # lives under /tmp is mounted on top of it instead of being hidden by it.
+    command += ["--size", tmpfs_bytes, "--tmpfs", "/tmp"]
     for path in _visible_paths():
         if not path.startswith("/usr/"):
             command += ["--ro-bind", path, path]
@@ -374,10 +377,6 @@ def _command(bwrap: str, limits: SandboxLimits, result_fd: int) -> list[str]:
         "/proc",
         "--dev",
         "/dev",
-        "--size",
-        tmpfs_bytes,
-        "--tmpfs",
-        "/tmp",
         "--size",
         tmpfs_bytes,
         "--tmpfs",
