@@ -119,6 +119,7 @@ max_steps = 3
 benchmark = "math:gsm8k:{files["test"]}"
 limit = 3
 max_tokens = 24
+format = "text"
 
 [baseline]
 benchmark = "math:gsm8k:{files["train"]}"
@@ -169,6 +170,8 @@ def test_pipeline_runs_every_stage_then_resumes(first_run, config_file, workdir)
         assert (pipe / stage / "adapter" / "adapter_config.json").is_file()
     for name in ("base", "tuned", "full"):
         assert len((pipe / "eval" / name / "items.jsonl").read_text().splitlines()) == 3
+        summary_file = json.loads((pipe / "eval" / name / "summary.json").read_text())
+        assert summary_file["answer_format"] == "text"
     page = (pipe / "report.html").read_text()
     assert "loss.png" in page and "accuracy.png" in page and "judge_scores.png" in page
     assert json.loads((pipe / "pipeline.json").read_text())["compute"] == compute

@@ -204,6 +204,50 @@ def test_eval_sends_the_defender_prompt_and_the_answer_schema(gsm8k, tmp_path):
     assert summary.correct == 1
 
 
+def test_text_format_asks_the_bare_question_and_reads_the_final_answer_line(gsm8k, tmp_path):
+    replies = tmp_path / "text.jsonl"
+    model = write_replies(
+        replies,
+        [
+            "3 boxes of 4 is 12.\n\nFinal answer: 12",
+            "Final answer: 14\nno wait.\nFinal answer: 15.",  # the last line counts
+            "It is twenty-one.",  # no Final answer line
+        ],
+    )
+    out = tmp_path / "text"
+    result = invoke(
+        "eval",
+        "--model",
+        model,
+        "--benchmark",
+        f"math:gsm8k:{gsm8k}",
+        "--limit",
+        "3",
+        "--format",
+        "text",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["correct"] == 2 and data["answer_format"] == "text"
+    assert data["failures"] == {"malformed_output": 1}
+    _, items = read_eval(out / "model")
+    assert [i.prediction for i in items] == ["12", "15", None]
+    assert "twenty-one" in items[2].reasoning
+
+
+def test_final_answer_of():
+    from nanoflux.evaluation import final_answer_of
+
+    assert final_answer_of("steps\n\nFinal answer: 42") == "42"
+    assert final_answer_of("final ANSWER:  B.  ") == "B"
+    assert final_answer_of("Final answer: 1\nFinal answer: 2") == "2"
+    assert final_answer_of("the answer is 42") is None
+    assert final_answer_of("Final answer: ") is None
+
+
 def test_bad_benchmark_specs_are_one_line_errors(gsm8k, tmp_path):
     for spec, message in [
         (f"math:nope:{gsm8k}", "has no benchmark format 'nope'"),

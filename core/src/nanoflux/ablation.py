@@ -146,6 +146,7 @@ def run_ablation(
     hop_bands: str = DEFAULT_HOP_BANDS,
     max_tokens: int = 512,
     concurrency: int = 8,
+    answer_format: str = "json",
     eval_options: dict[str, Any] | None = None,
     say: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
@@ -165,7 +166,12 @@ def run_ablation(
 
     def evaluate(folder: Path, spec_text: str):
         found = read_eval(folder)
-        if found and found[0].model == spec_text and found[0].n == len(items):
+        if (
+            found
+            and found[0].model == spec_text
+            and found[0].n == len(items)
+            and found[0].answer_format == answer_format
+        ):
             return found
         say(f"evaluating {spec_text} on {len(items)} items")
         summary, results = evaluate_model(
@@ -177,6 +183,7 @@ def run_ablation(
             options=eval_options,
             max_tokens=max_tokens,
             concurrency=concurrency,
+            answer_format=answer_format,
         )
         write_eval(folder, summary, results)
         return summary, results
@@ -221,6 +228,7 @@ def run_ablation(
         "benchmark": str(spec),
         "model": model,
         "cap": cap,
+        "answer_format": answer_format,
         "hop_bands": hop_bands if by == "hops" else None,
         "options": options.model_dump(mode="json"),
         "base": None

@@ -1,8 +1,11 @@
 """Benchmark evaluation: accuracy with a confidence interval, and paired significance.
 
 A model answers every benchmark item through its backend, prompted with the domain's
-defender template and asked for an :class:`~nanoflux.records.Answer`; the domain's
-checker decides correctness. A reply that fails or cannot be read counts as wrong
+defender template and asked for an :class:`~nanoflux.records.Answer` (format ``json``,
+the default), or asked the bare question, the way fine-tuning examples ask it, with the
+answer read from the reply's last ``Final answer: X`` line (format ``text``, for models
+tuned on NanoFlux datasets that have not learned to follow a JSON instruction); the
+domain's checker decides correctness. A reply that fails or cannot be read counts as wrong
 and keeps its cause. Two models evaluated on the same items are compared pairwise:
 the exact McNemar test on the discordant items, and a paired bootstrap of the
 accuracy difference.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,6 +33,9 @@ from .records import Answer, BenchmarkItem, ChatMessage, Record
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 DEFAULT_MAX_TOKENS = 512
+ANSWER_FORMATS = ("json", "text")
+# the closing line of every NanoFlux training example (engine and benchmark_examples)
+FINAL_ANSWER = re.compile(r"final answer\s*[:：]\s*(.+)", re.IGNORECASE)
 BOOTSTRAP_RESAMPLES = 10_000
 
 
@@ -116,6 +123,7 @@ class ItemResult(Record):
 class ModelEval(Record):
     model: str
     benchmark: str
+    answer_format: str = "json"
     n: int
     correct: int
     accuracy: float
@@ -165,15 +173,34 @@ def item_question(item: BenchmarkItem) -> str:
 # -- running ------------------------------------------------------------------------------
 
 
+def final_answer_of(text: str) -> str | None:
+    """The answer on the last ``Final answer:`` line of a free-text reply, or None."""
+    found = FINAL_ANSWER.findall(text)
+    if not found:
+        return None
+    answer = found[-1].strip().rstrip(".").strip()
+    return answer or None
+
+
 async def answer_item(
-    backend, domain: Domain, item: BenchmarkItem, *, max_tokens: int, seed: int
+    backend,
+    domain: Domain,
+    item: BenchmarkItem,
+    *,
+    max_tokens: int,
+    seed: int,
+    answer_format: str = "json",
 ) -> ItemResult:
-    prompt = domain.prompts().render(
-        "defender", question=item.question, choices=choices_text(item.choices)
-    )
+    if answer_format == "text":
+        prompt, schema = item_question(item), None
+    else:
+        prompt = domain.prompts().render(
+            "defender", question=item.question, choices=choices_text(item.choices)
+        )
+        schema = Answer.model_json_schema()
     request = CompletionRequest(
         messages=[ChatMessage(role="user", content=prompt)],
-        json_schema=Answer.model_json_schema(),
+        json_schema=schema,
         max_tokens=max_tokens,
         temperature=0.0,
         seed=seed,
@@ -189,6 +216,14 @@ async def answer_item(
     result.prompt_tokens = completion.prompt_tokens
     result.completion_tokens = completion.completion_tokens
     result.seconds = completion.seconds or time.perf_counter() - started
+    if answer_format == "text":
+        final = final_answer_of(completion.text)
+        result.reasoning = completion.text
+        if final is None:
+            result.cause = "malformed_output"
+            result.error = f"no 'Final answer:' line in reply: {completion.text[-120:]!r}"
+            return result
+        return _check(domain, item, final, result)
     if completion.data is None:
         result.cause = "malformed_output"
         result.error = f"no JSON object in reply: {completion.text[:120]!r}"
@@ -200,22 +235,32 @@ async def answer_item(
         result.cause = "malformed_output"
         result.error = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
         return result
-    result.prediction, result.reasoning = answer.final_answer, answer.reasoning
+    result.reasoning = answer.reasoning
+    return _check(domain, item, answer.final_answer, result)
+
+
+def _check(domain: Domain, item: BenchmarkItem, answer: str, result: ItemResult) -> ItemResult:
+    result.prediction = answer
     try:
-        result.correct = bool(
-            domain.check_answer(item.answer, answer.final_answer, choices=item.choices)
-        )
-    except Exception as exc:
+        result.correct = bool(domain.check_answer(item.answer, answer, choices=item.choices))
+    except Exception as exc:  # a checker bug marks the item, not the run
         result.cause, result.error = "checker_error", f"{type(exc).__name__}: {exc}"
     return result
 
 
-def summarise(model: str, benchmark: str, results: list[ItemResult], seconds: float) -> ModelEval:
+def summarise(
+    model: str,
+    benchmark: str,
+    results: list[ItemResult],
+    seconds: float,
+    answer_format: str = "json",
+) -> ModelEval:
     correct = sum(r.correct for r in results)
     n = len(results)
     return ModelEval(
         model=model,
         benchmark=benchmark,
+        answer_format=answer_format,
         n=n,
         correct=correct,
         accuracy=correct / n if n else 0.0,
@@ -238,8 +283,13 @@ async def evaluate_model_async(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     concurrency: int = 8,
     seed: int = 0,
+    answer_format: str = "json",
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[ModelEval, list[ItemResult]]:
+    if answer_format not in ANSWER_FORMATS:
+        raise ConfigError(
+            f"answer format {answer_format!r}", hint=f"use one of {', '.join(ANSWER_FORMATS)}"
+        )
     started = time.perf_counter()
     backend = host.open_backend(model, options)
     limit = asyncio.Semaphore(max(1, min(concurrency, backend.max_concurrency)))
@@ -249,7 +299,12 @@ async def evaluate_model_async(
         nonlocal done
         async with limit:
             result = await answer_item(
-                backend, domain, item, max_tokens=max_tokens, seed=seed + index
+                backend,
+                domain,
+                item,
+                max_tokens=max_tokens,
+                seed=seed + index,
+                answer_format=answer_format,
             )
         done += 1
         if progress:
@@ -260,7 +315,8 @@ async def evaluate_model_async(
         results = await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
     finally:
         await backend.aclose()
-    return summarise(model, benchmark, list(results), time.perf_counter() - started), list(results)
+    seconds = time.perf_counter() - started
+    return summarise(model, benchmark, list(results), seconds, answer_format), list(results)
 
 
 def evaluate_model(host, model: str, domain: Domain, benchmark: str, items, **kwargs):
@@ -336,6 +392,7 @@ def report_json(summary: ModelEval, comparison: Comparison | None = None) -> dic
         "accuracy": summary.accuracy,
         "ci95": list(summary.ci95),
         "failures": summary.failures,
+        "answer_format": summary.answer_format,
     }
     if comparison is not None:
         data.update(

@@ -23,7 +23,7 @@ import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -44,6 +44,11 @@ class EvalStage(Record):
     limit: int | None = Field(default=None, ge=1)
     max_tokens: int = Field(default=512, ge=1)
     concurrency: int = Field(default=8, ge=1)
+    format: Literal["json", "text"] = Field(
+        default="json",
+        description="json: defender prompt + Answer schema; text: bare question, "
+        "'Final answer:' line (see nanoflux.evaluation).",
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="Backend options.")
     base_model: str | None = Field(
         default=None, description="Spec to evaluate as the base (default: the trainer's base spec)."
@@ -217,6 +222,7 @@ class Pipeline:
             options=settings.options,
             max_tokens=settings.max_tokens,
             concurrency=settings.concurrency,
+            answer_format=settings.format,
         )
         write_eval(folder, summary, results)
         self._finish(stage, key, summary.model_dump(mode="json"))

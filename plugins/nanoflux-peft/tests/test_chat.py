@@ -119,3 +119,25 @@ def test_plan_batches_counts_epochs_accumulation_and_max_steps():
     assert sorted(i for mb in micro[:3] for i in mb) == list(range(10))
     assert len(plan_batches(10, TrainOptions(batch_size=4, epochs=0.5))) == 2
     assert len(plan_batches(10, TrainOptions(batch_size=1, epochs=3, max_steps=5))) == 5
+
+
+def test_logits_only_at_target_positions_give_the_same_loss(tiny_model, tiny_tokenizer):
+    import torch
+    from nanoflux_peft.trainer import accepts_logits_to_keep, target_loss
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model))
+    assert accepts_logits_to_keep(model)
+    rows = [
+        encode_conversation(
+            tiny_tokenizer,
+            [{"role": "user", "content": q}, {"role": "assistant", "content": a}],
+            512,
+        )
+        for q, a in [("a short one", "yes"), ("a much longer question here", "a longer answer")]
+    ]
+    batch = _collate(rows, tiny_tokenizer.pad_token_id, "cpu")
+    with torch.no_grad():
+        full = target_loss(model, batch, sliced=False)
+        sliced = target_loss(model, batch, sliced=True)
+    assert float(sliced) == pytest.approx(float(full), rel=1e-5)

@@ -34,6 +34,15 @@ from .train_cmd import build_options, train_options
 @click.option(
     "--max-tokens", type=int, default=512, show_default=True, help="Reply budget per item."
 )
+@click.option(
+    "--format",
+    "answer_format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="json: the defender prompt and the Answer schema; text: the bare question, "
+    "answer read from the reply's 'Final answer:' line (as fine-tuning examples end).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print ablation.json.")
 @train_options
 def ablate(
@@ -47,6 +56,7 @@ def ablate(
     limit,
     hop_bands,
     max_tokens,
+    answer_format,
     as_json,
     trainer_name,
     **flags,
@@ -72,6 +82,7 @@ def ablate(
         limit=limit,
         hop_bands=hop_bands,
         max_tokens=max_tokens,
+        answer_format=answer_format,
         say=(lambda line: None) if as_json else (lambda line: click.echo(line, err=True)),
     )
     if as_json:

@@ -70,9 +70,27 @@ def format_accuracy(summary) -> str:
 @click.option(
     "--option", "-O", "model_options", multiple=True, help="KEY=VALUE backend option (both models)."
 )
+@click.option(
+    "--format",
+    "answer_format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="json: the defender prompt and the Answer schema; text: the bare question, "
+    "answer read from the reply's 'Final answer:' line (as fine-tuning examples end).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_command(
-    model, benchmark, limit, baseline, out, max_tokens, concurrency, model_options, as_json
+    model,
+    benchmark,
+    limit,
+    baseline,
+    out,
+    max_tokens,
+    concurrency,
+    model_options,
+    answer_format,
+    as_json,
 ):
     """Accuracy of MODEL on a benchmark with a 95% Wilson interval; with --baseline, the
     paired difference and an exact McNemar test. Per-item results go to --out as JSONL."""
@@ -85,7 +103,12 @@ def eval_command(
     domain, spec, items = load_benchmark(host, benchmark, limit)
     options = parse_pairs(model_options, "--option")
     out = out or Path("runs") / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
-    common = dict(options=options, max_tokens=max_tokens, concurrency=concurrency)
+    common = dict(
+        options=options,
+        max_tokens=max_tokens,
+        concurrency=concurrency,
+        answer_format=answer_format,
+    )
 
     summary, results = evaluate_model(
         host,

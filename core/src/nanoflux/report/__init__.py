@@ -270,12 +270,23 @@ def _evaluation_section(data: ReportData, images: Path, img) -> list[str]:
     ]
     blocks.append(
         html.table(
-            ["evaluation", "model", "benchmark", "n", "correct", "accuracy", "95% CI", "failures"],
+            [
+                "evaluation",
+                "model",
+                "benchmark",
+                "answer format",
+                "n",
+                "correct",
+                "accuracy",
+                "95% CI",
+                "failures",
+            ],
             [
                 (
                     label,
                     s.get("model"),
                     s.get("benchmark"),
+                    s.get("answer_format", "json"),
                     s.get("n"),
                     s.get("correct"),
                     s["accuracy"],

@@ -174,6 +174,7 @@ class LoraTrainer(Trainer):
             parameter.data = parameter.data.float()  # LoRA weights in fp32, base in bf16
         params_trainable = sum(p.numel() for p in trainable)
         autocast = device.startswith("cuda") and dtype != torch.float32
+        sliced = accepts_logits_to_keep(base_model)
 
         steps = plan_batches(len(encoded), options)
         config = {
@@ -193,6 +194,7 @@ class LoraTrainer(Trainer):
             "steps": len(steps),
             "schedule": f"AdamW, linear decay, {WARMUP_FRACTION:.0%} warm-up, grad clip 1.0",
             "loss": "mean cross-entropy over assistant tokens (prompt and padding labelled -100)",
+            "logits": "target positions only (logits_to_keep)" if sliced else "all positions",
             "flops_formula": FLOPS_FORMULA,
             "params_total": params_total,
             "params_trainable": params_trainable,
@@ -224,18 +226,7 @@ class LoraTrainer(Trainer):
                 step_tokens = 0
                 for batch in batches:
                     with torch.autocast(device_type="cuda", dtype=dtype, enabled=autocast):
-                        logits = peft_model(
-                            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-                        ).logits
-                    loss = (
-                        torch.nn.functional.cross_entropy(
-                            logits[:, :-1].float().reshape(-1, logits.shape[-1]),
-                            batch["labels"][:, 1:].reshape(-1),
-                            ignore_index=IGNORE_INDEX,
-                            reduction="sum",
-                        )
-                        / target_tokens
-                    )
+                        loss = target_loss(peft_model, batch, sliced) / target_tokens
                     loss.backward()
                     step_loss += loss.detach().item()
                     step_tokens += int(batch["attention_mask"].sum())
@@ -300,6 +291,41 @@ class LoraTrainer(Trainer):
         )
         (out_dir / "train_result.json").write_text(result.model_dump_json(indent=2) + "\n", "utf-8")
         return result
+
+
+def accepts_logits_to_keep(model) -> bool:
+    import inspect
+
+    return "logits_to_keep" in inspect.signature(model.forward).parameters
+
+
+def target_loss(model, batch: dict[str, Any], sliced: bool):
+    """Summed cross-entropy over the target tokens of a batch.
+
+    With ``sliced``, the vocabulary projection runs only at positions that predict a
+    target token in some row (``logits_to_keep``): prompt positions need no logits, and
+    for a 150k-token vocabulary the full logits of a batch would take gigabytes.
+    """
+    import torch
+
+    labels = batch["labels"][:, 1:]
+    if sliced:
+        positions = (labels != IGNORE_INDEX).any(dim=0).nonzero().squeeze(-1)
+        logits = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            logits_to_keep=positions,
+        ).logits
+        labels = labels[:, positions]
+    else:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        logits = logits[:, :-1]
+    return torch.nn.functional.cross_entropy(
+        logits.float().reshape(-1, logits.shape[-1]),
+        labels.reshape(-1),
+        ignore_index=IGNORE_INDEX,
+        reduction="sum",
+    )
 
 
 def _collate(rows: list[tuple[list[int], list[int]]], pad_id: int, device: str) -> dict[str, Any]:
