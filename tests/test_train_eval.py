@@ -244,6 +244,8 @@ def test_final_answer_of():
     assert final_answer_of("steps\n\nFinal answer: 42") == "42"
     assert final_answer_of("final ANSWER:  B.  ") == "B"
     assert final_answer_of("Final answer: 1\nFinal answer: 2") == "2"
+    assert final_answer_of("7 * 2 = 14\n#### 14\nThe answer is: 14") == "14"
+    assert final_answer_of("x #### 3") is None  # only at the start of a line
     assert final_answer_of("the answer is 42") is None
     assert final_answer_of("Final answer: ") is None
 

@@ -3,12 +3,12 @@
 A model answers every benchmark item through its backend, prompted with the domain's
 defender template and asked for an :class:`~nanoflux.records.Answer` (format ``json``,
 the default), or asked the bare question, the way fine-tuning examples ask it, with the
-answer read from the reply's last ``Final answer: X`` line (format ``text``, for models
-tuned on NanoFlux datasets that have not learned to follow a JSON instruction); the
-domain's checker decides correctness. A reply that fails or cannot be read counts as wrong
-and keeps its cause. Two models evaluated on the same items are compared pairwise:
-the exact McNemar test on the discordant items, and a paired bootstrap of the
-accuracy difference.
+answer read from the reply's last ``Final answer: X`` (or GSM8K ``#### X``) line (format
+``text``, for models tuned on NanoFlux datasets that have not learned to follow a JSON
+instruction); the domain's checker decides correctness. A reply that fails or cannot be
+read counts as wrong and keeps its cause. Two models evaluated on the same items are
+compared pairwise: the exact McNemar test on the discordant items, and a paired
+bootstrap of the accuracy difference.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from .records import Answer, BenchmarkItem, ChatMessage, Record
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 DEFAULT_MAX_TOKENS = 512
 ANSWER_FORMATS = ("json", "text")
-# the closing line of every NanoFlux training example (engine and benchmark_examples)
-FINAL_ANSWER = re.compile(r"final answer\s*[:：]\s*(.+)", re.IGNORECASE)
+# The closing line of every NanoFlux training example ("Final answer: X", written by the
+# engine and by benchmark_examples), or GSM8K's own "#### X", which base models that saw
+# GSM8K in pre-training write instead.
+FINAL_ANSWER = re.compile(r"(?:final answer\s*[:：]|^\s*####)\s*(.+)", re.IGNORECASE | re.MULTILINE)
 BOOTSTRAP_RESAMPLES = 10_000
 
 
@@ -174,7 +176,7 @@ def item_question(item: BenchmarkItem) -> str:
 
 
 def final_answer_of(text: str) -> str | None:
-    """The answer on the last ``Final answer:`` line of a free-text reply, or None."""
+    """The answer on the last ``Final answer:`` (or ``####``) line of a reply, or None."""
     found = FINAL_ANSWER.findall(text)
     if not found:
         return None

@@ -41,7 +41,7 @@ from .train_cmd import build_options, train_options
     default="json",
     show_default=True,
     help="json: the defender prompt and the Answer schema; text: the bare question, "
-    "answer read from the reply's 'Final answer:' line (as fine-tuning examples end).",
+    "answer read from the reply's last 'Final answer:' (or GSM8K '####') line.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print ablation.json.")
 @train_options

@@ -77,7 +77,7 @@ def format_accuracy(summary) -> str:
     default="json",
     show_default=True,
     help="json: the defender prompt and the Answer schema; text: the bare question, "
-    "answer read from the reply's 'Final answer:' line (as fine-tuning examples end).",
+    "answer read from the reply's last 'Final answer:' (or GSM8K '####') line.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_command(
