@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 
 import click
 
-from ..errors import NanofluxError
+from ..errors import NanofluxError, UsageError
 
 # Core's command names are fixed; a plugin cannot replace them.
 CORE_COMMANDS = (
@@ -57,6 +58,20 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """NanoFlux: small, verified fine-tuning datasets from adversarial model rounds."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+
+
+def parse_pairs(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
+    """KEY=VALUE pairs; values are read as JSON when they parse (numbers, booleans)."""
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{flag} {pair!r} is not KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
 
 
 def not_yet(name: str, issue: str) -> click.Command:

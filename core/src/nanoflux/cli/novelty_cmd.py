@@ -12,30 +12,16 @@ import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..config import NoveltySettings, load_config
 from ..errors import UsageError
 from ..novelty import NoveltyGate, NoveltyThresholds, collection_name
+from . import parse_pairs
 
 #: items embedded and stored between two progress lines of `seed`
 SEED_CHUNK = 512
-
-
-def _parse_pairs(pairs: tuple[str, ...], flag: str) -> dict[str, Any]:
-    """``key=value`` pairs; values read as JSON where they parse (numbers, booleans)."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{flag} {pair!r} is not KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
 
 
 def gate_options(command):
@@ -76,11 +62,11 @@ def gate_options(command):
                 "store": store or settings.store,
                 "embedder_options": {
                     **settings.embedder_options,
-                    **_parse_pairs(embedder_options, "--embedder-option"),
+                    **parse_pairs(embedder_options, "--embedder-option"),
                 },
                 "store_options": {
                     **settings.store_options,
-                    **_parse_pairs(store_options, "--store-option"),
+                    **parse_pairs(store_options, "--store-option"),
                 },
             }
         )
