@@ -400,7 +400,7 @@ def test_eval_runs_hf_base_against_hf_tuned_and_llamacpp(tiny_model, gsm8k, tmp_
     llama = invoke(
         "eval",
         "--model",
-        "llamacpp:default",
+        "llamacpp:smollm2-135m",
         "--benchmark",
         f"math:gsm8k:{gsm8k}",
         "--limit",

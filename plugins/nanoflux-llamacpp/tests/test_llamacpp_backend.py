@@ -32,7 +32,7 @@ SCORE_SCHEMA = {
 
 
 def open_default(**options):
-    return open_llamacpp(ModelSpec.parse("llamacpp:default", {**SMALL, **options}))
+    return open_llamacpp(ModelSpec.parse("llamacpp:smollm2-135m", {**SMALL, **options}))
 
 
 def ask(backend, text, **fields):
@@ -206,9 +206,9 @@ def test_a_file_that_is_not_gguf_is_refused(tmp_path):
 
 def test_unknown_or_bad_option_names_the_option():
     with pytest.raises(ConfigError, match="n_ctxx"):
-        open_llamacpp(ModelSpec.parse("llamacpp:default", {"n_ctxx": 10}))
+        open_llamacpp(ModelSpec.parse("llamacpp:smollm2-135m", {"n_ctxx": 10}))
     with pytest.raises(ConfigError, match="n_threads"):
-        open_llamacpp(ModelSpec.parse("llamacpp:default", {"n_threads": 0}))
+        open_llamacpp(ModelSpec.parse("llamacpp:smollm2-135m", {"n_threads": 0}))
 
 
 def test_a_closed_backend_refuses_calls():
@@ -225,9 +225,9 @@ def test_plugin_registers_backend_and_benchmark_through_the_host():
     assert "backend" in host.benchmarks
     row = next(r for r in host.describe() if r["name"] == "llamacpp")
     assert row["hooks"] == ["register_backends", "register_benchmarks"]
-    opened = host.open_backend("llamacpp:default", SMALL)
+    opened = host.open_backend("llamacpp:smollm2-135m", SMALL)
     try:
-        assert opened.describe()["spec"] == "llamacpp:default"
+        assert opened.describe()["spec"] == "llamacpp:smollm2-135m"
     finally:
         close(opened)
 

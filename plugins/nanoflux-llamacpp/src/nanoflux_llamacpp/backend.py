@@ -20,7 +20,7 @@ from nanoflux.errors import BackendError, ModelOutputError
 from nanoflux.records import Record
 from nanoflux.structured import extract_json_object, schema_errors
 
-from . import models
+from . import models, roster
 from .gguf import resolve_model, sha256
 from .grammar import grammar_schema
 from .options import LlamaOptions, parse_options
@@ -148,7 +148,16 @@ class LlamaCppBackend(Backend):
                 "seed": options.seed,
             },
             "llama_cpp_python": metadata.version("llama-cpp-python"),
+            **self._provenance(),
         }
+
+    def _provenance(self) -> dict[str, Any]:
+        """Where a named model came from, its licence and the hash it was checked against."""
+        rest = self.spec.rest
+        if rest.startswith("hf:"):
+            return {"source": f"huggingface_hub {rest.removeprefix('hf:')}"}
+        model = roster.lookup(rest)
+        return {"roster": model.describe()} if model else {}
 
 
 def open_backend(spec: ModelSpec) -> LlamaCppBackend:

