@@ -1,9 +1,12 @@
 """Hostile programs against the sandbox: each is contained within its limits, the host is
-unchanged, and benign programs still work. Runs the real bubblewrap sandbox."""
+unchanged, and benign programs still work. Runs the real bubblewrap sandbox; where bwrap
+is installed (setup does it, CI runs as root) every probe must hold, never skip."""
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import shutil
 import socket
 import struct
@@ -15,6 +18,7 @@ import nanoflux
 from nanoflux import sandbox
 from nanoflux.errors import SandboxUnavailable
 from nanoflux.sandbox import SandboxLimits, run_python, seccomp_filter
+from nanoflux.sandbox.seccomp import syscall_number
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None,  # installed by setup: then it must work
@@ -186,6 +190,194 @@ def test_exit_codes():
     assert not result.ok and result.cause == "exit"
 
 
+# -- no host privilege (the probes of issue 11, which must hold when the suite runs as root) --
+
+
+def test_the_program_is_no_privileged_host_user():
+    result = run(
+        "import os\n"
+        "def solution():\n"
+        "    uid = os.getuid()\n"
+        "    for line in open('/proc/self/uid_map'):\n"
+        "        inside, outside, count = map(int, line.split())\n"
+        "        if inside <= uid < inside + count:\n"
+        "            return [uid, outside + uid - inside, os.getgroups()]\n"
+    )
+    assert result.ok, result.error
+    _, host_uid, groups = result.value
+    assert host_uid != 0 and groups == []
+    if os.geteuid() == 0:
+        assert host_uid == sandbox.bubblewrap.SANDBOX_UID
+    else:
+        assert host_uid == os.geteuid()
+    assert sandbox.describe()["host_uid"] == host_uid
+
+
+def test_proc_sys_and_the_rest_of_proc_are_read_only():
+    burst = Path("/proc/sys/kernel/printk_ratelimit_burst")
+    before = burst.read_text()
+    result = run(
+        "import os\n"
+        "def solution():\n"
+        "    refused = {}\n"
+        "    for path in ('/proc/sys/kernel/core_pattern',\n"
+        "                 '/proc/sys/kernel/printk_ratelimit_burst', '/proc/sysrq-trigger'):\n"
+        "        try:\n"
+        "            os.close(os.open(path, os.O_WRONLY))\n"
+        "            refused[path] = False\n"
+        "        except OSError:\n"
+        "            refused[path] = True\n"
+        "    writable = []\n"
+        "    for root, dirs, files in os.walk('/proc'):\n"
+        "        if root.startswith(('/proc/1/', '/proc/self/', '/proc/thread-self/')):\n"
+        "            continue  # the program's own: /proc/1 is the program itself\n"
+        "        paths = [root + '/' + name for name in files]\n"
+        "        writable += [path for path in paths if os.access(path, os.W_OK)]\n"
+        "    return [refused, writable, sorted(p for p in os.listdir('/proc') if p.isdigit())]\n",
+        wall_seconds=20,
+        cpu_seconds=10,
+    )
+    assert result.ok, result.error
+    refused, writable, pids = result.value
+    assert all(refused.values()), refused
+    assert writable == []
+    assert pids == ["1"]  # no bwrap init without a seccomp filter to reach
+    assert burst.read_text() == before
+
+
+def test_no_other_process_can_be_acted_on():
+    # pid 1 is the program itself; the calls that would reach another process are refused
+    names = ("pidfd_open", "pidfd_getfd", "process_vm_writev", "process_vm_readv", "kcmp")
+    numbers = {name: syscall_number(name) for name in names}
+    result = run(
+        "import ctypes, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        f"numbers = {numbers!r}\n"
+        "def solution():\n"
+        "    errors = {}\n"
+        "    for name, number in numbers.items():\n"
+        "        ctypes.set_errno(0)\n"
+        "        libc.syscall(number, 1, 0, 0, 0, 0, 0)\n"
+        "        errors[name] = ctypes.get_errno()\n"
+        "    try:\n"
+        "        os.close(os.open('/proc/1/mem', os.O_RDWR))\n"
+        "        mem = 'opened'\n"
+        "    except OSError as exc:\n"
+        "        mem = exc.strerror\n"
+        "    return [os.getpid(), errors, mem]\n"
+    )
+    assert result.ok, result.error
+    pid, errors, mem = result.value
+    assert pid == 1
+    assert errors == dict.fromkeys(names, 1)  # EPERM from the filter, for every one
+    assert mem != "opened"
+
+
+# -- memory and tasks are bounded ------------------------------------------------------
+
+
+def test_shared_memory_is_capped_or_refused():
+    shmget = syscall_number("shmget")
+    result = run(
+        "import ctypes, os\n"
+        "def solution():\n"
+        "    held = 0\n"
+        "    try:\n"
+        "        for i in range(40):\n"
+        "            with open(f'/dev/shm/hog{i}', 'wb') as f:\n"
+        "                f.write(b'x' * (1024 * 1024))\n"
+        "            held += 1\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    outcomes = [held]\n"
+        "    for attempt in (lambda: os.memfd_create('hog'), lambda: open('/dev/hog', 'wb')):\n"
+        "        try:\n"
+        "            attempt()\n"
+        "            outcomes.append('allowed')\n"
+        "        except OSError as exc:\n"
+        "            outcomes.append(exc.errno)\n"
+        "    libc = ctypes.CDLL(None, use_errno=True)\n"
+        f"    outcomes.append(libc.syscall({shmget}, 0, 1 << 30, 0o1600))\n"
+        "    return outcomes\n",
+        disk_mb=4,
+    )
+    assert result.ok, result.error
+    held, memfd, dev, shm = result.value
+    assert held <= 4  # MiB: /dev/shm is a tmpfs of disk_mb
+    assert memfd == 1  # EPERM: memfd_create is refused
+    assert dev != "allowed"  # /dev itself is read-only
+    assert shm == -1  # System V shared memory too
+
+
+def test_threads_are_bounded():
+    result = run(
+        "import threading, time\n"
+        "def solution():\n"
+        "    started = 0\n"
+        "    try:\n"
+        "        for _ in range(3000):\n"
+        "            threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
+        "            started += 1\n"
+        "    except RuntimeError:\n"
+        "        pass\n"
+        "    return started\n",
+        max_tasks=16,
+        wall_seconds=10,
+    )
+    assert result.ok, result.error
+    assert 1 <= result.value < 16
+
+
+def test_what_bounded_the_sandbox_is_recorded():
+    result = run("solution = lambda: 1")
+    assert result.bounded_by == sandbox.describe()["bounded_by"]
+    assert result.bounded_by in ("cgroup", "rlimits")
+
+
+# -- the result channel is untrusted ----------------------------------------------------
+
+_FORGE = (
+    "import os\n"
+    "def forge(text):\n"
+    "    for fd in range(3, 16):\n"
+    "        try:\n"
+    "            os.write(fd, text.encode())\n"
+    "        except OSError:\n"
+    "            pass\n"
+)
+
+
+def test_a_forged_deeply_nested_result_line_is_a_failure():
+    # the default output limit lets the issue's 200,000 '[' through to the parser
+    result = run(_FORGE + "forge('[' * 200_000)\nos._exit(0)\n", output_bytes=256_000)
+    assert not result.ok and result.cause == "bad_result"
+    assert "nested" in result.error
+    result = run(
+        _FORGE + "forge('{\"status\": \"ok\", \"value\": ' + '[' * 30 + ']' * 30 + '}')\n"
+        "os._exit(0)\n"
+    )
+    assert not result.ok and result.cause == "bad_result"
+    result = run(_FORGE + "forge('not json')\nos._exit(0)\n")
+    assert not result.ok and result.cause == "bad_result"
+
+
+def test_a_forged_line_before_the_report_changes_nothing():
+    result = run(_FORGE + "forge('[' * 1000)\ndef solution():\n    return 7\n")
+    assert result.ok and result.value == 7
+
+
+def test_lone_surrogates_become_valid_utf8():
+    forged = '{"status": "ok", "has_solution": true, "value": ["\\ud800", {"\\udfff": 1}]}'
+    for code in (
+        "def solution():\n    return ['\\ud800', {'\\udfff': 1}]\n",  # from solution()
+        _FORGE + f"forge({forged!r} + '\\n')\nos._exit(0)\n",  # JSON escapes on the channel
+    ):
+        result = run(code)
+        assert result.ok, result.error
+        assert result.value == ["\ufffd", {"\ufffd": 1}]
+        json.dumps(result.model_dump(), ensure_ascii=False).encode("utf-8")
+
+
 # -- refusing rather than running unsandboxed -------------------------------------------
 
 
@@ -213,6 +405,10 @@ def test_seccomp_filter_is_well_formed():
     first = struct.unpack("=HBBI", program[:8])
     assert first == (0x20, 0, 0, 4)  # it starts by checking the architecture
     assert seccomp_filter("aarch64") != program
+    assert platform.machine() not in ("x86_64", "aarch64") or seccomp_filter() in (
+        program,
+        seccomp_filter("aarch64"),
+    )
     with pytest.raises(SandboxUnavailable):
         seccomp_filter("mips")
 

@@ -1,15 +1,13 @@
 """A sandbox for untrusted Python: the Attacker's programs and anything else a model wrote.
 
 A program runs in a separate process under bubblewrap (``bwrap``) with every namespace
-unshared (user, pid, net, ipc, uts, mount): no network, no view of the host's processes,
-a read-only filesystem that holds only the interpreter and its site-packages, and two
-size-capped tmpfs mounts (``/sandbox``, its working directory, and ``/tmp``) that vanish
-with it. Inside, before the program's first line, a runner sets rlimits (CPU time,
-address space, file size, no core dumps) and installs a seccomp filter that refuses
-process creation (fork, vfork, clone without CLONE_THREAD, execve), non-Unix sockets,
-ptrace, namespaces, mounts, bpf and io_uring. The parent kills it at the wall-time limit
-or when it writes more than the output limit, and starts it with an empty environment,
-so no API key can reach it.
+unshared (user, pid, net, ipc, uts, mount) and an empty environment, so no API key can
+reach it; see :mod:`.bubblewrap` for what it sees and under which host uid it runs.
+Inside, before the program's first line, :mod:`.runner` sets rlimits (CPU time, address
+space, file size, tasks, open files, no core dumps) and installs the :mod:`.seccomp`
+filter. Where a cgroup v2 can be had (:mod:`.cgroup`), memory.max and pids.max bound the
+whole sandbox as well. The parent kills it at the wall-time limit or when it writes more
+than the output limit, and reads its result defensively (:mod:`.channel`).
 
 Where that isolation is unavailable (no bwrap, user namespaces refused, an architecture
 without a syscall table here) :func:`run_python` raises :class:`SandboxUnavailable`; it
@@ -18,29 +16,42 @@ never runs code without the sandbox. ``NANOFLUX_BWRAP`` names another bwrap bina
 
 from __future__ import annotations
 
-import ast
 import functools
 import json
 import os
-import platform
 import selectors
-import shutil
 import signal
-import site
-import struct
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from .errors import SandboxUnavailable, ToolError
-from .records import Record
+from ..errors import SandboxUnavailable, ToolError
+from ..records import Record
+from . import bubblewrap, cgroup
+from .bubblewrap import BWRAP_VARIABLE, UID_VARIABLE, WORKDIR
+from .cgroup import CGROUP_VARIABLE
+from .channel import BadReport, read_report, valid_text
+from .seccomp import seccomp_filter
 
-BWRAP_VARIABLE = "NANOFLUX_BWRAP"
-WORKDIR = "/sandbox"
+__all__ = [
+    "BWRAP_VARIABLE",
+    "CGROUP_VARIABLE",
+    "MAX_PROGRAM_BYTES",
+    "UID_VARIABLE",
+    "WORKDIR",
+    "SandboxLimits",
+    "SandboxResult",
+    "describe",
+    "program_value",
+    "run_python",
+    "sandbox_available",
+    "sandbox_unavailable_reason",
+    "seccomp_filter",
+]
+
 MAX_PROGRAM_BYTES = 1_000_000
 
 
@@ -54,13 +65,31 @@ class SandboxLimits(Record):
         default=256_000, ge=1024, description="stdout, stderr and the result, each."
     )
     disk_mb: int = Field(
-        default=32, ge=1, description="Size of each tmpfs (/sandbox, /tmp) and of any file."
+        default=32,
+        ge=1,
+        description="Size of each tmpfs (/sandbox, /tmp, /dev/shm) and of any file.",
     )
+    max_tasks: int = Field(
+        default=64, ge=1, le=4096, description="Threads at once (RLIMIT_NPROC, pids.max)."
+    )
+
+    def memory_bytes(self) -> int:
+        """All the memory the sandbox may hold: address space plus its three tmpfs mounts."""
+        return (self.memory_mb + 3 * self.disk_mb) * 1024 * 1024
 
 
 Cause = Literal[
-    "ok", "exception", "memory", "exit", "cpu_time", "wall_time", "output_limit", "killed"
+    "ok",
+    "exception",
+    "memory",
+    "exit",
+    "cpu_time",
+    "wall_time",
+    "output_limit",
+    "killed",
+    "bad_result",
 ]
+Bound = Literal["cgroup", "rlimits"]
 
 
 class SandboxResult(Record):
@@ -75,352 +104,25 @@ class SandboxResult(Record):
     error: str | None = None
     exit_code: int | None = None
     seconds: float = 0.0
-
-
-# -- the seccomp filter -----------------------------------------------------------------
-
-_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-# Syscall numbers: arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h.
-_SYSCALLS = {
-    "x86_64": {
-        "socket": 41,
-        "clone": 56,
-        "fork": 57,
-        "vfork": 58,
-        "execve": 59,
-        "ptrace": 101,
-        "pivot_root": 155,
-        "chroot": 161,
-        "mount": 165,
-        "umount2": 166,
-        "add_key": 248,
-        "request_key": 249,
-        "keyctl": 250,
-        "unshare": 272,
-        "perf_event_open": 298,
-        "setns": 308,
-        "bpf": 321,
-        "execveat": 322,
-        "userfaultfd": 323,
-        "io_uring_setup": 425,
-        "io_uring_enter": 426,
-        "io_uring_register": 427,
-        "clone3": 435,
-    },
-    "aarch64": {
-        "umount2": 39,
-        "mount": 40,
-        "pivot_root": 41,
-        "chroot": 51,
-        "unshare": 97,
-        "ptrace": 117,
-        "socket": 198,
-        "add_key": 217,
-        "request_key": 218,
-        "keyctl": 219,
-        "clone": 220,
-        "execve": 221,
-        "perf_event_open": 241,
-        "setns": 268,
-        "bpf": 280,
-        "execveat": 281,
-        "userfaultfd": 282,
-        "io_uring_setup": 425,
-        "io_uring_enter": 426,
-        "io_uring_register": 427,
-        "clone3": 435,
-    },
-}
-_DENIED = (
-    "fork",
-    "vfork",
-    "execve",
-    "execveat",
-    "ptrace",
-    "unshare",
-    "setns",
-    "mount",
-    "umount2",
-    "pivot_root",
-    "chroot",
-    "bpf",
-    "perf_event_open",
-    "userfaultfd",
-    "keyctl",
-    "add_key",
-    "request_key",
-    "io_uring_setup",
-    "io_uring_enter",
-    "io_uring_register",
-)
-_EPERM, _ENOSYS = 1, 38
-_CLONE_THREAD = 0x00010000
-_AF_UNIX = 1
-_RET_ALLOW, _RET_KILL, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
-_LD_ABS_W, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
-
-
-def seccomp_filter(machine: str | None = None) -> bytes:
-    """The classic-BPF program the runner installs, for this (or the named) architecture."""
-    machine = machine or platform.machine()
-    if machine not in _SYSCALLS:
-        raise SandboxUnavailable(f"no seccomp syscall table for architecture {machine}")
-    table = _SYSCALLS[machine]
-    code: list[tuple[int, int | str, int | str, int]] = [
-        (_LD_ABS_W, 0, 0, 4),  # seccomp_data.arch
-        (_JEQ, 0, "kill", _AUDIT_ARCH[machine]),
-        (_LD_ABS_W, 0, 0, 0),  # seccomp_data.nr
-    ]
-    if machine == "x86_64":  # the x32 ABI reuses numbers with bit 30 set
-        code.append((_JGE, "kill", 0, 0x40000000))
-    code += [(_JEQ, "eperm", 0, table[name]) for name in _DENIED if name in table]
-    code += [
-        # clone3 passes its flags in memory, which BPF cannot read: ENOSYS makes glibc
-        # fall back to clone, whose flags we can check.
-        (_JEQ, "enosys", 0, table["clone3"]),
-        (_JEQ, "clone", 0, table["clone"]),
-        (_JEQ, "socket", 0, table["socket"]),
-        (_RET, 0, 0, _RET_ALLOW),
-    ]
-    labels = {"clone": len(code)}
-    code += [(_LD_ABS_W, 0, 0, 16), (_JSET, "allow", "eperm", _CLONE_THREAD)]  # args[0]
-    labels["socket"] = len(code)
-    code += [(_LD_ABS_W, 0, 0, 16), (_JEQ, "allow", "eperm", _AF_UNIX)]
-    for name, value in (
-        ("allow", _RET_ALLOW),
-        ("kill", _RET_KILL),
-        ("eperm", _RET_ERRNO | _EPERM),
-        ("enosys", _RET_ERRNO | _ENOSYS),
-    ):
-        labels[name] = len(code)
-        code.append((_RET, 0, 0, value))
-
-    def offset(target: int | str, at: int) -> int:
-        return target if isinstance(target, int) else labels[target] - at - 1
-
-    return b"".join(
-        struct.pack("=HBBI", op, offset(jt, i), offset(jf, i), k)
-        for i, (op, jt, jf, k) in enumerate(code)
+    bounded_by: Bound = Field(
+        default="rlimits",
+        description="cgroup: memory.max and pids.max held the whole sandbox; rlimits: "
+        "RLIMIT_AS/NPROC, capped tmpfs and the seccomp filter did, without a cgroup.",
     )
 
 
-# -- the runner: the first code that runs inside the sandbox ----------------------------
-
-_RUNNER = r"""
-import builtins, ctypes, json, math, os, resource, sys, traceback
-fd, cpu, memory, disk = (int(a) for a in sys.argv[1:5])
-bpf = bytes.fromhex(sys.argv[5])
-out = os.fdopen(fd, "w", encoding="utf-8")
-source = sys.stdin.buffer.read().decode("utf-8", "replace")
-null = os.open("/dev/null", os.O_RDONLY); os.dup2(null, 0); os.close(null)
-R = resource
-for limit, value in ((R.RLIMIT_CPU, (cpu, cpu + 1)), (R.RLIMIT_AS, (memory, memory)),
-                     (R.RLIMIT_FSIZE, (disk, disk)), (R.RLIMIT_CORE, (0, 0))):
-    R.setrlimit(limit, value)
-libc = ctypes.CDLL(None, use_errno=True)
-libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
-class Fprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-buf = ctypes.create_string_buffer(bpf, len(bpf))
-prog = Fprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
-# PR_SET_DUMPABLE 0, PR_SET_NO_NEW_PRIVS 1, PR_SET_SECCOMP SECCOMP_MODE_FILTER
-for args in ((4, 0), (38, 1), (22, 2, ctypes.addressof(prog))):
-    if libc.prctl(*args, *([0] * (5 - len(args)))) != 0:
-        error = "prctl%r failed: errno %d" % (args[:2], ctypes.get_errno())
-        out.write(json.dumps({"setup_error": error}) + "\n")
-        out.flush()
-        os._exit(70)
-out.write("READY\n"); out.flush()
-
-def safe(v, depth=0):
-    if depth > 20: return repr(type(v))
-    if v is None or isinstance(v, (bool, str)): return v
-    if isinstance(v, int):
-        try: json.dumps(v); return v
-        except ValueError: return "<integer of %d bits>" % v.bit_length()
-    if isinstance(v, float): return v if math.isfinite(v) else str(v)
-    if type(v).__module__ == "numpy" and hasattr(v, "tolist"):
-        return safe(v.tolist(), depth + 1)
-    if isinstance(v, (list, tuple)): return [safe(x, depth + 1) for x in v[:10000]]
-    if isinstance(v, (set, frozenset)): return sorted((safe(x, depth + 1) for x in v), key=str)
-    if isinstance(v, dict):
-        return {str(k): safe(x, depth + 1) for k, x in list(v.items())[:10000]}
-    try: return str(v)
-    except Exception: return repr(type(v))
-
-def failure(exc):
-    if isinstance(exc, MemoryError):
-        return {"status": "memory", "error": "MemoryError: out of memory"}
-    if isinstance(exc, SystemExit):
-        return {"status": "exit", "error": "SystemExit(%r)" % (exc.code,)}
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "program.py"]
-    where = " (program.py line %d)" % frames[-1].lineno if frames else ""
-    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
-    return {"status": "exception", "error": message + where}
-
-report = {"status": "ok", "has_solution": False}
-namespace = {"__name__": "__main__", "__builtins__": builtins}
-sys.argv = ["program.py"]
-try:
-    exec(compile(source, "program.py", "exec"), namespace)
-    solution = namespace.get("solution")
-    if callable(solution):
-        report["has_solution"] = True
-        report["value"] = safe(solution())
-except SystemExit as exc:
-    if exc.code not in (None, 0): report.update(failure(exc))
-except BaseException as exc:
-    report.update(failure(exc))
-try:
-    sys.stdout.flush(); sys.stderr.flush()
-except BaseException:
-    pass
-try:
-    text = json.dumps(report)
-except Exception:
-    error = "solution() returned a value that cannot be reported"
-    text = json.dumps({"status": "exception", "error": error})
-out.write(text + "\n"); out.flush()
-os._exit(0)
-"""
-
-
-# -- what the sandbox can see -----------------------------------------------------------
-
-
-def _bwrap() -> str | None:
-    explicit = os.environ.get(BWRAP_VARIABLE)
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    return shutil.which("bwrap")
-
-
-def _editable_paths(site_dir: Path) -> set[str]:
-    """Directories that .pth files and setuptools' editable finders add to sys.path."""
-    found: set[str] = set()
-    for pth in site_dir.glob("*.pth"):
-        for line in pth.read_text("utf-8", "replace").splitlines():
-            line = line.strip()
-            if line and not line.startswith(("#", "import ", "import\t")):
-                path = (site_dir / line).resolve()
-                if path.is_dir():
-                    found.add(str(path))
-    for finder in site_dir.glob("__editable___*_finder.py"):
-        try:
-            tree = ast.parse(finder.read_text("utf-8"))
-        except (OSError, SyntaxError):
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "MAPPING" for t in node.targets
-            ):
-                try:
-                    mapping = ast.literal_eval(node.value)
-                except ValueError:
-                    continue
-                found.update(str(Path(p)) for p in mapping.values() if Path(p).exists())
-    return found
-
-
-@functools.lru_cache(maxsize=1)
-def _visible_paths() -> tuple[str, ...]:
-    """The interpreter, its standard library and site-packages, and editable sources."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    paths.add(str(Path(os.path.realpath(sys.executable)).parent))
-    for site_dir in site.getsitepackages():
-        if Path(site_dir).is_dir():
-            paths.add(site_dir)
-            paths |= _editable_paths(Path(site_dir))
-    kept: list[str] = []
-    for path in sorted(p for p in paths if p and Path(p).exists()):
-        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
-            kept.append(path)
-    return tuple(kept)
-
-
-def _command(bwrap: str, limits: SandboxLimits, result_fd: int) -> list[str]:
-    tmpfs_bytes = str(limits.disk_mb * 1024 * 1024)
-    command = [
-        bwrap,
-        "--unshare-all",
-        "--unshare-user",
-        "--uid",
-        "65534",
-        "--gid",
-        "65534",
-        "--disable-userns",
-        "--cap-drop",
-        "ALL",
-        "--new-session",
-        "--die-with-parent",
-        "--hostname",
-        "sandbox",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-    ]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
-        if os.path.islink(top):
-            command += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            command += ["--ro-bind", top, top]
-    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
-        command += ["--ro-bind-try", path, path]
-    # The empty /tmp comes before the interpreter's folders, so a virtualenv that
-    # lives under /tmp is mounted on top of it instead of being hidden by it.
-    command += ["--size", tmpfs_bytes, "--tmpfs", "/tmp"]
-    for path in _visible_paths():
-        if not path.startswith("/usr/"):
-            command += ["--ro-bind", path, path]
-    command += [
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--size",
-        tmpfs_bytes,
-        "--tmpfs",
-        WORKDIR,
-        "--remount-ro",
-        "/",
-        "--chdir",
-        WORKDIR,
-        "--clearenv",
-        "--setenv",
-        "HOME",
-        WORKDIR,
-        "--setenv",
-        "TMPDIR",
-        "/tmp",
-        "--setenv",
-        "PATH",
-        "/usr/bin:/bin",
-        "--setenv",
-        "LANG",
-        "C.UTF-8",
-        # one BLAS/OpenMP thread: pools of threads would eat the address-space limit
-        "--setenv",
-        "OPENBLAS_NUM_THREADS",
-        "1",
-        "--setenv",
-        "OMP_NUM_THREADS",
-        "1",
-        "--setenv",
-        "MKL_NUM_THREADS",
-        "1",
-        "--",
-        sys.executable,
-        "-I",
-        "-B",
-        "-c",
-        _RUNNER,
-        str(result_fd),
-        str(limits.cpu_seconds),
-        str(limits.memory_mb * 1024 * 1024),
-        str(limits.disk_mb * 1024 * 1024),
-        seccomp_filter().hex(),
-    ]
-    return command
+def describe() -> dict[str, Any]:
+    """How programs are contained on this machine: the facts the README's security model
+    promises, as they are here."""
+    uid = bubblewrap.host_uid()
+    parent = cgroup.delegated()
+    return {
+        "bwrap": bubblewrap.bwrap(),
+        "available": sandbox_available(),
+        "host_uid": os.geteuid() if uid is None else uid,
+        "bounded_by": "cgroup" if parent else "rlimits",
+        "cgroup": str(parent) if parent else None,
+    }
 
 
 # -- running ----------------------------------------------------------------------------
@@ -452,6 +154,7 @@ def run_python(code: str, *, limits: SandboxLimits | None = None) -> SandboxResu
     Raises :class:`SandboxUnavailable` when the isolation cannot be set up; every failure
     of the program itself is a result with ``ok=False`` and a ``cause``.
     """
+    code = valid_text(code)
     if len(code.encode("utf-8")) > MAX_PROGRAM_BYTES:
         raise SandboxUnavailable(
             f"program is {len(code)} characters; the sandbox takes at most {MAX_PROGRAM_BYTES}"
@@ -462,43 +165,104 @@ def run_python(code: str, *, limits: SandboxLimits | None = None) -> SandboxResu
 def _run(code: str, limits: SandboxLimits) -> SandboxResult:
     if sys.platform != "linux":
         raise SandboxUnavailable("the sandbox needs Linux namespaces (bubblewrap)")
-    bwrap = _bwrap()
-    if bwrap is None:
+    binary = bubblewrap.bwrap()
+    if binary is None:
         raise SandboxUnavailable(
             "bubblewrap (bwrap) is not installed",
             hint="install the `bubblewrap` package (scripts/setup.sh does) or set NANOFLUX_BWRAP",
         )
+    uid = bubblewrap.host_uid()
+    group = _cgroup(limits)
     result_r, result_w = os.pipe()
-    command = _command(bwrap, limits, result_w)
+    # as root: bwrap waits on `block` until we have mapped its user namespace
+    block_r, block_w = os.pipe() if uid is not None else (-1, -1)
+    info_r, info_w = os.pipe() if uid is not None else (-1, -1)
+    mapping = (block_r, info_w) if uid is not None else None
     started = time.monotonic()
     try:
         process = subprocess.Popen(
-            command,
+            bubblewrap.command(binary, limits, result_w, uid, mapping),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            pass_fds=(result_w,),
+            pass_fds=(result_w, *(mapping or ())),
             env={"PATH": "/usr/bin:/bin"},
             start_new_session=True,
         )
     except OSError as exc:
-        os.close(result_r)
-        os.close(result_w)
+        for fd in (result_r, block_w, info_r):
+            if fd >= 0:
+                os.close(fd)
+        if group:
+            group.close()
         raise SandboxUnavailable(f"could not start bubblewrap: {exc}") from exc
-    os.close(result_w)
+    finally:
+        for fd in (result_w, block_r, info_w):
+            if fd >= 0:
+                os.close(fd)
     try:
-        return _supervise(process, result_r, code, limits, started)
+        if uid is not None:
+            _map_user_namespace(info_r, block_w, uid, started + limits.wall_seconds)
+        return _supervise(process, result_r, code, limits, started, group)
     finally:
         if process.poll() is None:
             _kill(process)
+        if group:
+            group.close()
         for stream in (process.stdin, process.stdout, process.stderr):
             if stream and not stream.closed:
                 stream.close()
-        os.close(result_r)
+        for fd in (result_r, block_w, info_r):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass  # closed by _map_user_namespace
+
+
+def _map_user_namespace(info_r: int, block_w: int, uid: int, deadline: float) -> None:
+    """Map bwrap's user namespace: root for its setup, ``uid`` to itself for the program.
+
+    bwrap reports its child's pid on ``info_r`` and waits for a byte on ``block_w``. If it
+    failed before that, there is no pid; we let it go on, and its stderr says why.
+    """
+    info = bytearray()
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(info_r, selectors.EVENT_READ)
+            while time.monotonic() < deadline and selector.select(deadline - time.monotonic()):
+                chunk = os.read(info_r, 4096)
+                if not chunk:
+                    break
+                info += chunk
+        pid = json.loads(info or b"{}").get("child-pid")
+        if isinstance(pid, int):
+            for name in ("uid_map", "gid_map"):
+                with open(f"/proc/{pid}/{name}", "w") as map_file:
+                    map_file.write(f"0 0 1\n{uid} {uid} 1\n")
+    except (OSError, ValueError) as exc:
+        raise SandboxUnavailable(f"could not map the sandbox's user namespace: {exc}") from exc
+    finally:
+        os.close(info_r)
+        try:
+            os.write(block_w, b"1")
+        except BrokenPipeError:
+            pass
+        os.close(block_w)
+
+
+def _cgroup(limits: SandboxLimits) -> cgroup.Cgroup | None:
+    parent = cgroup.delegated()
+    if parent is None:
+        return None
+    try:
+        return cgroup.Cgroup(parent, limits.memory_bytes(), limits.max_tasks + 2)
+    except OSError:
+        return None  # a cgroup we may not make after all: the rlimits still hold
 
 
 def _kill(process: subprocess.Popen) -> None:
-    # bwrap's children die with it (--die-with-parent, and the pid namespace goes with them)
+    # bwrap's child dies with it (--die-with-parent, and the pid namespace goes with it)
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -507,13 +271,13 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 def _supervise(
-    process: subprocess.Popen, result_r: int, code: str, limits: SandboxLimits, started: float
+    process: subprocess.Popen,
+    result_r: int,
+    code: str,
+    limits: SandboxLimits,
+    started: float,
+    group: cgroup.Cgroup | None,
 ) -> SandboxResult:
-    try:
-        process.stdin.write(code.encode("utf-8"))
-        process.stdin.close()
-    except BrokenPipeError:
-        pass  # bwrap failed before reading it; its stderr says why
     streams = {process.stdout.fileno(): "stdout", process.stderr.fileno(): "stderr"}
     streams[result_r] = "result"
     buffers = {name: bytearray() for name in streams.values()}
@@ -525,6 +289,7 @@ def _supervise(
     overflow: str | None = None
     timed_out = False
     open_fds = set(streams)
+    waiting = True  # for the runner's READY, before the program is sent
     while open_fds:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -540,9 +305,16 @@ def _supervise(
             buffers[name] += chunk
             if len(buffers[name]) > limits.output_bytes:
                 overflow = name
+        if waiting and (buffers["result"].startswith(b"READY\n") or result_r not in open_fds):
+            waiting = False
+            if group and buffers["result"].startswith(b"READY\n"):
+                group.adopt(process.pid)
+            _send(process, code)
         if overflow:
             break
     selector.close()
+    if waiting:
+        _send(process, "")
     if timed_out or overflow:
         _kill(process)
     else:
@@ -552,7 +324,23 @@ def _supervise(
             timed_out = True
             _kill(process)
     seconds = time.monotonic() - started
-    return _interpret(process.returncode, buffers, limits, seconds, timed_out, overflow)
+    result = _interpret(process.returncode, buffers, limits, seconds, timed_out, overflow)
+    if group:
+        result.bounded_by = "cgroup"
+        if not result.ok and result.cause == "killed" and group.out_of_memory():
+            result.cause = "memory"
+            result.error = f"killed at the memory limit of {limits.memory_bytes()} bytes"
+    return result
+
+
+def _send(process: subprocess.Popen, code: str) -> None:
+    # A pipe holds 64 KiB; a larger program blocks until the runner reads it, which it
+    # does at once: the runner has nothing else to do by now.
+    try:
+        process.stdin.write(code.encode("utf-8"))
+        process.stdin.close()
+    except BrokenPipeError:
+        pass  # bwrap failed before reading it; its stderr says why
 
 
 def _text(data: bytearray, limit: int) -> str:
@@ -569,8 +357,8 @@ def _interpret(
 ) -> SandboxResult:
     stdout = _text(buffers["stdout"], limits.output_bytes)
     stderr = _text(buffers["stderr"], limits.output_bytes)
-    lines = bytes(buffers["result"]).decode("utf-8", "replace").split("\n")
-    ready = lines[0] == "READY"
+    channel = bytes(buffers["result"])
+    ready = channel.startswith(b"READY\n")
     common = {"stdout": stdout, "stderr": stderr, "seconds": seconds, "exit_code": returncode}
 
     def failed(cause: str, error: str) -> SandboxResult:
@@ -583,12 +371,16 @@ def _interpret(
             "output_limit", f"killed: {overflow} exceeded the limit of {limits.output_bytes} bytes"
         )
     if not ready:
-        detail = lines[0][:300] if lines[0] else stderr.strip().splitlines()[-1:] or ["no output"]
+        first = channel.split(b"\n", 1)[0][:300].decode("utf-8", "replace")
+        detail = first or (stderr.strip().splitlines() or ["no output"])[-1]
         raise SandboxUnavailable(
-            f"the sandbox could not start: {detail if isinstance(detail, str) else detail[0]}",
+            f"the sandbox could not start: {detail}",
             hint="bubblewrap needs unprivileged user namespaces (or root)",
         )
-    report = _report(lines[1:])
+    try:
+        report = read_report(channel[len(b"READY\n") :])
+    except BadReport as exc:
+        return failed("bad_result", str(exc))
     if report is None:
         return failed(*_exit_cause(returncode, limits))
     status = report.get("status")
@@ -597,22 +389,11 @@ def _interpret(
             ok=True,
             cause="ok",
             value=report.get("value"),
-            has_solution=bool(report.get("has_solution")),
+            has_solution=report.get("has_solution") is True,
             **common,
         )
     cause = status if status in ("exception", "memory", "exit") else "exception"
-    return failed(cause, str(report.get("error") or status))
-
-
-def _report(lines: list[str]) -> dict[str, Any] | None:
-    for line in reversed(lines):
-        if line.strip():
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError:
-                return None
-            return value if isinstance(value, dict) else None
-    return None
+    return failed(cause, str(report.get("error") or status)[:4000])
 
 
 def _exit_cause(returncode: int | None, limits: SandboxLimits) -> tuple[str, str]:

@@ -1,0 +1,221 @@
+"""What the sandbox can see, and the bubblewrap command line that builds it.
+
+The program runs as the only process of its own user, pid, network, IPC, UTS and mount
+namespaces (``--as-pid-1``: no bwrap init without a seccomp filter shares its pid
+namespace, so there is no /proc/1 of another process to open). It sees the interpreter,
+its site-packages and editable sources read-only, /proc of its own pid namespace, a
+read-only /dev with the usual nodes, and three size-capped tmpfs mounts: /sandbox (its
+working directory), /tmp and /dev/shm.
+
+Whoever runs NanoFlux, the program's uid maps to an unprivileged host uid, so /proc/sys
+and other root-owned files are not writable, and RLIMIT_NPROC (which the kernel never
+enforces for host root) holds. Run by an ordinary user, bwrap maps the sandbox's uid to
+that user. Run as root, bwrap stays root while it mounts (so an interpreter under a
+private home such as /root can still be bound), we write its user namespace's maps
+ourselves (``0 0 1`` for bwrap's setup, ``U U 1`` for the program, ``U`` being
+``SANDBOX_UID``: 65534, or ``NANOFLUX_SANDBOX_UID``), and the runner drops to ``U``
+before it installs its limits; dropping from 0 clears every capability.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import os
+import shutil
+import site
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import SandboxUnavailable
+
+if TYPE_CHECKING:
+    from . import SandboxLimits
+
+BWRAP_VARIABLE = "NANOFLUX_BWRAP"
+UID_VARIABLE = "NANOFLUX_SANDBOX_UID"
+SANDBOX_UID = 65534  # "nobody": owns nothing the sandbox can see
+WORKDIR = "/sandbox"
+RUNNER = Path(__file__).with_name("runner.py")
+
+
+def bwrap() -> str | None:
+    explicit = os.environ.get(BWRAP_VARIABLE)
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    return shutil.which("bwrap")
+
+
+def host_uid() -> int | None:
+    """The host uid to start bwrap under: None keeps ours, which is already unprivileged."""
+    if os.geteuid() != 0:
+        return None
+    text = os.environ.get(UID_VARIABLE, str(SANDBOX_UID))
+    if not text.isdigit() or int(text) == 0:
+        raise SandboxUnavailable(
+            f"{UID_VARIABLE}={text!r} is not an unprivileged uid",
+            hint="name a uid other than 0 for sandboxed programs, or leave it unset for 65534",
+        )
+    return int(text)
+
+
+@functools.lru_cache(maxsize=1)
+def runner_source() -> str:
+    return RUNNER.read_text("utf-8")
+
+
+def _editable_paths(site_dir: Path) -> set[str]:
+    """Directories that .pth files and setuptools' editable finders add to sys.path."""
+    found: set[str] = set()
+    for pth in site_dir.glob("*.pth"):
+        for line in pth.read_text("utf-8", "replace").splitlines():
+            line = line.strip()
+            if line and not line.startswith(("#", "import ", "import\t")):
+                path = (site_dir / line).resolve()
+                if path.is_dir():
+                    found.add(str(path))
+    for finder in site_dir.glob("__editable___*_finder.py"):
+        try:
+            tree = ast.parse(finder.read_text("utf-8"))
+        except (OSError, SyntaxError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "MAPPING" for t in node.targets
+            ):
+                try:
+                    mapping = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+                found.update(str(Path(p)) for p in mapping.values() if Path(p).exists())
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def visible_paths() -> tuple[str, ...]:
+    """The interpreter, its standard library and site-packages, and editable sources."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths.add(str(Path(os.path.realpath(sys.executable)).parent))
+    for site_dir in site.getsitepackages():
+        if Path(site_dir).is_dir():
+            paths.add(site_dir)
+            paths |= _editable_paths(Path(site_dir))
+    kept: list[str] = []
+    for path in sorted(p for p in paths if p and Path(p).exists()):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return tuple(p for p in kept if not p.startswith("/usr/"))
+
+
+def _folders_above(paths: tuple[str, ...]) -> list[str]:
+    folders = {str(parent) for path in paths for parent in Path(path).parents}
+    return sorted(folders - {"/", "/tmp"} - set(paths))
+
+
+def command(
+    binary: str,
+    limits: SandboxLimits,
+    result_fd: int,
+    drop_to: int | None = None,
+    mapping_fds: tuple[int, int] | None = None,
+) -> list[str]:
+    """The bwrap command line. With ``drop_to`` (we are root) bwrap waits on the first of
+    ``mapping_fds`` until we have written its user namespace's maps (it reports its pid on
+    the second), keeps CAP_SETUID/CAP_SETGID for the runner, and the runner drops to
+    ``drop_to`` itself; without, bwrap maps the sandbox's uid to ours."""
+    from .seccomp import seccomp_filter
+
+    tmpfs_bytes = str(limits.disk_mb * 1024 * 1024)
+    line = [binary, "--unshare-all", "--unshare-user", "--cap-drop", "ALL"]
+    if drop_to is None:
+        line += ["--uid", "65534", "--gid", "65534", "--disable-userns"]
+    else:
+        assert mapping_fds is not None
+        block, info = mapping_fds
+        line += ["--userns-block-fd", str(block), "--info-fd", str(info)]
+        line += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    line += [
+        "--new-session",
+        "--die-with-parent",
+        "--as-pid-1",
+        "--hostname",
+        "sandbox",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            line += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            line += ["--ro-bind", top, top]
+    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
+        line += ["--ro-bind-try", path, path]
+    # The empty /tmp comes before the interpreter's folders, so a virtualenv that
+    # lives under /tmp is mounted on top of it instead of being hidden by it.
+    writable = ["--perms", "1777", "--size", tmpfs_bytes, "--tmpfs"]
+    line += [*writable, "/tmp"]
+    # bwrap gives the folders it makes above a mount the host's modes: /root would be
+    # 0700, and the interpreter under it out of the program's reach
+    for folder in _folders_above(visible_paths()):
+        line += ["--perms", "0755", "--dir", folder]
+    for path in visible_paths():
+        line += ["--ro-bind", path, path]
+    line += [
+        "--proc",
+        "/proc",
+        # all of it: ns_last_pid and the 0666 PSI triggers in /proc/pressure are writable
+        "--remount-ro",
+        "/proc",
+        "--dev",
+        "/dev",
+        # bwrap's /dev is an uncapped tmpfs: a capped /dev/shm, the rest read-only
+        *writable,
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+        *writable,
+        WORKDIR,
+        "--remount-ro",
+        "/",
+        "--chdir",
+        WORKDIR,
+        "--clearenv",
+        "--setenv",
+        "HOME",
+        WORKDIR,
+        "--setenv",
+        "TMPDIR",
+        "/tmp",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+        # one BLAS/OpenMP thread: pools of threads would eat the address-space limit
+        "--setenv",
+        "OPENBLAS_NUM_THREADS",
+        "1",
+        "--setenv",
+        "OMP_NUM_THREADS",
+        "1",
+        "--setenv",
+        "MKL_NUM_THREADS",
+        "1",
+        "--",
+        sys.executable,
+        "-I",
+        "-B",
+        "-c",
+        runner_source(),
+        str(result_fd),
+        str(limits.cpu_seconds),
+        str(limits.memory_mb * 1024 * 1024),
+        str(limits.disk_mb * 1024 * 1024),
+        str(limits.max_tasks),
+        str(drop_to or 0),
+        seccomp_filter().hex(),
+    ]
+    return line
