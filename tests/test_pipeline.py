@@ -315,6 +315,7 @@ def test_sample_benchmark_reads_as_gsm8k(tmp_path):
 def test_a_tuned_hf_model_can_play_a_role_in_a_run(first_run, workdir, tiny_model, tmp_path):
     from nanoflux.config import validate_config
     from nanoflux.engine import run
+    from nanoflux.plugins import PluginHost
 
     adapter = workdir / "pipe" / "train" / "adapter"
     config = validate_config(
@@ -331,7 +332,7 @@ def test_a_tuned_hf_model_can_play_a_role_in_a_run(first_run, workdir, tiny_mode
             "out": str(tmp_path / "run"),
         }
     )
-    result = run(config)
+    result = run(config, PluginHost.load())
     assert result.accepted == 2
     stats = json.loads((result.out_dir / "stats.json").read_text())
     assert (

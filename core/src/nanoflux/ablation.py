@@ -22,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .engine.run_store import RunStore
 from .errors import ConfigError, DataFormatError, UsageError
-from .records import Question, quality_level
+from .records import Candidate, quality_level
 from .training import TrainOptions, TrainResult
 
 QUALITY_BANDS = ("L1", "L2", "L3", "L4", "L5")
@@ -46,31 +47,25 @@ def parse_hop_bands(text: str) -> list[tuple[str, int, int]]:
     return bands
 
 
-def eligible(candidate: dict[str, Any]) -> bool:
-    verdict, question = candidate.get("verdict"), candidate.get("question")
-    return (
-        isinstance(verdict, dict)
-        and isinstance(question, dict)
-        and bool(verdict.get("reference_verified"))
-    )
+def eligible(candidate: Candidate) -> bool:
+    verdict = candidate.verdict
+    return verdict is not None and candidate.question is not None and verdict.reference_verified
 
 
-def band_of(
-    candidate: dict[str, Any], by: str, hop_bands: list[tuple[str, int, int]]
-) -> str | None:
+def band_of(candidate: Candidate, by: str, hop_bands: list[tuple[str, int, int]]) -> str | None:
     if by == "quality":
-        verdict = candidate["verdict"]
-        return verdict.get("level") or quality_level(float(verdict["reasoning_quality"]))
-    hops = int(candidate["question"]["hops"])
+        verdict = candidate.verdict
+        return verdict.level or quality_level(verdict.reasoning_quality)
+    hops = candidate.question.hops
     return next((name for name, low, high in hop_bands if low <= hops <= high), None)
 
 
-def candidate_example(candidate: dict[str, Any]) -> dict[str, Any]:
+def candidate_example(candidate: Candidate) -> dict[str, Any]:
     """A candidate as a chat example, in the same shape as the run's dataset.jsonl."""
     from .engine.example import assistant_message, example_id
     from .evaluation import choices_text
 
-    question = Question.model_validate(candidate["question"])
+    question = candidate.question
     user = question.text.strip()
     if question.choices:
         user += "\n\n" + choices_text(question.choices)
@@ -83,23 +78,15 @@ def candidate_example(candidate: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_candidates(run_dir: Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / "candidates.jsonl"
-    if not path.is_file():
+def read_candidates(run_dir: Path) -> list[Candidate]:
+    store = RunStore(run_dir)
+    if not store.candidates_path.is_file():
         raise ConfigError(f"{run_dir} has no candidates.jsonl", hint="name a run directory")
-    rows = []
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"{path}:{number}: not JSON: {exc.msg}") from exc
-    return rows
+    return list(store.candidates())
 
 
 def subsets(
-    candidates: list[dict[str, Any]],
+    candidates: list[Candidate],
     by: str,
     hop_bands: list[tuple[str, int, int]],
     cap: int,
@@ -109,12 +96,12 @@ def subsets(
     if by not in BY:
         raise UsageError(f"--by {by!r}: use one of {', '.join(BY)}")
     names = list(QUALITY_BANDS) if by == "quality" else [name for name, _, _ in hop_bands]
-    grouped: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    grouped: dict[str, list[Candidate]] = {name: [] for name in names}
     seen: set[str] = set()
     for candidate in candidates:
         if not eligible(candidate):
             continue
-        text = " ".join(candidate["question"]["text"].lower().split())
+        text = " ".join(candidate.question.text.lower().split())
         if text in seen:
             continue
         seen.add(text)

@@ -28,7 +28,9 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from .config import RunConfig, validate_config
+from .engine.run_store import RunStore
 from .errors import ConfigError, DataFormatError
+from .plugins import PluginHost
 from .records import Record
 from .training import TrainOptions, TrainResult
 
@@ -119,15 +121,13 @@ class Pipeline:
         self,
         config: PipelineConfig,
         out: Path,
-        host=None,
+        host: PluginHost,
         *,
         say: Callable[[str], None] = lambda line: None,
     ):
-        from .plugins import default_host
-
         self.config = config
         self.out = Path(out)
-        self.host = host or default_host()
+        self.host = host
         self.say = say
         self.markers = self.out / "stages"
         self.ran: list[str] = []
@@ -163,7 +163,7 @@ class Pipeline:
         if marker := self._done("run", key):
             return marker
         run_dir = self.out / "run"
-        resume = (run_dir / "config.toml").is_file()
+        resume = RunStore(run_dir).is_run()
         self.say(f"run: {'resuming' if resume else 'starting'} {run_dir}")
         result = run(self.config.run.model_copy(update={"out": run_dir}), self.host, resume=resume)
         if result.accepted == 0:
@@ -297,8 +297,7 @@ class Pipeline:
 
 def compute_table(run_dir: Path, tuned: TrainResult, full: TrainResult | None) -> dict[str, Any]:
     """Measured compute of each stage, and the ratio the paper's claim is about."""
-    stats_path = run_dir / "stats.json"
-    stats = json.loads(stats_path.read_text("utf-8")) if stats_path.is_file() else {}
+    stats = RunStore(run_dir).stats()
     table: dict[str, Any] = {
         "generation": {"tokens": stats.get("total_tokens"), "seconds": stats.get("seconds")},
         "train": _train_compute(tuned),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Record(BaseModel):
@@ -124,6 +124,105 @@ class Usage(Record):
     def add(self, other: Usage) -> None:
         for name in type(self).model_fields:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+# -- the run ledger ------------------------------------------------------------------
+#
+# A run directory holds two JSONL files of these records (see nanoflux.engine.run_store):
+# candidates.jsonl, one Candidate per attempt, the ledger everything else is derived
+# from; and dataset.jsonl, one Example per accepted candidate, in the chat shape that
+# trainers read. Candidate lines carry ``schema_version``; lines without one were
+# written before the schema was versioned (version 1) and still read.
+
+#: the version of the Candidate lines this NanoFlux writes. 2 added candidate_id,
+#: parent_id, turn and metadata (one line per attempt, several attempts per round).
+CANDIDATE_SCHEMA = 2
+
+
+class ExampleMetadata(BaseModel):
+    """What a run knows about an example. Extra keys are kept: datasets from elsewhere
+    (``nanoflux train DATASET``) may carry their own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    domain: str | None = None
+    hops: int | None = None
+    skill: str | None = None
+    quality: float | None = None
+    level: str | None = None
+    novelty: float | None = None
+    reference_answer: str | None = None
+    defender_answer: str | None = None
+    defender_reasoning: str | None = None
+    attacker: str | None = None
+    defender: str | None = None
+    round: int | None = None
+
+
+class Example(Record):
+    """One line of dataset.jsonl: a chat to train on. A run always sets ``id``."""
+
+    id: str = ""
+    messages: list[ChatMessage]
+    metadata: ExampleMetadata | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The line as written: fields that were never set are left out."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class NoveltyCheck(Record):
+    verdict: str
+    similarity: float
+    nearest_id: str | None = None
+
+
+class Candidate(Record):
+    """One attempt of a round and what the commit decided about it."""
+
+    schema_version: int = 1
+    index: int = Field(ge=0, description="Position in candidates.jsonl, from 0.")
+    round: int = Field(ge=0)
+    candidate_id: str = Field(default="", description="Stable per attempt: ROUND.ATTEMPT.")
+    parent_id: str | None = Field(
+        default=None, description="The attempt this one rewrites or repairs."
+    )
+    turn: str = Field(default="attack", description="attack, repair, harder, ...")
+    attacker: str
+    defender: str
+    question: Question | None = None
+    answer: Answer | None = None
+    verdict: Verdict | None = None
+    novelty: NoveltyCheck | None = None
+    decision: Literal["accepted", "rejected", "failed"]
+    reason: str
+    example_id: str | None = None
+    example: Example | None = None
+    usage: dict[str, Usage] = Field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_unversioned(cls, data: Any) -> Any:
+        # Lines from before the schema was versioned were never validated when written:
+        # keys this model does not know are dropped there, and refused in later lines.
+        if isinstance(data, dict) and "schema_version" not in data:
+            data = {k: v for k, v in data.items() if k in cls.model_fields}
+        if isinstance(data, dict) and not data.get("candidate_id") and "round" in data:
+            data = {**data, "candidate_id": f"{data['round']}.0"}
+        return data
+
+    @property
+    def accepted(self) -> bool:
+        return self.decision == "accepted"
+
+    def as_dict(self) -> dict[str, Any]:
+        line = self.model_dump(mode="json")
+        if self.example is not None:
+            line["example"] = self.example.as_dict()  # the very line dataset.jsonl gets
+        return line
 
 
 def quality_level(score: float) -> str:

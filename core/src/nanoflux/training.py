@@ -62,31 +62,26 @@ SOLUTION_KEYS = ("solution", "rationale", "explanation", "reasoning")
 
 def read_examples(path: Path) -> list[dict[str, Any]]:
     """Chat examples from a dataset.jsonl (or a run directory holding one)."""
-    import json
-
+    from .engine.run_store import RunStore, read_records
     from .errors import ConfigError, DataFormatError
+    from .records import Example
 
     path = Path(path)
     if path.is_dir():
-        path = path / "dataset.jsonl"
+        examples = list(RunStore(path).examples())
+        path = RunStore(path).dataset_path
+    elif path.is_file():
+        # a file written by hand may end without a newline: its last line counts
+        examples = [example for _, example in read_records(path, Example, torn_tail=False)]
+    else:
+        examples = []
     if not path.is_file():
         raise ConfigError(
             f"dataset {path} does not exist", hint="name a dataset.jsonl or a run directory"
         )
-    examples = []
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            example = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"{path}:{number}: not JSON: {exc.msg}") from exc
-        if not isinstance(example, dict) or not isinstance(example.get("messages"), list):
-            raise DataFormatError(f"{path}:{number}: an example needs a `messages` list")
-        examples.append(example)
     if not examples:
         raise DataFormatError(f"dataset {path} holds no examples")
-    return examples
+    return [example.as_dict() for example in examples]
 
 
 def benchmark_examples(items: list[Any]) -> list[dict[str, Any]]:

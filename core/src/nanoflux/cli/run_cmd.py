@@ -11,7 +11,7 @@ import click
 def _progress_printer(mode: str):
     """A rich bar on a terminal, a plain line per accepted example otherwise, or nothing."""
     if mode == "quiet":
-        return (lambda run: None), None
+        return (lambda progress: None), None
     if mode == "bar":
         from rich.progress import (
             BarColumn,
@@ -33,27 +33,26 @@ def _progress_printer(mode: str):
         )
         task = bar.add_task("run", total=None, info="")
 
-        def update(run) -> None:
-            stats = run.stats()
+        def update(progress) -> None:
             bar.update(
                 task,
-                total=run.config.target,
-                completed=run.accepted,
-                info=f"attempts {run.attempts} · rate {stats['acceptance_rate']:.0%} "
-                f"· {stats['tokens_per_second']:.0f} tok/s",
+                total=progress.target,
+                completed=progress.accepted,
+                info=f"attempts {progress.attempts} · rate {progress.acceptance_rate:.0%} "
+                f"· {progress.tokens_per_second:.0f} tok/s",
             )
 
         return update, bar
 
     seen = {"accepted": 0}
 
-    def plain(run) -> None:
-        if run.accepted != seen["accepted"] or run.attempts % 10 == 0:
-            seen["accepted"] = run.accepted
-            stats = run.stats()
+    def plain(progress) -> None:
+        if progress.accepted != seen["accepted"] or progress.attempts % 10 == 0:
+            seen["accepted"] = progress.accepted
             click.echo(
-                f"accepted {run.accepted}/{run.config.target} after {run.attempts} attempts "
-                f"({stats['acceptance_rate']:.0%}, {stats['tokens_per_second']:.0f} tok/s)",
+                f"accepted {progress.accepted}/{progress.target} after {progress.attempts} "
+                f"attempts ({progress.acceptance_rate:.0%}, "
+                f"{progress.tokens_per_second:.0f} tok/s)",
                 err=True,
             )
 
@@ -98,7 +97,9 @@ def run(
     """Generate a dataset: Attacker/Defender/Judge rounds until the target or a budget."""
     from ..config import load_config
     from ..engine import run as run_engine
+    from ..engine.run_store import RunStore
     from ..errors import UsageError
+    from ..plugins import default_host
 
     overrides = {
         "domain": domain,
@@ -118,8 +119,7 @@ def run(
                 "--resume takes its configuration from the run directory",
                 hint="drop --config/--out",
             )
-        if not (resume / "config.toml").is_file():
-            raise UsageError(f"{resume} is not a run directory (no config.toml)")
+        RunStore(resume).require_run()
         changed = {k: v for k, v in overrides.items() if v is not None}
         if set(changed) - {
             "target",
@@ -136,7 +136,7 @@ def run(
     if bar is not None:
         bar.start()
     try:
-        result = run_engine(config, resume=resume is not None, progress=progress)
+        result = run_engine(config, default_host(), resume=resume is not None, progress=progress)
     finally:
         if bar is not None:
             bar.stop()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
 
-from ..records import Answer, Question, Verdict
+from ..records import Answer, ChatMessage, Example, ExampleMetadata, Question, Verdict
 
 
 def example_id(domain: str, question_text: str) -> str:
@@ -35,29 +34,29 @@ def build_example(
     attacker: str,
     defender: str,
     round_index: int,
-) -> dict[str, Any]:
+) -> Example:
     user = question.text.strip()
     if question.choices:
         letters = "ABCDEFGHIJ"
         user += "\n\n" + "\n".join(f"{letters[i]}. {c}" for i, c in enumerate(question.choices))
-    return {
-        "id": example_id(question.domain, question.text),
-        "messages": [
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": assistant_message(question)},
+    return Example(
+        id=example_id(question.domain, question.text),
+        messages=[
+            ChatMessage(role="user", content=user),
+            ChatMessage(role="assistant", content=assistant_message(question)),
         ],
-        "metadata": {
-            "domain": question.domain,
-            "hops": question.hops,
-            "skill": question.skill,
-            "quality": verdict.reasoning_quality,
-            "level": verdict.level,
-            "novelty": round(similarity, 4),
-            "reference_answer": question.reference_answer,
-            "defender_answer": answer.final_answer,
-            "defender_reasoning": answer.reasoning,
-            "attacker": attacker,
-            "defender": defender,
-            "round": round_index,
-        },
-    }
+        metadata=ExampleMetadata(
+            domain=question.domain,
+            hops=question.hops,
+            skill=question.skill,
+            quality=verdict.reasoning_quality,
+            level=verdict.level,
+            novelty=round(similarity, 4),
+            reference_answer=question.reference_answer,
+            defender_answer=answer.final_answer,
+            defender_reasoning=answer.reasoning,
+            attacker=attacker,
+            defender=defender,
+            round=round_index,
+        ),
+    )

@@ -1,21 +1,49 @@
 """The run directory: the only place a run writes, and safe against kill -9.
 
+| file | what | written |
+| --- | --- | --- |
+| ``config.toml`` | the run's configuration | once, atomically, when the run starts |
+| ``candidates.jsonl`` | one ``Candidate`` per attempt: the ledger | a line per commit |
+| ``dataset.jsonl`` | one ``Example`` per accepted candidate | after its candidate |
+| ``stats.json`` | counts derived from the ledger | atomically, about once a second |
+| ``manifest.json`` | versions, models, novelty store, start/resume/end times | atomically |
+| ``run.log`` | one line per commit | appended |
+| ``run.lock`` | the pid of the process that holds the run | while a process holds it |
+
+``Candidate`` and ``Example`` are the records of :mod:`nanoflux.records`. Schema:
+candidate lines carry ``schema_version`` (``nanoflux.records.CANDIDATE_SCHEMA``);
+unversioned lines are version 1 and still read. ``manifest.json`` records the version
+last written as ``store_schema``. A line of a newer version than this NanoFlux knows is
+refused, never half-read.
+
 Write order for an accepted example: its candidate line (which carries the whole
 example) is appended and fsynced first, then the dataset line, then the novelty
 store. Any of these can be cut short by a kill; :meth:`RunStore.recover` repairs the
-files on resume: a torn last line is dropped, an accepted candidate missing from
-dataset.jsonl is appended, and nothing is ever written twice.
+files on resume: a torn last line is dropped, an accepted candidate missing from the
+end of dataset.jsonl is appended, and nothing is ever written twice. Damage it cannot
+repair (a line missing or changed in the middle, counts that disagree) is refused
+with one line naming the file and line.
+
+One process at a time: :meth:`RunStore.lock` takes an exclusive ``flock`` on
+``run.lock`` for the life of the run; the kernel releases it when the process dies,
+however it dies.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import ConfigError, UsageError
+from pydantic import BaseModel, ValidationError
+
+from ..errors import DataFormatError, UsageError
+from ..records import CANDIDATE_SCHEMA, Candidate, Example
 
 CONFIG = "config.toml"
 MANIFEST = "manifest.json"
@@ -23,6 +51,12 @@ CANDIDATES = "candidates.jsonl"
 DATASET = "dataset.jsonl"
 STATS = "stats.json"
 LOG = "run.log"
+LOCK = "run.lock"
+
+#: every file a run writes; nothing else may write them (export refuses to)
+RUN_FILES = (CONFIG, MANIFEST, CANDIDATES, DATASET, STATS, LOG, LOCK)
+
+R = TypeVar("R", bound=BaseModel)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -33,15 +67,30 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so a reader sees the old or the new file, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = _temporary(path)
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+def encode_line(record: dict[str, Any]) -> bytes:
+    """One JSON line, valid UTF-8 whatever a model or program put in its strings."""
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (from a model reply or a tool's result) cannot be UTF-8:
+        # it becomes U+FFFD rather than failing the commit of the whole round.
+        return line.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
 
 
 def _drop_torn_tail(path: Path) -> int:
@@ -59,23 +108,76 @@ def _drop_torn_tail(path: Path) -> int:
     return len(data) - keep
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    if not path.exists():
+def _parse(path: Path, number: int, raw: bytes) -> Any:
+    where = f"{path}:{number}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{where}: not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise DataFormatError(f"{where}: JSON nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{where}: not JSON: {exc.msg}") from None
+    except ValueError as exc:  # an integer too long to convert, and the like
+        raise DataFormatError(f"{where}: not JSON: {exc}") from None
+
+
+def _validate(path: Path, number: int, data: Any, model: type[R]) -> R:
+    where = f"{path}:{number}"
+    if not isinstance(data, dict):
+        raise DataFormatError(f"{where}: expected a JSON object, found {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "line"
+        raise DataFormatError(
+            f"{where}: {field}: {first['msg']} ({exc.error_count()} problem(s))"
+        ) from None
+    except RecursionError:
+        raise DataFormatError(f"{where}: JSON nested too deeply") from None
+
+
+def read_records(path: Path, model: type[R], *, torn_tail: bool = True) -> Iterator[tuple[int, R]]:
+    """(line number, record) for each line of a JSONL file a run writes. There a final
+    line without a newline is a write cut short by a kill: it is skipped (and dropped on
+    resume). ``torn_tail=False`` reads it, for files people write by hand."""
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
         return
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.endswith("\n"):
-                return  # torn tail, repaired on resume
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ConfigError(f"{path}:{number}: not valid JSON: {exc}") from exc
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    with handle:
+        for number, raw in enumerate(handle, 1):
+            if torn_tail and not raw.endswith(b"\n"):
+                return
+            if raw.strip():
+                yield number, _validate(path, number, _parse(path, number, raw), model)
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON file that must hold one object; None when it does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    data = _parse(path, 1, raw)
+    if not isinstance(data, dict):
+        raise DataFormatError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
 
 
 class RunStore:
+    """Typed reads and appends of one run directory."""
+
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._lock_fd: int | None = None
 
     @property
     def candidates_path(self) -> Path:
@@ -85,23 +187,103 @@ class RunStore:
     def dataset_path(self) -> Path:
         return self.root / DATASET
 
-    def create(self) -> None:
-        if self.root.exists() and any(self.root.iterdir()):
+    # -- what the directory is --------------------------------------------------------
+
+    def is_run(self) -> bool:
+        return (self.root / CONFIG).is_file()
+
+    def _holds_records(self) -> bool:
+        return any(
+            (self.root / name).is_file() and (self.root / name).stat().st_size > 0
+            for name in (CANDIDATES, DATASET)
+        )
+
+    def _foreign(self) -> list[str]:
+        """Entries that are not a run's own files (nor their temporary copies)."""
+        own = set(RUN_FILES) | {_temporary(self.root / name).name for name in RUN_FILES}
+        return sorted(p.name for p in self.root.iterdir() if p.name not in own)
+
+    def is_unstarted(self) -> bool:
+        """A run directory killed before its first commit: only its own files, no records."""
+        return self.root.is_dir() and not self._foreign() and not self._holds_records()
+
+    def require_run(self) -> None:
+        """Refuse, in one line, a directory that is not a run (for resume, export, report)."""
+        if self.is_run():
+            return
+        if self.is_unstarted() and any(self.root.iterdir()):
+            raise UsageError(
+                f"{self.root} holds no run yet (it was stopped before its configuration "
+                "was written)",
+                hint=f"start it again with nanoflux run --config ... --out {self.root}",
+            )
+        raise UsageError(f"{self.root} is not a run directory (no {CONFIG})")
+
+    # -- one process at a time ----------------------------------------------------------
+
+    def lock(self) -> None:
+        """Hold ``run.lock`` exclusively until :meth:`unlock` or the process ends."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise UsageError(
+                f"run directory {self.root} cannot be used: {exc.strerror or exc}"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "another process"
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise UsageError(f"cannot lock {self.root / LOCK}: {exc.strerror}") from None
+            raise UsageError(
+                f"run directory {self.root} is in use by process {holder}",
+                hint="wait for it to finish or stop it; one process writes a run at a time",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the last descriptor releases the flock
+            self._lock_fd = None
+
+    # -- starting ---------------------------------------------------------------------
+
+    def require_startable(self) -> None:
+        """A new run may start here: nothing there, or a run killed before its first commit."""
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"run directory {self.root} is a file")
+        if self.root.is_dir() and not self.is_unstarted():
             raise UsageError(
                 f"run directory {self.root} is not empty",
                 hint=f"continue it with --resume {self.root}, or choose another --out",
             )
-        self.root.mkdir(parents=True, exist_ok=True)
 
-    def require_existing(self) -> None:
-        if not (self.root / CONFIG).is_file():
-            raise UsageError(f"{self.root} is not a run directory (no {CONFIG})")
+    def create(self, config_text: str) -> None:
+        """Start a new run here, with this config.toml; call it holding the lock."""
+        self.require_startable()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for name in RUN_FILES:
+                # what a run killed before its first commit left behind
+                if name != LOCK:
+                    (self.root / name).unlink(missing_ok=True)
+                    _temporary(self.root / name).unlink(missing_ok=True)
+            write_atomic(self.root / CONFIG, config_text)
+        except OSError as exc:
+            raise UsageError(
+                f"run directory {self.root} cannot be written: {exc.strerror or exc}"
+            ) from None
 
-    def _append(self, path: Path, record: dict[str, Any], *, durable: bool) -> None:
+    # -- records ----------------------------------------------------------------------
+
+    def _append(self, path: Path, line: bytes, *, durable: bool) -> None:
         # One write() per line: a killed process leaves whole lines (the kernel keeps
         # them); fsync is for power loss, paid only where losing the line loses data.
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             os.write(fd, line)
             if durable:
@@ -109,43 +291,79 @@ class RunStore:
         finally:
             os.close(fd)
 
-    def append_candidate(self, record: dict[str, Any]) -> None:
-        self._append(self.candidates_path, record, durable=record.get("decision") == "accepted")
+    def append_candidate(self, candidate: Candidate) -> None:
+        self._append(
+            self.candidates_path, encode_line(candidate.as_dict()), durable=candidate.accepted
+        )
 
-    def append_example(self, example: dict[str, Any]) -> None:
+    def append_example(self, example: Example) -> None:
         # Not fsynced: the candidate line written before it carries the same example
         # durably, and recover() restores a dataset line lost to a power cut.
-        self._append(self.dataset_path, example, durable=False)
+        self._append(self.dataset_path, encode_line(example.as_dict()), durable=False)
 
-    def candidates(self) -> list[dict[str, Any]]:
-        return list(read_jsonl(self.candidates_path))
+    def numbered_candidates(self) -> Iterator[tuple[int, Candidate]]:
+        """(line number, candidate); a line of a newer schema than this NanoFlux is refused."""
+        for number, candidate in read_records(self.candidates_path, Candidate):
+            if candidate.schema_version > CANDIDATE_SCHEMA:
+                raise DataFormatError(
+                    f"{self.candidates_path}:{number}: schema_version "
+                    f"{candidate.schema_version} is newer than this NanoFlux reads "
+                    f"({CANDIDATE_SCHEMA})",
+                    hint="upgrade nanoflux",
+                )
+            yield number, candidate
 
-    def examples(self) -> list[dict[str, Any]]:
-        return list(read_jsonl(self.dataset_path))
+    def candidates(self) -> Iterator[Candidate]:
+        for _, candidate in self.numbered_candidates():
+            yield candidate
 
-    def recover(self) -> dict[str, int]:
-        """Repair after a crash; returns what was done, for the log."""
-        report = {
-            "torn_candidate_bytes": _drop_torn_tail(self.candidates_path),
-            "torn_dataset_bytes": _drop_torn_tail(self.dataset_path),
-            "examples_restored": 0,
-        }
-        in_dataset = {example["id"] for example in read_jsonl(self.dataset_path)}
-        for candidate in read_jsonl(self.candidates_path):
-            example = candidate.get("example")
-            if (
-                candidate.get("decision") == "accepted"
-                and example
-                and example["id"] not in in_dataset
-            ):
-                self.append_example(example)
-                in_dataset.add(example["id"])
-                report["examples_restored"] += 1
-        return report
+    def examples(self) -> Iterator[Example]:
+        for _, example in read_records(self.dataset_path, Example):
+            yield example
+
+    # -- derived files --------------------------------------------------------------
 
     def write_json(self, name: str, data: dict[str, Any]) -> None:
         write_atomic(self.root / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def read_json(self, name: str) -> dict[str, Any]:
-        path = self.root / name
-        return json.loads(path.read_text("utf-8")) if path.exists() else {}
+        """stats.json or manifest.json; empty when absent, one clear line when damaged."""
+        data = read_json_object(self.root / name)
+        return {} if data is None else data
+
+    def stats(self) -> dict[str, Any]:
+        return self.read_json(STATS)
+
+    def manifest(self) -> dict[str, Any]:
+        return self.read_json(MANIFEST)
+
+    def config_data(self) -> dict[str, Any]:
+        """config.toml as a table (for readers that show it; the engine loads RunConfig)."""
+        path = self.root / CONFIG
+        try:
+            return tomllib.loads(path.read_bytes().decode("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+            raise DataFormatError(f"{path}: not a readable TOML file: {exc}") from None
+
+    # -- after a crash --------------------------------------------------------------
+
+    def recover(self) -> dict[str, int]:
+        """Repair what a kill leaves and check the rest; returns what was done, for the log.
+
+        Repaired: a torn last line in either file; accepted examples missing from the
+        end of dataset.jsonl (restored from their candidate lines). Refused, naming file
+        and line: anything else that makes the files disagree.
+        """
+        from .continuity import check_continuity
+
+        report = {
+            "torn_candidate_bytes": _drop_torn_tail(self.candidates_path),
+            "torn_dataset_bytes": _drop_torn_tail(self.dataset_path),
+            "examples_restored": 0,
+        }
+        for example in check_continuity(self):
+            self.append_example(example)
+            report["examples_restored"] += 1
+        return report

@@ -8,10 +8,12 @@ stage leaves, a few levels deep; whatever is missing is simply absent.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..engine.run_store import STATS, RunStore
+from ..records import Candidate, Example
 
 MAX_DEPTH = 3
 REPORT_FOLDER = "report"
@@ -44,8 +46,8 @@ def read_json(path: Path) -> Any:
 class RunData:
     folder: Path
     stats: dict[str, Any] | None
-    candidates: list[dict[str, Any]]
-    dataset: list[dict[str, Any]]
+    candidates: list[Candidate]
+    dataset: list[Example]
     config: dict[str, Any]
 
 
@@ -77,22 +79,20 @@ class ReportData:
 
 
 def _is_run(folder: Path) -> bool:
-    return (folder / "candidates.jsonl").is_file() or (folder / "stats.json").is_file()
+    store = RunStore(folder)
+    return store.candidates_path.is_file() or (folder / STATS).is_file()
 
 
 def _load_run(folder: Path) -> RunData:
-    config: dict[str, Any] = {}
-    if (folder / "config.toml").is_file():
-        try:
-            config = tomllib.loads((folder / "config.toml").read_text("utf-8"))
-        except tomllib.TOMLDecodeError:
-            config = {}
+    # A run being written may end in a torn line; the store skips it. Damage elsewhere
+    # is an error naming file and line, never a plot of half the data.
+    store = RunStore(folder)
     return RunData(
         folder=folder,
-        stats=read_json(folder / "stats.json"),
-        candidates=read_jsonl(folder / "candidates.jsonl"),
-        dataset=read_jsonl(folder / "dataset.jsonl"),
-        config=config,
+        stats=store.stats() or None,
+        candidates=list(store.candidates()),
+        dataset=list(store.examples()),
+        config=store.config_data(),
     )
 
 

@@ -1,0 +1,340 @@
+"""The run store: typed records, one process at a time, damage refused or repaired."""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from test_engine import config
+from test_resume import cli_env, lines, nanoflux, write_config  # noqa: F401 (fixture)
+
+from nanoflux.engine import run
+from nanoflux.engine.export import export_dataset
+from nanoflux.engine.run_store import RunStore, encode_line, read_records
+from nanoflux.errors import DataFormatError, UsageError
+from nanoflux.records import CANDIDATE_SCHEMA, Candidate, Example
+
+
+def finished_run(tmp_path, arith_host, **overrides):
+    return run(config(tmp_path, **overrides), arith_host).out_dir
+
+
+def rewrite(path, edit):
+    """Apply ``edit`` to the list of lines of ``path`` (each with its newline)."""
+    kept = edit(path.read_text().splitlines(keepends=True))
+    path.write_text("".join(kept))
+
+
+def resume(out, arith_host, target):
+    return run(config(out.parent, target=target), arith_host, resume=True)
+
+
+# -- typed records ---------------------------------------------------------------------
+
+
+def test_a_run_reads_back_as_typed_records(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=3)
+    store = RunStore(out)
+    candidates = list(store.candidates())
+    assert all(isinstance(c, Candidate) for c in candidates)
+    assert {c.schema_version for c in candidates} == {CANDIDATE_SCHEMA}
+    assert [c.candidate_id for c in candidates] == [f"{c.round}.0" for c in candidates]
+    assert {c.turn for c in candidates} == {"attack"} and all(
+        c.parent_id is None for c in candidates
+    )
+    examples = list(store.examples())
+    assert [e.id for e in examples] == [c.example_id for c in candidates if c.accepted]
+    # the dataset line is exactly the example its candidate carries
+    assert [e.as_dict() for e in examples] == lines(out / "dataset.jsonl")
+    assert [c.example.as_dict() for c in candidates if c.accepted] == lines(out / "dataset.jsonl")
+    assert json.loads((out / "manifest.json").read_text())["store_schema"] == CANDIDATE_SCHEMA
+
+
+def test_an_unversioned_run_still_resumes(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=2)
+    new_keys = ("schema_version", "candidate_id", "parent_id", "turn", "metadata")
+
+    def as_version_one(rows):
+        return [
+            json.dumps({k: v for k, v in json.loads(r).items() if k not in new_keys}) + "\n"
+            for r in rows
+        ]
+
+    rewrite(out / "candidates.jsonl", as_version_one)
+    before = len(lines(out / "candidates.jsonl"))
+    result = resume(out, arith_host, target=4)
+    assert result.accepted == 4
+    rows = lines(out / "candidates.jsonl")
+    assert [r["round"] for r in rows] == list(range(len(rows)))
+    assert all("schema_version" not in r for r in rows[:before])
+    assert {r["schema_version"] for r in rows[before:]} == {CANDIDATE_SCHEMA}
+
+
+def test_a_newer_schema_is_refused(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=1)
+    rewrite(
+        out / "candidates.jsonl",
+        lambda rows: [json.dumps({**json.loads(r), "schema_version": 99}) + "\n" for r in rows],
+    )
+    with pytest.raises(DataFormatError, match=r"candidates.jsonl:1: schema_version 99 is newer"):
+        resume(out, arith_host, target=2)
+
+
+def test_a_lone_surrogate_is_written_as_valid_utf8():
+    line = encode_line({"text": "bad \udc80 char"})
+    assert json.loads(line.decode("utf-8"))["text"] == "bad \ufffd\ufffd\ufffd char"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x00\x01\x02\xff\xfe\n", "not UTF-8"),
+        (b"\xc3\x28 caf\xe9\n", "not UTF-8"),
+        (b"[1, 2, 3]\n", "expected a JSON object, found list"),
+        (b'"text"\n', "expected a JSON object, found str"),
+        (b'{"id": "a", "messages": [{"role": "user", "conte\n', "not JSON"),
+        (b"[" * 100_000 + b"\n", "nested too deeply"),
+        (b'{"id": "a", "messages": ' + b"9" * 5000 + b"}\n", "not JSON"),
+        (b'{"id": 5, "messages": []}\n', ": id: "),
+    ],
+)
+def test_bad_lines_are_one_error_naming_file_and_line(tmp_path, content, message):
+    path = tmp_path / "dataset.jsonl"
+    path.write_bytes(b'{"id": "ok", "messages": []}\n' + content)
+    with pytest.raises(DataFormatError, match=message) as caught:
+        list(read_records(path, Example))
+    assert f"{path}:2:" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["stats.json", "manifest.json"])
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00", b"", b"[]", b'{"attempts": ', b"[" * 50_000])
+def test_bad_json_files_are_one_error_naming_the_file(tmp_path, name, content):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(DataFormatError) as caught:
+        RunStore(tmp_path).read_json(name)
+    assert str(tmp_path / name) in str(caught.value)
+
+
+def test_bad_config_toml_is_one_error(tmp_path):
+    (tmp_path / "config.toml").write_bytes(b"a = " + b"[" * 5000)
+    with pytest.raises(DataFormatError, match=r"config\.toml"):
+        RunStore(tmp_path).config_data()
+
+
+# -- continuity: damage refused or repaired, never silent -----------------------------
+
+
+def test_a_line_missing_from_the_middle_of_candidates_is_refused(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=3)
+    rewrite(out / "candidates.jsonl", lambda rows: rows[:1] + rows[2:])
+    before = (out / "candidates.jsonl").read_bytes()
+    with pytest.raises(DataFormatError, match=r"candidates.jsonl:2: candidate index 2 where 1"):
+        resume(out, arith_host, target=5)
+    assert (out / "candidates.jsonl").read_bytes() == before
+
+
+def test_a_repeated_candidate_line_is_refused(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=2)
+    rewrite(out / "candidates.jsonl", lambda rows: rows[:2] + rows[1:])
+    with pytest.raises(DataFormatError, match=r"candidates.jsonl:3: .*missing or repeated"):
+        resume(out, arith_host, target=4)
+
+
+def test_a_damaged_candidate_line_is_refused(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=2)
+    rewrite(out / "candidates.jsonl", lambda rows: [rows[0], "#garbage\n", *rows[2:]])
+    with pytest.raises(DataFormatError, match=r"candidates.jsonl:2: not JSON"):
+        resume(out, arith_host, target=4)
+
+
+def test_dataset_damage_is_refused_and_rebuilt_once_deleted(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=3)
+    original = lines(out / "dataset.jsonl")
+    rewrite(out / "dataset.jsonl", lambda rows: rows[:1] + rows[2:])
+    with pytest.raises(DataFormatError, match=r"dataset.jsonl:2: .*delete dataset.jsonl"):
+        resume(out, arith_host, target=3)
+    rewrite(out / "dataset.jsonl", lambda rows: [rows[0], '{"id": "x", "messages": []}\n'])
+    with pytest.raises(DataFormatError, match=r"dataset.jsonl:2: example 'x' is not"):
+        resume(out, arith_host, target=3)
+    (out / "dataset.jsonl").unlink()
+    resume(out, arith_host, target=3)
+    assert lines(out / "dataset.jsonl") == original
+
+
+def test_lost_last_dataset_lines_are_restored(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=3)
+    original = lines(out / "dataset.jsonl")
+    rewrite(out / "dataset.jsonl", lambda rows: rows[:1])
+    result = resume(out, arith_host, target=3)
+    assert result.accepted == 3 and lines(out / "dataset.jsonl") == original
+    assert "'examples_restored': 2" in (out / "run.log").read_text()
+
+
+def test_stats_ahead_of_candidates_means_lost_lines(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=3)
+    rewrite(out / "candidates.jsonl", lambda rows: rows[:-1])
+    with pytest.raises(DataFormatError, match=r"stats.json: counts \d+ attempts but"):
+        resume(out, arith_host, target=4)
+    (out / "stats.json").write_text("not json")
+    with pytest.raises(DataFormatError, match=r"stats\.json"):
+        resume(out, arith_host, target=4)
+
+
+# -- starting, failing to start, being killed at once ---------------------------------
+
+
+def test_a_failed_open_leaves_nothing_behind(tmp_path, arith_host):
+    out = tmp_path / "run"
+    with pytest.raises(Exception, match="nosuch"):
+        run(config(tmp_path, **{"judge.spec": "nosuch:model"}), arith_host)
+    assert not logging.getLogger("nanoflux.run").handlers
+    store = RunStore(out)
+    store.lock()  # it was released
+    store.unlock()
+    result = run(config(tmp_path, target=1), arith_host)  # the same --out
+    assert result.accepted == 1
+
+
+def test_a_directory_killed_holding_only_its_temporary_config(tmp_path, arith_host):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".config.toml.tmp").write_text('domain = "ari')
+    with pytest.raises(UsageError, match="holds no run yet") as caught:
+        RunStore(out).require_run()
+    assert f"--out {out}" in caught.value.one_line()
+    assert run(config(tmp_path, target=1), arith_host).accepted == 1
+    assert not (out / ".config.toml.tmp").exists()
+
+
+def test_other_files_still_block_a_new_run(tmp_path, arith_host):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not empty"):
+        run(config(tmp_path), arith_host)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # no lock file left there
+
+
+# -- one process at a time -------------------------------------------------------------
+
+
+def finished_cli_run(tmp_path, env, latency):
+    """A run of two accepted examples, written by the `nanoflux run` command."""
+    config_file = write_config(tmp_path, target=2, latency=latency)
+    out = tmp_path / "run"
+    command = nanoflux("run", "--config", str(config_file), "--out", str(out), "--quiet", env=env)
+    subprocess.run(command, env=env, check=True)
+    return out
+
+
+def test_a_held_run_is_refused_with_the_holders_pid_until_it_dies(tmp_path, cli_env):  # noqa: F811
+    out = finished_cli_run(tmp_path, cli_env, latency=0)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from nanoflux.engine.run_store import RunStore\n"
+            f"RunStore({str(out)!r}).lock()\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        refused = subprocess.run(
+            nanoflux("run", "--resume", str(out), "--target", "3", env=cli_env),
+            env=cli_env,
+            capture_output=True,
+            text=True,
+        )
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+        assert f"in use by process {holder.pid}" in refused.stderr
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    resumed = subprocess.run(
+        nanoflux("run", "--resume", str(out), "--target", "3", "--quiet", env=cli_env),
+        env=cli_env,
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(lines(out / "dataset.jsonl")) == 3
+
+
+def _together(commands, env):
+    processes = [
+        subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
+    return [(p, *p.communicate(timeout=120)) for p in processes]
+
+
+def _one_won(results, out, accepted):
+    codes = sorted(p.returncode for p, _, _ in results)
+    assert codes == [0, 2], [err for _, _, err in results]
+    (loser_err,) = [err for p, _, err in results if p.returncode == 2]
+    assert loser_err.count("\n") == 1
+    assert "in use by process" in loser_err or "is not empty" in loser_err
+    ids = [e["id"] for e in lines(out / "dataset.jsonl")]
+    assert len(ids) == len(set(ids)) == accepted
+    rows = lines(out / "candidates.jsonl")
+    assert [r["round"] for r in rows] == list(range(len(rows)))
+
+
+def test_two_writers_at_once(tmp_path, cli_env):  # noqa: F811
+    config_file = write_config(tmp_path, target=4, latency=0.02)
+    out = tmp_path / "run"
+    command = nanoflux(
+        "run", "--config", str(config_file), "--out", str(out), "--quiet", env=cli_env
+    )
+    _one_won(_together([command, command], cli_env), out, accepted=4)
+
+
+def test_two_resumers_at_once(tmp_path, cli_env):  # noqa: F811
+    out = finished_cli_run(tmp_path, cli_env, latency=0.02)
+    command = nanoflux("run", "--resume", str(out), "--target", "6", "--quiet", env=cli_env)
+    _one_won(_together([command, command], cli_env), out, accepted=6)
+
+
+# -- export ----------------------------------------------------------------------------
+
+
+def test_export_never_writes_over_a_run(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=2)
+    dataset = (out / "dataset.jsonl").read_bytes()
+    for name in ("dataset.jsonl", "candidates.jsonl", "config.toml", "run.lock"):
+        with pytest.raises(UsageError, match="never overwritten"):
+            export_dataset(out, "alpaca", out / name)
+    with pytest.raises(UsageError, match="is a run directory"):
+        export_dataset(out, "hf", out)
+    assert (out / "dataset.jsonl").read_bytes() == dataset
+    resume(out, arith_host, target=3)  # the run is intact
+
+
+def test_export_refuses_what_is_not_a_run(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    with pytest.raises(UsageError, match="not a run directory"):
+        export_dataset(tmp_path / "elsewhere", "messages")
+    assert not (tmp_path / "elsewhere" / "export").exists()
+
+
+def test_export_is_all_or_nothing(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=2)
+    target = tmp_path / "dpo.jsonl"
+    target.write_text("earlier export\n")
+    rewrite(out / "dataset.jsonl", lambda rows: [rows[0], '{"id": "x", "messages": []}\n'])
+    with pytest.raises(DataFormatError, match="no defender answer"):
+        export_dataset(out, "dpo", target)
+    assert target.read_text() == "earlier export\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    path, count = export_dataset(out, "messages", target)
+    assert count == 2 and len(lines(path)) == 2
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
