@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nanoflux import cli as cli_module
+from nanoflux.cli import make_cli
 from nanoflux.errors import ConfigError
 from nanoflux.pipeline import load_pipeline_config
 
@@ -129,9 +129,10 @@ options = {{ max_steps = 5 }}
 
 
 def invoke(*args):
-    if "pipeline" not in cli_module.cli.commands:
-        cli_module._build()
-    return CliRunner().invoke(cli_module.cli, [str(a) for a in args], catch_exceptions=False)
+    from nanoflux.plugins import PluginHost
+
+    cli = make_cli(PluginHost.load)
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from nanoflux.registry import KINDS, load_registry, resolve
+from nanoflux.kinds import CATALOGUE_KINDS, KINDS
+from nanoflux.registry import load_registry, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRIES, _ = load_registry()
-KIND_HOOKS = {
-    "backend": "register_backends",
-    "embedder": "register_embedders",
-    "novelty-store": "register_novelty_stores",
-    "judge-tool": "register_judge_tools",
-    "domain": "register_domains",
-    "trainer": "register_trainers",
-}
+KIND_HOOKS = {kind.catalogue: kind.hook for kind in KINDS if kind.catalogue}
 
 
 def test_registry_lists_every_plugin_folder():
@@ -43,7 +37,7 @@ def test_entry_matches_its_distribution(entry):
     assert project["name"] == entry.distribution
     assert entry.name in project["entry-points"]["nanoflux"]
     assert (folder / "README.md").is_file() and (folder / "tests").is_dir()
-    assert set(entry.kind) <= set(KINDS)
+    assert set(entry.kind) <= set(CATALOGUE_KINDS)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
@@ -52,8 +46,12 @@ def test_installed_plugin_implements_its_kinds(entry):
 
     host = PluginHost.load(allow=[entry.name])
     assert entry.name in host.plugins, [e.error for e in host.errors]
+    assert not host.errors, [e.error for e in host.errors]
     hooks = set(host.plugins[entry.name].hooks)
     assert {KIND_HOOKS[k] for k in entry.kind} <= hooks
+    # and it registers at least one thing of each kind it claims
+    listings = {kind.catalogue: kind.listing for kind in KINDS if kind.catalogue}
+    assert {listings[k] for k in entry.kind} <= set(host.provided_by(entry.name))
 
 
 def test_install_resolves_to_local_folders():

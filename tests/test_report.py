@@ -6,7 +6,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from nanoflux import cli as cli_module
+from nanoflux.cli import make_cli
 from nanoflux.errors import ConfigError
 from nanoflux.report import build_report, collect
 
@@ -348,10 +348,11 @@ def test_a_folder_without_anything_is_an_error(tmp_path):
 
 
 def test_the_report_command(pipeline_dir):
-    if "report" not in cli_module.cli.commands:
-        cli_module._build()
+    from nanoflux.plugins import PluginHost
+
     result = CliRunner().invoke(
-        cli_module.cli, ["report", str(pipeline_dir), "--out", str(pipeline_dir / "r.html")]
+        make_cli(PluginHost.load),
+        ["report", str(pipeline_dir), "--out", str(pipeline_dir / "r.html")],
     )
     assert result.exit_code == 0, result.output
     assert (pipeline_dir / "r.html").is_file() and "report: " in result.stdout

@@ -6,7 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from nanoflux import cli as cli_module
+from nanoflux import hookimpl
+from nanoflux.cli import make_cli
 from nanoflux.evaluation import (
     item_question,
     mcnemar_exact,
@@ -53,15 +54,10 @@ def write_replies(path, replies):
     return f"scripted:{path}"
 
 
-def app():
-    """The CLI with its commands, built once per process (building twice is refused)."""
-    if "eval" not in cli_module.cli.commands:
-        cli_module._build()
-    return cli_module.cli
-
-
 def invoke(*args):
-    return CliRunner().invoke(app(), list(args), catch_exceptions=False)
+    from nanoflux.plugins import PluginHost
+
+    return CliRunner().invoke(make_cli(PluginHost.load), list(args), catch_exceptions=False)
 
 
 # -- statistics against published values -----------------------------------------------
@@ -191,9 +187,13 @@ def test_eval_sends_the_defender_prompt_and_the_answer_schema(gsm8k, tmp_path):
     from nanoflux.records import Answer
 
     backend = ScriptedBackend([{"final_answer": "12"}])
-    host = PluginHost.load(allow=["math"])
-    host.backends._entries.clear()  # only the backend under test
-    host.backends.add("fake", lambda spec: backend, "test")
+    class FakeBackend:
+        @staticmethod
+        @hookimpl
+        def register_backends(register):
+            register("fake", lambda spec: backend)
+
+    host = PluginHost.load(allow=["math"], extra=[("fake", FakeBackend)])
     domain, spec, items = load_benchmark(host, f"math:gsm8k:{gsm8k}", limit=2)
     summary, _ = evaluate_model(host, "fake:x", domain, str(spec), items)
     request = backend.calls[0]

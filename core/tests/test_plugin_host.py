@@ -1,4 +1,5 @@
-"""Loading plugins: isolation, allowlist, duplicate ids, identity of registrations."""
+"""Loading plugins: isolation, allowlist, duplicate ids, registrations checked when made
+and kept only when all of a plugin's hooks succeed, the table of kinds behind it all."""
 
 import json
 import subprocess
@@ -7,9 +8,10 @@ import textwrap
 
 import pytest
 
-from nanoflux import hookimpl
+from nanoflux import hookimpl, hookspecs, testing
 from nanoflux.errors import ConfigError, PluginError
-from nanoflux.plugins import PluginHost, Registry
+from nanoflux.kinds import KINDS
+from nanoflux.plugins import PluginHost, Registrations
 
 
 class GoodPlugin:
@@ -67,6 +69,88 @@ def test_a_failing_hook_is_isolated():
     assert "good" in host.backends
 
 
+class HalfwayPlugin:
+    """Registers a backend, then its domain hook raises: it must keep nothing."""
+
+    @staticmethod
+    @hookimpl
+    def register_backends(register):
+        register("halfway", lambda spec: None)
+
+    @staticmethod
+    @hookimpl
+    def register_domains(register):
+        raise RuntimeError("broken after the backends")
+
+
+def test_a_plugin_whose_later_hook_raises_keeps_nothing():
+    host = PluginHost.load(allow=[], extra=[("halfway", HalfwayPlugin)])
+    (error,) = host.errors
+    assert error.plugin == "halfway" and "broken after the backends" in error.error
+    assert "halfway" not in host.backends
+    (row,) = [r for r in host.describe() if r["name"] == "halfway"]
+    assert row["provides"] == {} and row["error"]
+
+
+def plugin_registering(hook, *args):
+    """A plugin class whose ``hook`` calls ``register(*args)``."""
+
+    def implementation(register):
+        register(*args)
+
+    implementation.__name__ = hook
+    return type("Plugin", (), {hook: staticmethod(hookimpl(implementation))})
+
+
+@pytest.mark.parametrize(
+    ("hook", "args", "problem"),
+    [
+        ("register_domains", ("not a domain",), "expected a nanoflux.domains.Domain, got str"),
+        ("register_judge_tools", (object(),), "expected a nanoflux.tools.JudgeTool"),
+        ("register_backends", ("text", "llamacpp:default"), "'text' is not callable: str"),
+        ("register_trainers", ("", lambda: None), "non-empty string id"),
+        ("register_embedders", ("e", lambda options: None, 3), "description"),
+        ("register_benchmarks", ("engine", {"not": "callable"}), "is not callable: dict"),
+    ],
+)
+def test_registrations_are_checked_when_made(hook, args, problem):
+    host = PluginHost.load(allow=[], extra=[("odd", plugin_registering(hook, *args))])
+    (error,) = host.errors
+    assert error.plugin == "odd"
+    assert f"plugin odd: {hook}: " in error.error and problem in error.error
+    assert host.provided_by("odd") == {}
+
+
+def test_one_plugin_registering_an_id_twice_is_refused():
+    class Twice:
+        @staticmethod
+        @hookimpl
+        def register_backends(register):
+            register("twice", lambda spec: None)
+            register("twice", lambda spec: None)
+
+    host = PluginHost.load(allow=[], extra=[("twice", Twice)])
+    assert "registered twice" in host.errors[0].error and "twice" not in host.backends
+
+
+def test_a_factory_that_makes_the_wrong_thing_is_named():
+    liar = plugin_registering("register_trainers", "liar", lambda: "not a trainer")
+    host = PluginHost.load(allow=[], extra=[("liar", liar)])
+    with pytest.raises(PluginError, match="plugin liar: the trainer factory 'liar' returned str"):
+        host.open_trainer("liar")
+
+
+def test_the_table_of_kinds_matches_the_hooks_and_the_host(builtin_host):
+    registration_hooks = {n for n in dir(hookspecs) if n.startswith("register_")}
+    assert {kind.hook for kind in KINDS} == registration_hooks - {"register_commands"}
+    for kind in KINDS:
+        assert hasattr(builtin_host, kind.attribute), kind
+        if kind.contract:
+            assert hasattr(testing, kind.contract), kind
+    provides = builtin_host.provided_by("nanoflux.default_plugins.scripted")
+    assert provides == {"backends": ["scripted"]}
+
+
 def test_unknown_hook_is_reported():
     host = PluginHost.load(allow=[], extra=[("odd", UnknownHookPlugin)])
     assert "register_flux_capacitors" in host.errors[0].error
@@ -74,7 +158,7 @@ def test_unknown_hook_is_reported():
 
 
 def test_registry_rejects_duplicates_and_names_known_ids():
-    registry = Registry("widget")
+    registry = Registrations("widget")
     registry.add("a", 1, "p1")
     with pytest.raises(PluginError, match="p1 and p2"):
         registry.add("a", 2, "p2")
@@ -93,7 +177,7 @@ def broken_plugin_path(tmp_path):
     (tmp_path / "nanoflux_broken.py").write_text("raise ImportError('this plugin is broken')\n")
     (tmp_path / "nanoflux_fine.py").write_text(
         textwrap.dedent("""
-        from nanoflux import hookimpl
+        from nanoflux import hookimpl, hookspecs, testing
 
         @hookimpl
         def register_backends(register):
@@ -135,3 +219,72 @@ def test_allowlist_selects_plugins(broken_plugin_path):
     assert "fine" in names and "broken" not in names
     result = nanoflux(["plugins", "--json"], broken_plugin_path, {"NANOFLUX_LOAD_PLUGINS": ""})
     assert {row["builtin"] for row in json.loads(result.stdout)} == {True}
+
+
+@pytest.fixture
+def marking_plugin_path(tmp_path):
+    """An installed plugin that leaves a file behind when it is imported, and adds a command."""
+    marker = tmp_path / "imported"
+    (tmp_path / "nanoflux_marking.py").write_text(
+        textwrap.dedent(f"""
+        import pathlib
+
+        import click
+
+        from nanoflux import hookimpl
+
+        pathlib.Path({str(marker)!r}).write_text("yes")
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            def hello():
+                click.echo("hello from a plugin")
+    """)
+    )
+    info = tmp_path / "nanoflux_marking-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nanoflux-marking\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[nanoflux]\nmarking = nanoflux_marking\n")
+    return tmp_path, marker
+
+
+def test_version_and_help_load_no_plugin(marking_plugin_path):
+    path, marker = marking_plugin_path
+    for args in (["--version"], ["--help"], ["run", "--help"]):
+        result = nanoflux(args, path)
+        assert result.returncode == 0, result.stderr
+        assert not marker.exists(), f"nanoflux {' '.join(args)} imported a plugin"
+    # a command that is not core's loads the plugins, which may provide it
+    result = nanoflux(["hello"], path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello from a plugin" and marker.exists()
+
+
+def test_commands_use_the_host_they_are_given(arith_host):
+    from click.testing import CliRunner
+
+    from nanoflux.cli import make_cli
+
+    loads = []
+
+    def load():
+        loads.append(1)
+        return arith_host
+
+    cli = make_cli(load)
+    assert CliRunner().invoke(cli, ["--help"]).exit_code == 0 and loads == []
+    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "arith" in {row["name"] for row in json.loads(result.stdout)} and loads == [1]
+
+
+def test_a_plugin_cannot_replace_a_core_command(builtin_host):
+    import click
+
+    from nanoflux.cli import make_cli
+    from nanoflux.errors import NanofluxError
+
+    cli = make_cli(builtin_host)
+    with pytest.raises(NanofluxError, match="core command 'run'"):
+        cli.add_command(click.Command("run"))

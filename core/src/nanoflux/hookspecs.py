@@ -4,6 +4,11 @@ Each hook receives a ``register`` callback; a plugin calls it once per thing it
 provides. Core attaches the plugin's name to each registration, so two plugins that
 claim the same id are reported by name, and ``nanoflux plugins`` can say who
 provides what. Ids end up in datasets and manifests: keep them stable.
+
+Each ``register`` call is checked when it is made (a non-empty string id, a callable
+factory, an instance of the right class; :data:`nanoflux.kinds.KINDS` says which): a
+wrong one is a load error naming the plugin and the hook. What a plugin registers is
+kept only when all its hooks succeed, so a plugin reported as failed provides nothing.
 """
 
 from __future__ import annotations

@@ -20,7 +20,13 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from . import hookspecs
+from .backends import Backend, ModelSpec
+from .domains import Domain
 from .errors import ConfigError, PluginError
+from .kinds import BY_HOOK, KINDS, Kind
+from .novelty import Embedder, NoveltyStore
+from .tools import JudgeTool
+from .training import Trainer
 
 ENTRY_POINT_GROUP = "nanoflux"
 ALLOWLIST_VARIABLE = "NANOFLUX_LOAD_PLUGINS"
@@ -31,16 +37,6 @@ DEFAULT_PLUGINS = (
     "nanoflux.default_plugins.memory_store",
     "nanoflux.default_plugins.engine_bench",
 )
-
-# hook name -> the kind of thing it registers (used in errors and listings)
-REGISTRY_HOOKS = {
-    "register_backends": "backend",
-    "register_embedders": "embedder",
-    "register_novelty_stores": "novelty store",
-    "register_judge_tools": "judge tool",
-    "register_domains": "domain",
-    "register_trainers": "trainer",
-}
 
 T = TypeVar("T")
 
@@ -53,22 +49,26 @@ class Entry(Generic[T]):
     description: str = ""
 
 
-class Registry(Generic[T]):
-    """Things of one kind by id. A second registration of an id is an error naming both plugins."""
+class Registrations(Generic[T]):
+    """What plugins registered of one kind, by id. An id registered twice is an error
+    naming both plugins: ids end up in datasets, so they are never renamed."""
 
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
 
-    def add(self, id: str, item: T, plugin: str, description: str = "") -> None:
-        if not isinstance(id, str) or not id:
-            raise PluginError(f"plugin {plugin} registered a {self.kind} with an empty id")
+    def check_free(self, id: str, plugin: str) -> None:
         if id in self._entries:
             other = self._entries[id].plugin
             raise PluginError(
                 f"{self.kind} id {id!r} is registered by both {other} and {plugin}",
                 hint="uninstall one of them, or restrict NANOFLUX_LOAD_PLUGINS",
             )
+
+    def add(self, id: str, item: T, plugin: str, description: str = "") -> None:
+        if not isinstance(id, str) or not id:
+            raise PluginError(f"plugin {plugin} registered a {self.kind} with an empty id")
+        self.check_free(id, plugin)
         self._entries[id] = Entry(id, item, plugin, description)
 
     def get(self, id: str) -> T:
@@ -114,20 +114,28 @@ class LoadError:
 
 
 class PluginHost:
-    """The loaded plugins and everything they registered. Build one with :meth:`load`."""
+    """The loaded plugins and everything they registered. Build one with :meth:`load`.
+
+    One attribute per kind in :data:`nanoflux.kinds.KINDS`; benchmarks map a section
+    name to the entries of every plugin that measures part of it.
+    """
+
+    backends: Registrations[Callable[[ModelSpec], Backend]]
+    embedders: Registrations[Callable[[dict[str, Any]], Embedder]]
+    stores: Registrations[Callable[[dict[str, Any]], NoveltyStore]]
+    tools: Registrations[JudgeTool]
+    domains: Registrations[Domain]
+    trainers: Registrations[Callable[[], Trainer]]
+    benchmarks: dict[str, list[Entry[Callable[[dict[str, Any]], dict]]]]
 
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("nanoflux")
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
         self.errors: list[LoadError] = []
-        self.backends: Registry[Callable[..., Any]] = Registry("backend")
-        self.embedders: Registry[Callable[..., Any]] = Registry("embedder")
-        self.stores: Registry[Callable[..., Any]] = Registry("novelty store")
-        self.tools: Registry[Any] = Registry("judge tool")
-        self.domains: Registry[Any] = Registry("domain")
-        self.trainers: Registry[Callable[..., Any]] = Registry("trainer")
-        self.benchmarks: dict[str, list[Entry[Callable[..., dict]]]] = {}
+        for kind in KINDS:
+            shared = kind.registration == "shared"
+            setattr(self, kind.attribute, {} if shared else Registrations(kind.label))
 
     # -- loading -----------------------------------------------------------------
 
@@ -193,55 +201,76 @@ class PluginHost:
         self.plugins[name] = PluginInfo(name=name, hooks=hooks, builtin=builtin, **info)
 
     def _collect(self) -> None:
-        """Call every registration hook, plugin by plugin, so failures stay with their plugin."""
-        targets = {
-            "register_backends": self.backends,
-            "register_embedders": self.embedders,
-            "register_novelty_stores": self.stores,
-            "register_trainers": self.trainers,
-        }
-        failed: set[str] = set()
-        for hook_name in (*REGISTRY_HOOKS, "register_benchmarks"):
-            caller = getattr(self.pm.hook, hook_name)
-            for impl in caller.get_hookimpls():
-                plugin = impl.plugin_name
-                if plugin in failed:
-                    continue
-                register = self._registrar(hook_name, plugin, targets)
-                try:
-                    impl.function(register=register)
-                except PluginError as exc:
-                    self.errors.append(LoadError(plugin, exc.one_line()))
-                    failed.add(plugin)
-                except Exception as exc:
-                    self.errors.append(
-                        LoadError(plugin, f"{hook_name} failed: {type(exc).__name__}: {exc}")
+        """Call each plugin's registration hooks and keep what it registered only when all
+        of them succeed: a plugin reported as failed provides nothing."""
+        for name in list(self.plugins):
+            staged: list[tuple[Kind, Entry[Any]]] = []
+            try:
+                for kind in KINDS:
+                    self._call_hook(kind, name, staged)
+            except PluginError as exc:
+                self.errors.append(LoadError(name, exc.one_line()))
+                continue
+            for kind, entry in staged:
+                if kind.registration == "shared":
+                    self.benchmarks.setdefault(entry.id, []).append(entry)
+                else:
+                    self.registrations(kind).add(entry.id, entry.item, name, entry.description)
+
+    def _call_hook(self, kind: Kind, plugin: str, staged: list[tuple[Kind, Entry[Any]]]) -> None:
+        for impl in getattr(self.pm.hook, kind.hook).get_hookimpls():
+            if impl.plugin_name != plugin:
+                continue
+            try:
+                impl.function(register=self._registrar(kind, plugin, staged))
+            except PluginError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"{kind.hook} failed: {type(exc).__name__}: {exc}") from exc
+
+    def registrations(self, kind: Kind) -> Registrations[Any]:
+        return getattr(self, kind.attribute)
+
+    def _registrar(self, kind: Kind, plugin: str, staged: list[tuple[Kind, Entry[Any]]]):
+        """The ``register`` callback one plugin's hook receives: each call is checked now,
+        naming the plugin and the hook, and staged until all the plugin's hooks succeed."""
+
+        def refuse(problem: str) -> PluginError:
+            return PluginError(f"plugin {plugin}: {kind.hook}: {problem}")
+
+        def stage(id: Any, item: Any, description: Any) -> None:
+            if not isinstance(id, str) or not id:
+                raise refuse(f"a {kind.label} needs a non-empty string id, got {id!r}")
+            if not isinstance(description, str):
+                raise refuse(f"the description of {id!r} is not a string")
+            if kind.registration != "shared":
+                self.registrations(kind).check_free(id, plugin)
+                if any(k is kind and e.id == id for k, e in staged):
+                    raise refuse(f"{kind.label} id {id!r} is registered twice")
+            staged.append((kind, Entry(id, item, plugin, description)))
+
+        if kind.registration == "object":
+            expected = kind.expected
+
+            def register_object(thing: Any) -> None:
+                if not isinstance(thing, expected):
+                    raise refuse(
+                        f"expected a {expected.__module__}.{expected.__qualname__}, "
+                        f"got {type(thing).__name__} {_short(thing)}"
                     )
-                    failed.add(plugin)
+                description = getattr(thing, "description", "") or ""
+                stage(getattr(thing, kind.id_attribute), thing, description)
 
-    def _registrar(self, hook_name: str, plugin: str, targets: dict[str, Registry]) -> Callable:
-        if hook_name in targets:
-            registry = targets[hook_name]
+            return register_object
 
-            def register(id: str, factory: Callable, description: str = "") -> None:
-                registry.add(id, factory, plugin, description)
-
-        elif hook_name == "register_judge_tools":
-
-            def register(tool: Any) -> None:
-                self.tools.add(tool.id, tool, plugin, tool.description)
-
-        elif hook_name == "register_domains":
-
-            def register(domain: Any) -> None:
-                self.domains.add(domain.name, domain, plugin, getattr(domain, "description", ""))
-
-        else:
-
-            def register(name: str, function: Callable, description: str = "") -> None:
-                self.benchmarks.setdefault(name, []).append(
-                    Entry(name, function, plugin, description)
+        def register(id: str, factory: Callable, description: str = "") -> None:
+            if not callable(factory):
+                what = "function" if kind.registration == "shared" else "factory"
+                raise refuse(
+                    f"the {what} for {id!r} is not callable: {type(factory).__name__} "
+                    f"{_short(factory)}"
                 )
+            stage(id, factory, description)
 
         return register
 
@@ -255,9 +284,7 @@ class PluginHost:
 
     # -- opening things ----------------------------------------------------------
 
-    def open_backend(self, spec: str | Any, options: dict[str, Any] | None = None):
-        from .backends import ModelSpec
-
+    def open_backend(self, spec: str | ModelSpec, options: dict[str, Any] | None = None) -> Backend:
         parsed = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec, options)
         if parsed.prefix not in self.backends:
             known = ", ".join(self.backends.ids())
@@ -265,57 +292,63 @@ class PluginHost:
                 f"unknown model prefix {parsed.prefix!r} in {str(parsed)!r}",
                 hint=f"installed prefixes: {known}",
             )
-        return self.backends.get(parsed.prefix)(parsed)
+        return self._opened(BY_HOOK["register_backends"], parsed.prefix, parsed)
 
-    def open_embedder(self, name: str, options: dict[str, Any] | None = None):
-        return self.embedders.get(name)(dict(options or {}))
+    def open_embedder(self, name: str, options: dict[str, Any] | None = None) -> Embedder:
+        return self._opened(BY_HOOK["register_embedders"], name, dict(options or {}))
 
-    def open_store(self, name: str, options: dict[str, Any] | None = None):
-        return self.stores.get(name)(dict(options or {}))
+    def open_store(self, name: str, options: dict[str, Any] | None = None) -> NoveltyStore:
+        return self._opened(BY_HOOK["register_novelty_stores"], name, dict(options or {}))
 
-    def open_trainer(self, name: str):
-        return self.trainers.get(name)()
+    def open_trainer(self, name: str) -> Trainer:
+        return self._opened(BY_HOOK["register_trainers"], name)
 
-    def domain(self, name: str):
+    def _opened(self, kind: Kind, id: str, *args: Any) -> Any:
+        """Call a registered factory and check that it made what its kind promises."""
+        entry = self.registrations(kind).entry(id)
+        made = entry.item(*args)
+        if kind.expected is not None and not isinstance(made, kind.expected):
+            raise PluginError(
+                f"plugin {entry.plugin}: the {kind.label} factory {id!r} returned "
+                f"{type(made).__name__}, not a {kind.expected.__name__}"
+            )
+        return made
+
+    def domain(self, name: str) -> Domain:
         return self.domains.get(name)
 
-    def tools_for(self, domain: str) -> list[Any]:
+    def tools_for(self, domain: str) -> list[JudgeTool]:
         return [e.item for e in self.tools if e.item.domain == domain]
+
+    def provided_by(self, plugin: str) -> dict[str, list[str]]:
+        """Ids a plugin registered, by kind listing (``backends``, ``judge_tools`` ...)."""
+        provides = {}
+        for kind in KINDS:
+            if kind.registration == "shared":
+                groups = self.registrations(kind).items()
+                ids = sorted(id for id, group in groups if any(e.plugin == plugin for e in group))
+            else:
+                ids = [e.id for e in self.registrations(kind) if e.plugin == plugin]
+            if ids:
+                provides[kind.listing] = ids
+        return provides
 
     def describe(self) -> list[dict[str, Any]]:
         """Plugins with versions, hooks and load errors, as ``nanoflux plugins --json`` prints."""
-        rows = []
-        for info in self.plugins.values():
-            provides = {
-                kind: [e.id for e in registry if e.plugin == info.name]
-                for kind, registry in (
-                    ("backends", self.backends),
-                    ("embedders", self.embedders),
-                    ("novelty_stores", self.stores),
-                    ("judge_tools", self.tools),
-                    ("domains", self.domains),
-                    ("trainers", self.trainers),
-                )
+        rows = [
+            {
+                "name": info.name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "builtin": info.builtin,
+                "hooks": info.hooks,
+                "provides": self.provided_by(info.name),
+                "error": next((e.error for e in self.errors if e.plugin == info.name), None),
             }
-            provides["benchmarks"] = sorted(
-                name
-                for name, entries in self.benchmarks.items()
-                if any(e.plugin == info.name for e in entries)
-            )
-            rows.append(
-                {
-                    "name": info.name,
-                    "distribution": info.distribution,
-                    "version": info.version,
-                    "builtin": info.builtin,
-                    "hooks": info.hooks,
-                    "provides": {k: v for k, v in provides.items() if v},
-                    "error": next((e.error for e in self.errors if e.plugin == info.name), None),
-                }
-            )
-        loaded = set(self.plugins)
+            for info in self.plugins.values()
+        ]
         for error in self.errors:
-            if error.plugin not in loaded:
+            if error.plugin not in self.plugins:
                 rows.append(
                     {
                         "name": error.plugin,
@@ -328,6 +361,11 @@ class PluginHost:
                     }
                 )
         return rows
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _default_host: PluginHost | None = None

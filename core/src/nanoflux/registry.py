@@ -1,4 +1,6 @@
-"""The directory of first-party plugins (``registry.toml``)."""
+"""The catalogue of first-party plugins (``registry.toml``): names, kinds and folders,
+for ``nanoflux install`` and ``nanoflux plugins available``. Not to be confused with
+what loaded plugins registered (:class:`nanoflux.plugins.Registrations`)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,8 @@ from pathlib import Path
 from pydantic import Field
 
 from .errors import ConfigError, UsageError
+from .kinds import CATALOGUE_KINDS
 from .records import Record
-
-KINDS = ("backend", "embedder", "novelty-store", "judge-tool", "domain", "trainer")
 
 
 class RegistryEntry(Record):
@@ -48,8 +49,11 @@ def load_registry() -> tuple[list[RegistryEntry], Path | None]:
         except Exception as exc:
             raise ConfigError(f"registry.toml: plugins.{key}: {exc}") from exc
         for kind in entries[-1].kind:
-            if kind not in KINDS:
-                raise ConfigError(f"registry.toml: plugins.{key}.kind: unknown kind {kind!r}")
+            if kind not in CATALOGUE_KINDS:
+                raise ConfigError(
+                    f"registry.toml: plugins.{key}.kind: unknown kind {kind!r}",
+                    hint=f"kinds: {', '.join(CATALOGUE_KINDS)}",
+                )
     return entries, root
 
 

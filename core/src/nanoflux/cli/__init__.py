@@ -1,35 +1,79 @@
-"""The ``nanoflux`` command line. One module per command; this one wires them up."""
+"""The ``nanoflux`` command line. One module per command; this one wires them up.
+
+``make_cli(host)`` builds the command group around a plugin host, or a function that
+loads one: commands reach it through :func:`current_host`, and it is loaded only when
+a command needs it, so ``nanoflux --version`` and ``--help`` load no plugin.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import NanofluxError, UsageError
 
-# Core's command names are fixed; a plugin cannot replace them.
-CORE_COMMANDS = (
-    "plugins",
-    "install",
-    "run",
-    "export",
-    "train",
-    "eval",
-    "report",
-    "bench",
-    "tools",
-    "novelty",
-    "data",
-    "pipeline",
-    "ablate",
+if TYPE_CHECKING:
+    from ..plugins import PluginHost
+
+# Core's commands, by module; their names are fixed and a plugin cannot replace them.
+# A new command: a module with COMMANDS = [...], named here.
+COMMAND_MODULES = (
+    "plugins_cmd",
+    "install_cmd",
+    "run_cmd",
+    "export_cmd",
+    "train_cmd",
+    "eval_cmd",
+    "report_cmd",
+    "bench_cmd",
+    "tools_cmd",
+    "novelty_cmd",
+    "data_cmd",
+    "pipeline_cmd",
+    "ablate_cmd",
+    "doctor_cmd",
 )
 
 
 class NanofluxGroup(click.Group):
-    """Turns NanofluxError into one line on stderr and the error's exit code."""
+    """Holds the plugin host, and turns NanofluxError into one line on stderr and the
+    error's exit code. Commands that plugins add are looked up only when a name is not
+    a core command."""
+
+    def __init__(self, *args, host: PluginHost | Callable[[], PluginHost], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._host_source = host
+        self._host: PluginHost | None = None
+        self._core_commands: set[str] = set()
+        self._plugin_commands_added = False
+
+    def host(self) -> PluginHost:
+        if self._host is None:
+            source = self._host_source
+            self._host = source() if callable(source) else source
+        return self._host
+
+    def add_core_command(self, command: click.Command) -> None:
+        self.add_command(command)
+        self._core_commands.add(command.name or "")
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        if name in self._core_commands:
+            raise NanofluxError(f"a plugin tried to replace the core command {name!r}")
+        super().add_command(cmd, name)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and not self._plugin_commands_added:
+            self._plugin_commands_added = True
+            self.host().add_commands(self)
+            command = super().get_command(ctx, cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context):
         try:
@@ -43,96 +87,44 @@ class NanofluxGroup(click.Group):
             click.echo("Interrupted.", err=True)
             sys.exit(130)
 
-    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        name = name or cmd.name
-        if name in self.commands and name in CORE_COMMANDS:
-            raise NanofluxError(f"a plugin tried to replace the core command {name!r}")
-        super().add_command(cmd, name)
 
+def make_cli(host: PluginHost | Callable[[], PluginHost]) -> NanofluxGroup:
+    """The ``nanoflux`` group, its commands using ``host`` (or what ``host()`` loads)."""
+    import importlib
 
-@click.group(cls=NanofluxGroup)
-@click.version_option(package_name="nanoflux")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """NanoFlux: small, verified fine-tuning datasets from adversarial model rounds."""
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
-
-
-def parse_pairs(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
-    """KEY=VALUE pairs; values are read as JSON when they parse (numbers, booleans)."""
-    options: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{flag} {pair!r} is not KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
-def not_yet(name: str, issue: str) -> click.Command:
-    """A placeholder for a command whose implementation has not landed."""
-
-    @click.command(
-        name=name,
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        help=f"Not available yet ({issue}).",
+    @click.group(
+        cls=NanofluxGroup,
+        host=host,
+        epilog="Commands that plugins add run when named; `nanoflux plugins` lists plugins.",
     )
-    def command() -> None:
-        from ..errors import NotAvailableError
+    @click.version_option(package_name="nanoflux")
+    @click.option("--debug", is_flag=True, help="Show tracebacks.")
+    @click.pass_context
+    def cli(ctx: click.Context, debug: bool) -> None:
+        """NanoFlux: small, verified fine-tuning datasets from adversarial model rounds."""
+        ctx.ensure_object(dict)
+        ctx.obj["debug"] = debug
 
-        raise NotAvailableError(f"`nanoflux {name}` is not available yet", hint=issue)
-
-    return command
-
-
-def _build() -> click.Group:
-    from . import (
-        ablate_cmd,
-        bench_cmd,
-        data_cmd,
-        eval_cmd,
-        export_cmd,
-        install_cmd,
-        novelty_cmd,
-        pipeline_cmd,
-        plugins_cmd,
-        report_cmd,
-        run_cmd,
-        tools_cmd,
-        train_cmd,
-    )
-
-    for module in (
-        plugins_cmd,
-        install_cmd,
-        run_cmd,
-        export_cmd,
-        train_cmd,
-        eval_cmd,
-        report_cmd,
-        bench_cmd,
-        tools_cmd,
-        novelty_cmd,
-        data_cmd,
-        pipeline_cmd,
-        ablate_cmd,
-    ):
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(f"{__name__}.{module_name}")
         for command in module.COMMANDS:
-            cli.add_command(command)
+            cli.add_core_command(command)
     return cli
 
 
-def main() -> None:
-    _build()
-    try:
-        from ..plugins import default_host
+def current_host() -> PluginHost:
+    """The plugin host of the ``nanoflux`` group running the current command."""
+    root = click.get_current_context().find_root().command
+    if not isinstance(root, NanofluxGroup):
+        raise UsageError("this command runs inside the group make_cli() builds")
+    return root.host()
 
-        default_host().add_commands(cli)
-    except NanofluxError as exc:
-        click.secho(f"Warning: {exc.one_line()}", err=True, fg="yellow")
-    cli(prog_name="nanoflux")
+
+def _load_host() -> PluginHost:
+    from ..plugins import PluginHost
+
+    return PluginHost.load()
+
+
+def main() -> None:
+    make_cli(_load_host)(prog_name="nanoflux")

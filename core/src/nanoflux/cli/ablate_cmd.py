@@ -65,11 +65,11 @@ def ablate(
     and evaluate every band and the base model on the same benchmark items.
     Finished bands are reused when the command is run again."""
     from ..ablation import markdown_table, run_ablation
-    from ..plugins import default_host
+    from . import current_host
 
     out = out or run_dir / f"ablation-{by}"
     report = run_ablation(
-        default_host(),
+        current_host(),
         run_dir,
         by=by,
         benchmark=benchmark,

@@ -44,9 +44,9 @@ def run_benchmark(host, name: str, options: dict[str, str]) -> dict:
 @click.option("--option", "-o", "options", multiple=True, help="KEY=VALUE passed to the benchmark.")
 def bench(name: str | None, as_json: bool, options: tuple[str, ...]) -> None:
     """Run benchmark NAME and print its JSON; without NAME, list benchmarks."""
-    from ..plugins import default_host
+    from . import current_host
 
-    host = default_host()
+    host = current_host()
     if name is None:
         for bench_name, entries in sorted(host.benchmarks.items()):
             parts = ", ".join(f"{e.plugin}" for e in entries)

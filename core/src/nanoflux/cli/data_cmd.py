@@ -20,10 +20,10 @@ def data() -> None:
 def inspect(spec: str, as_json: bool) -> None:
     """Read SPEC (DOMAIN:FORMAT:PATH, e.g. math:gsm8k:test.jsonl); print the number of
     items and the first one normalised."""
-    from ..plugins import default_host
+    from . import current_host
 
     parsed = BenchmarkSpec.parse(spec)
-    items = load_benchmark(default_host(), parsed)
+    items = load_benchmark(current_host(), parsed)
     first = items[0]
     if as_json:
         click.echo(

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from . import parse_pairs
+from .options import parse_pairs
 
 
 def progress_printer(label: str, enabled: bool):
@@ -82,11 +82,11 @@ def eval_command(
     """Accuracy of MODEL on a benchmark with a 95% Wilson interval; with --baseline, the
     paired difference and an exact McNemar test. Per-item results go to --out as JSONL."""
     from ..evaluation import compare, evaluate_model, load_benchmark, report_json, write_eval
-    from ..plugins import default_host
+    from . import current_host
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
-    host = default_host()
+    host = current_host()
     domain, spec, items = load_benchmark(host, benchmark, limit)
     options = parse_pairs(model_options, "--option")
     out = out or Path("runs") / f"eval-{datetime.now():%Y%m%d-%H%M%S}"

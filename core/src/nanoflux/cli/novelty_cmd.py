@@ -18,7 +18,7 @@ import click
 from ..config import NoveltySettings, load_config
 from ..errors import UsageError
 from ..novelty import NoveltyGate, NoveltyThresholds, collection_name
-from . import parse_pairs
+from .options import parse_pairs
 
 #: items embedded and stored between two progress lines of `seed`
 SEED_CHUNK = 512
@@ -130,14 +130,14 @@ def seed(settings: NoveltySettings, domain: str | None, specs: tuple[str, ...], 
     """Store a benchmark's questions as protected items: a candidate too close to one is
     `contaminated`. Ids are FORMAT:ITEM_ID; seeding again replaces them."""
     from ..domains import BenchmarkSpec, load_benchmark
-    from ..plugins import default_host
+    from . import current_host
 
     parsed = [BenchmarkSpec.parse(spec) for spec in specs]
     domain = domain or parsed[0].domain
     for spec in parsed:
         if spec.domain != domain:
             raise UsageError(f"benchmark {spec} is not of domain {domain!r}")
-    host = default_host()
+    host = current_host()
     batches = []
     for spec in parsed:
         # one id per item: a file that repeats an id keeps its last question
@@ -193,7 +193,7 @@ def check(
 ):
     """Say whether TEXT ('-' reads standard input) is novel, a duplicate of an accepted
     example, or contaminated by a protected benchmark item, and show the nearest item."""
-    from ..plugins import default_host
+    from . import current_host
 
     if text == "-":
         text = sys.stdin.read()
@@ -203,7 +203,7 @@ def check(
         duplicate=duplicate_threshold or settings.duplicate_threshold,
         contaminated=contamination_threshold or settings.contamination_threshold,
     )
-    with OpenGate(default_host(), settings, _require_domain(domain), thresholds) as opened:
+    with OpenGate(current_host(), settings, _require_domain(domain), thresholds) as opened:
         decision = opened.gate.check(text)
         report = {
             "verdict": decision.verdict,
@@ -230,10 +230,10 @@ def check(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats(settings: NoveltySettings, domain: str | None, as_json: bool):
     """How many items the domain's collection holds, by kind."""
-    from ..plugins import default_host
+    from . import current_host
 
     domain = _require_domain(domain)
-    host = default_host()
+    host = current_host()
     host.domain(domain)
     embedder = host.open_embedder(settings.embedder, settings.embedder_options)
     store = host.open_store(settings.store, settings.store_options)

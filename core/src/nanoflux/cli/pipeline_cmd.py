@@ -23,12 +23,12 @@ def pipeline(config: Path, out: Path | None, as_json: bool) -> None:
     benchmark's own training set ([baseline]), evaluate base/tuned/full on the same
     items ([eval]) and write the report. Run it again to resume: finished stages are skipped."""
     from ..pipeline import Pipeline, load_pipeline_config
-    from ..plugins import default_host
+    from . import current_host
 
     settings = load_pipeline_config(config)
     out = out or settings.out or Path("runs") / f"pipeline-{datetime.now():%Y%m%d-%H%M%S}"
     say = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))
-    summary = Pipeline(settings, out, default_host(), say=say).execute()
+    summary = Pipeline(settings, out, current_host(), say=say).execute()
     if as_json:
         click.echo(json.dumps(summary))
         return

@@ -14,9 +14,9 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     """List installed plugins, their hooks, and load errors."""
     if ctx.invoked_subcommand is not None:
         return
-    from ..plugins import default_host
+    from . import current_host
 
-    rows = default_host().describe()
+    rows = current_host().describe()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

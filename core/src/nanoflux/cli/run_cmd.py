@@ -99,7 +99,7 @@ def run(
     from ..engine import run as run_engine
     from ..engine.run_store import RunStore
     from ..errors import UsageError
-    from ..plugins import default_host
+    from . import current_host
 
     overrides = {
         "domain": domain,
@@ -136,7 +136,7 @@ def run(
     if bar is not None:
         bar.start()
     try:
-        result = run_engine(config, default_host(), resume=resume is not None, progress=progress)
+        result = run_engine(config, current_host(), resume=resume is not None, progress=progress)
     finally:
         if bar is not None:
             bar.stop()

@@ -29,9 +29,9 @@ def tools() -> None:
 @click.option("--domain", default=None, help="Only the tools of this domain.")
 def list_tools(as_json: bool, domain: str | None) -> None:
     """List tool ids, domains, descriptions and argument schemas."""
-    from ..plugins import default_host
+    from . import current_host
 
-    host = default_host()
+    host = current_host()
     rows = [
         {
             "id": entry.id,
@@ -65,9 +65,9 @@ def call_tool(tool_id: str, raw_args: str) -> None:
     Exits 0 whenever the tool ran (ok true or false); 2 for an unknown tool or
     arguments that fail its schema.
     """
-    from ..plugins import default_host
+    from . import current_host
 
-    tool = _tool(default_host(), tool_id)
+    tool = _tool(current_host(), tool_id)
     try:
         args = json.loads(raw_args)
     except json.JSONDecodeError as exc:

@@ -114,13 +114,13 @@ def train(dataset, model, benchmark, limit, out, overwrite, as_json, trainer_nam
 
     Writes the adapter, train_config.json, train_log.jsonl and train_result.json to --out.
     """
-    from ..plugins import default_host
+    from . import current_host
     from ..training import benchmark_examples, read_examples
 
     if (dataset is None) == (benchmark is None):
         raise UsageError("give either DATASET or --from-benchmark SPEC")
     options = build_options(flags)
-    host = default_host()
+    host = current_host()
     if benchmark is not None:
         from ..evaluation import load_benchmark
 
