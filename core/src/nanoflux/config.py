@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import tomllib
+import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
 from .errors import ConfigError
+from .inputs import describe, load_toml
 from .records import Record
 
 DEFAULT_MODEL = "llamacpp:default"
@@ -19,6 +20,12 @@ class RoleModel(Record):
 
     spec: str = DEFAULT_MODEL
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # `attacker = "openai:gpt-4o"` in a file means the spec, with default options
+        return {"spec": data} if isinstance(data, str) else data
 
 
 class Budget(Record):
@@ -106,27 +113,66 @@ def validate_config(data: dict[str, Any], source: str = "configuration") -> RunC
         raise _error_line(exc, source) from exc
 
 
-def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read a TOML file (or nothing), apply dotted-key overrides, and validate."""
+ROLES = ("attacker", "defender", "judge")
+
+
+def apply_override(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    """Set ``data[a][b]...`` for ``a.b...``; a scalar in the way is an error, except a
+    role's spec string, which is the shorthand for ``{spec = ...}``."""
+    node = data
+    *parents, leaf = dotted.split(".")
+    for depth, key in enumerate(parents):
+        child = node.setdefault(key, {})
+        if depth == 0 and key in ROLES and isinstance(child, str):
+            child = node[key] = {"spec": child}
+        if not isinstance(child, dict):
+            path = ".".join(parents[: depth + 1])
+            raise ConfigError(
+                f"{source}: {path} is {child!r}, not a table, so {dotted} cannot be set",
+                hint=f"make it a table: [{path}]",
+            )
+        node = child
+    node[leaf] = value
+
+
+def check_out_dir(path: Path) -> None:
+    """A run directory must be a folder, or not exist under a folder we can write."""
+    where = f"--out {path}"
+    try:
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"{where}: is a file, not a folder")
+        existing = path
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ConfigError(f"{where}: {existing} is a file, not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            # access() also reports a read-only filesystem, for root too
+            raise ConfigError(f"{where}: {existing} is not writable")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{where}: {describe(exc)}") from None
+
+
+def load_config(
+    path: Path | None, overrides: dict[str, Any] | None = None, *, check_out: bool = True
+) -> RunConfig:
+    """Read a TOML file (or nothing), apply dotted-key overrides, and validate.
+
+    With ``check_out``, an ``out`` that no run could write to is an error now, not
+    after the models are loaded.
+    """
     data: dict[str, Any] = {}
     source = "command line"
     if path is not None:
         source = str(path)
-        try:
-            data = tomllib.loads(Path(path).read_text("utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        data = load_toml(path, error=ConfigError)
     for dotted, value in (overrides or {}).items():
-        if value is None:
-            continue
-        node = data
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[leaf] = value
-    return validate_config(data, source)
+        if value is not None:
+            apply_override(data, dotted, value, source)
+    config = validate_config(data, source)
+    if check_out and config.out is not None:
+        check_out_dir(config.out)
+    return config
 
 
 def dump_config(config: RunConfig) -> str:

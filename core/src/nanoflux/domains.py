@@ -13,9 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .errors import ConfigError, DataFormatError, UsageError
+from .inputs import located
 from .records import BenchmarkItem, Question, Record, ToolEvidence
 
 BenchmarkLoader = Callable[[Path], list[BenchmarkItem]]
@@ -147,7 +148,10 @@ def load_benchmark(host, spec: BenchmarkSpec | str) -> list[BenchmarkItem]:
         )
     if not parsed.path.exists():
         raise DataFormatError(f"{parsed.path}: no such file or folder", hint=f"in spec {parsed}")
-    return loaders[parsed.format](parsed.path)
+    # Loaders name the file and line of what they check; whatever else a file holds
+    # (binary, deep nesting, huge numbers, fields of the wrong type) is one line here.
+    with located(str(parsed.path)):
+        return loaders[parsed.format](parsed.path)
 
 
 def choices_text(choices: Sequence[str] | None) -> str:

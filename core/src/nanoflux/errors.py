@@ -13,6 +13,9 @@ class NanofluxError(Exception):
     """Base class of every error NanoFlux raises on purpose."""
 
     exit_code = 1
+    #: no later round can succeed either (a server that was never reachable): the engine
+    #: stops the run with this error instead of counting a failed round
+    stops_run = False
 
     def __init__(self, message: str, *, hint: str | None = None):
         super().__init__(message)
@@ -65,6 +68,13 @@ class BackendUnavailable(BackendError):
     cause = "unavailable"
 
 
+class BackendUnreachable(BackendUnavailable):
+    """The first call of a run could not connect at all (refused, no such host)."""
+
+    cause = "unreachable"
+    stops_run = True
+
+
 class RateLimited(BackendError):
     cause = "rate_limited"
 
@@ -88,7 +98,8 @@ class SandboxUnavailable(ToolError):
 
 
 class DataFormatError(ConfigError):
-    """A benchmark file does not match its declared format; names file, line or key."""
+    """A file someone supplied cannot be read as what it should be (binary, not UTF-8,
+    nested too deeply, the wrong format); names file, line or key."""
 
 
 class StoreError(NanofluxError):

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .errors import ModelOutputError
+from .inputs import settle
+
+
+# where an object can start: '{' then '"' or '}' (LaTeX's \frac{1}{2} is not a candidate)
+_OBJECT_START = re.compile(r"\{\s*[\"}]")
+# each failed try costs time in proportion to its offset (the error locates its line):
+# a reply of 100,000 '{"' would take minutes to search to the end
+MAX_TRIES = 200
 
 
 def extract_json_object(text: str) -> dict[str, Any]:
@@ -13,16 +22,18 @@ def extract_json_object(text: str) -> dict[str, Any]:
     if not text or not text.strip():
         raise ModelOutputError("empty reply")
     decoder = json.JSONDecoder()
-    start = text.find("{")
-    while start != -1:
+    for tries, start in enumerate(m.start() for m in _OBJECT_START.finditer(text)):
+        if tries == MAX_TRIES:
+            break
         try:
             value, _ = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            start = text.find("{", start + 1)
+        except RecursionError:
+            # every later '{' is inside the same nest
+            raise ModelOutputError("reply nested too deeply to read") from None
+        except ValueError:  # not JSON here, or an integer over Python's 4300 digits
             continue
-        if isinstance(value, dict):
-            return value
-        start = text.find("{", start + 1)
+        # strings made writable (a "\ud800" escape is a lone surrogate), depth bounded
+        return settle(value, "reply", ModelOutputError)
     snippet = text.strip()[:80]
     raise ModelOutputError(f"no JSON object in reply: {snippet!r}")
 

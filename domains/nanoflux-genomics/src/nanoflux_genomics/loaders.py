@@ -8,13 +8,13 @@ Hugging Face ``datasets`` folder written by ``save_to_disk``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from nanoflux.errors import DataFormatError, NotAvailableError
+from nanoflux.inputs import iter_jsonl, load_json
 from nanoflux.records import BenchmarkItem
 
 EXPECTED = "records with 'question' (options a. to e.) and 'answer' (<answer>letter</answer>)"
@@ -55,24 +55,13 @@ def _records(path: Path) -> Iterator[tuple[str, Any]]:
     if not path.is_file():
         raise DataFormatError(f"{path}: no such file or folder")
     if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(
-                f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
-            ) from None
+        data = load_json(path)
         if not isinstance(data, list):
             raise DataFormatError(f"{path}: expected a JSON list of {EXPECTED}")
         for i, record in enumerate(data):
             yield f"{path}[{i}]", record
         return
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if line.strip():
-                try:
-                    yield f"{path}:{number}", json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+    yield from iter_jsonl(path, objects=False)
 
 
 def _dataset_records(path: Path) -> Iterator[tuple[str, Any]]:

@@ -6,12 +6,12 @@ folder) and what was expected; a file is loaded whole or not at all.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from nanoflux.errors import DataFormatError
+from nanoflux.inputs import iter_jsonl, load_json
 from nanoflux.records import BenchmarkItem
 
 from .answers import answer_text, last_boxed
@@ -25,18 +25,7 @@ def _require_file(path: Path) -> None:
 def read_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(where, record)`` per non-blank line; ``where`` is ``file:line``."""
     _require_file(path)
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(f"{where}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise DataFormatError(f"{where}: expected a JSON object per line")
-            yield where, record
+    yield from iter_jsonl(path)
 
 
 def text_field(record: dict[str, Any], key: str, where: str, expected: str) -> str:
@@ -122,20 +111,13 @@ def _math_item(record: Any, where: str, id: str) -> BenchmarkItem:
     return BenchmarkItem(id=id, question=problem, answer=answer.strip(), meta=meta)
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-
-
 def load_math(path: Path) -> list[BenchmarkItem]:
     """MATH: a folder of one-problem ``.json`` files (searched recursively, as the release
     ships ``test/algebra/1.json``), one ``.json`` file (a problem or a list), or JSONL."""
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.json") if p.is_file())
         items = [
-            _math_item(_read_json(f), str(f), f"math-{f.relative_to(path).with_suffix('')}")
+            _math_item(load_json(f), str(f), f"math-{f.relative_to(path).with_suffix('')}")
             for f in files
         ]
         return _nonempty(items, path, "a folder of MATH .json files")
@@ -146,7 +128,7 @@ def load_math(path: Path) -> list[BenchmarkItem]:
             for n, (where, record) in enumerate(read_jsonl(path), 1)
         ]
         return _nonempty(items, path, MATH_FIELDS)
-    data = _read_json(path)
+    data = load_json(path)
     if isinstance(data, list):
         items = [
             _math_item(record, f"{path}[{i}]", f"math-{path.stem}-{i}")

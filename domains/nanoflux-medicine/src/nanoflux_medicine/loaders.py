@@ -14,12 +14,13 @@ Multiple-choice answers are normalised to the letter (A-E), choices in letter or
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from nanoflux.errors import DataFormatError
+from nanoflux.inputs import iter_jsonl, load_json
 from nanoflux.records import BenchmarkItem
 
 LETTERS = "ABCDE"
@@ -28,24 +29,13 @@ LETTERS = "ABCDE"
 def _read_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     if not path.is_file():
         raise DataFormatError(f"{path}: no such file")
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(f"{where}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise DataFormatError(f"{where}: expected a JSON object per line")
-            yield where, record
+    yield from iter_jsonl(path)
 
 
 def _text(record: dict, key: str, where: str, expected: str) -> str:
     value = record.get(key)
     if not isinstance(value, str) or not value.strip():
-        got = "missing" if key not in record else f"{value!r}"
+        got = "missing" if key not in record else f"{value!r}"[:80]
         raise DataFormatError(f"{where}: field {key!r} is {got}", hint=f"expected {expected}")
     return value.strip()
 
@@ -103,7 +93,7 @@ def _load_medmcqa(path: Path, *, zero_based: bool) -> list[BenchmarkItem]:
                 f"{where}: no answer (cop is {cop!r})",
                 hint="the public test split has no answers; evaluate on the dev split",
             )
-        if isinstance(cop, str) and cop.strip().isdigit():
+        if isinstance(cop, str) and re.fullmatch(r"[0-9]{1,3}", cop.strip()):
             cop = int(cop)
         if isinstance(cop, bool) or not isinstance(cop, int) or not base <= cop <= base + 3:
             hint = (
@@ -142,10 +132,7 @@ DECISIONS = ("yes", "no", "maybe")
 def load_pubmedqa(path: Path) -> list[BenchmarkItem]:
     if not path.is_file():
         raise DataFormatError(f"{path}: no such file")
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    data = load_json(path)
     if not isinstance(data, dict):
         raise DataFormatError(f"{path}: expected an object keyed by PMID", hint=PUBMEDQA)
     items = []
