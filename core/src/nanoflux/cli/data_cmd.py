@@ -7,6 +7,7 @@ import json
 import click
 
 from ..domains import BenchmarkSpec, load_benchmark
+from ..errors import DataFormatError
 
 
 @click.group()
@@ -24,6 +25,8 @@ def inspect(spec: str, as_json: bool) -> None:
 
     parsed = BenchmarkSpec.parse(spec)
     items = load_benchmark(current_host(), parsed)
+    if not items:
+        raise DataFormatError(f"{parsed.path}: no items", hint=f"read as {parsed.format}")
     first = items[0]
     if as_json:
         click.echo(

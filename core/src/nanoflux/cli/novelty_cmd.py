@@ -17,6 +17,7 @@ import click
 
 from ..config import NoveltySettings, load_config
 from ..errors import UsageError
+from ..inputs import MAX_FILE_BYTES, clean_text, describe
 from ..novelty import NoveltyGate, NoveltyThresholds, collection_name
 from .options import parse_pairs
 
@@ -54,7 +55,7 @@ def gate_options(command):
     def wrapper(config_path, domain, embedder, embedder_options, store, store_options, **kw):
         settings, config_domain = NoveltySettings(), None
         if config_path is not None:
-            config = load_config(config_path)
+            config = load_config(config_path, check_out=False)
             settings, config_domain = config.novelty, config.domain
         settings = settings.model_copy(
             update={
@@ -196,7 +197,12 @@ def check(
     from . import current_host
 
     if text == "-":
-        text = sys.stdin.read()
+        try:
+            text = sys.stdin.buffer.read(MAX_FILE_BYTES).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"standard input: {describe(exc)}") from None
+    # argv holds undecodable bytes as lone surrogates; the embedder and store want text
+    text = clean_text(text)
     if not text.strip():
         raise UsageError("TEXT is empty")
     thresholds = NoveltyThresholds(

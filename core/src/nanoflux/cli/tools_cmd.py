@@ -7,6 +7,7 @@ import json
 import click
 
 from ..errors import UsageError
+from ..inputs import parse_json
 
 
 def _tool(host, tool_id: str):
@@ -68,10 +69,7 @@ def call_tool(tool_id: str, raw_args: str) -> None:
     from . import current_host
 
     tool = _tool(current_host(), tool_id)
-    try:
-        args = json.loads(raw_args)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--args is not valid JSON: {exc.msg} (column {exc.colno})") from None
+    args = parse_json(raw_args, "--args", UsageError)
     if not isinstance(args, dict):
         raise UsageError('--args must be a JSON object, e.g. \'{"seq": "ATG"}\'')
     result = tool.call(args)
