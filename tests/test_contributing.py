@@ -47,6 +47,8 @@ def test_the_example_registers_and_runs(host):
 
 
 class TestFinanceToolContract(JudgeToolContract):
+    registered_as = "finance.compound_interest"
+
     @pytest.fixture
     def tool(self, host):
         return host.tools.get("finance.compound_interest")

@@ -187,6 +187,7 @@ def test_eval_sends_the_defender_prompt_and_the_answer_schema(gsm8k, tmp_path):
     from nanoflux.records import Answer
 
     backend = ScriptedBackend([{"final_answer": "12"}])
+
     class FakeBackend:
         @staticmethod
         @hookimpl

@@ -14,6 +14,8 @@ from nanoflux.testing import BackendContract, EmbedderContract, NoveltyStoreCont
 
 
 class TestScriptedBackend(BackendContract):
+    registered_as = "scripted"
+
     @pytest.fixture
     def backend(self):
         def reply(request):
@@ -25,18 +27,24 @@ class TestScriptedBackend(BackendContract):
 
 
 class TestHashingEmbedder(EmbedderContract):
+    registered_as = "hashing"
+
     @pytest.fixture
     def embedder(self):
         return HashingEmbedder()
 
 
 class TestMemoryStoreInMemory(NoveltyStoreContract):
+    registered_as = "memory"
+
     @pytest.fixture
     def store(self):
         return MemoryStore()
 
 
 class TestMemoryStoreOnDisk(NoveltyStoreContract):
+    registered_as = "memory"
+
     @pytest.fixture
     def store(self, tmp_path):
         return MemoryStore(tmp_path / "store")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import abc
 import re
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from .errors import ConfigError
 from .records import ChatMessage, Record
+
+OptionsT = TypeVar("OptionsT", bound=Record)
 
 SPEC_PATTERN = re.compile(r"^(?P<prefix>[a-z][a-z0-9_-]*):(?P<rest>.+)$")
 
@@ -38,6 +40,21 @@ class ModelSpec(Record):
 
     def __str__(self) -> str:
         return f"{self.prefix}:{self.rest}"
+
+
+def backend_options(model: type[OptionsT], spec: str, options: dict[str, Any], plugin: str):
+    """A backend's per-role options (``[attacker.options]`` and friends) as its record.
+    The first bad option is a ConfigError naming the spec and the option, listing the
+    options ``plugin`` knows."""
+    try:
+        return model.model_validate(options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(root)"
+        known = ", ".join(model.model_fields)
+        raise ConfigError(
+            f"{spec}: option {field}: {first['msg']}", hint=f"{plugin} options: {known}"
+        ) from None
 
 
 class CompletionRequest(Record):
@@ -67,6 +84,9 @@ class Backend(abc.ABC):
 
     #: how many ``complete`` calls may usefully run at once
     max_concurrency: int = 1
+    #: optional capability: counters the backend keeps (calls, retries, failures by
+    #: cause), recorded in the run manifest; None for a backend that keeps none
+    stats: Record | None = None
 
     def __init__(self, spec: ModelSpec):
         self.spec = spec

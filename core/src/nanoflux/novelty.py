@@ -57,6 +57,9 @@ class Neighbor(Record):
 class NoveltyStore(abc.ABC):
     """Vectors by collection; cosine similarity."""
 
+    #: optional capability: ``count(collection, kind=...)`` counts one kind of item
+    counts_by_kind: bool = False
+
     @abc.abstractmethod
     def ensure_collection(self, name: str, dimension: int) -> None:
         """Create the collection if missing; StoreError if it exists with another dimension."""
@@ -81,7 +84,8 @@ class NoveltyStore(abc.ABC):
 
     @abc.abstractmethod
     def count(self, collection: str) -> int:
-        """Number of items in the collection (0 if it does not exist)."""
+        """Number of items in the collection (0 if it does not exist). A store that sets
+        ``counts_by_kind`` also takes ``kind=`` to count protected or accepted items only."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Flush and release files or connections."""

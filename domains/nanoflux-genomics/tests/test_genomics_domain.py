@@ -27,6 +27,8 @@ def genomics_host():
 
 @needs_sandbox
 class TestGenomicsDomain(DomainContract):
+    registered_as = "genomics"
+
     @pytest.fixture
     def domain(self):
         return GenomicsDomain()

@@ -25,6 +25,8 @@ ROSALIND_ORF = (
 
 
 class TestReverseComplement(JudgeToolContract):
+    registered_as = "genomics.reverse_complement"
+
     @pytest.fixture
     def tool(self):
         return tools.reverse_complement
@@ -41,6 +43,8 @@ class TestReverseComplement(JudgeToolContract):
 
 
 class TestGcContent(JudgeToolContract):
+    registered_as = "genomics.gc_content"
+
     @pytest.fixture
     def tool(self):
         return tools.gc_content
@@ -59,6 +63,8 @@ class TestGcContent(JudgeToolContract):
 
 
 class TestNucleotideCounts(JudgeToolContract):
+    registered_as = "genomics.nucleotide_counts"
+
     @pytest.fixture
     def tool(self):
         return tools.nucleotide_counts
@@ -71,6 +77,8 @@ class TestNucleotideCounts(JudgeToolContract):
 
 
 class TestTranslate(JudgeToolContract):
+    registered_as = "genomics.translate"
+
     @pytest.fixture
     def tool(self):
         return tools.translate
@@ -88,6 +96,8 @@ class TestTranslate(JudgeToolContract):
 
 
 class TestFindOrfs(JudgeToolContract):
+    registered_as = "genomics.find_orfs"
+
     @pytest.fixture
     def tool(self):
         return tools.find_orfs
@@ -117,6 +127,8 @@ class TestFindOrfs(JudgeToolContract):
 
 
 class TestMeltingTemp(JudgeToolContract):
+    registered_as = "genomics.melting_temp"
+
     @pytest.fixture
     def tool(self):
         return tools.melting_temp
@@ -138,6 +150,8 @@ class TestMeltingTemp(JudgeToolContract):
 
 
 class TestHamming(JudgeToolContract):
+    registered_as = "genomics.hamming"
+
     @pytest.fixture
     def tool(self):
         return tools.hamming
@@ -155,6 +169,8 @@ class TestHamming(JudgeToolContract):
 
 
 class TestFindMotif(JudgeToolContract):
+    registered_as = "genomics.find_motif"
+
     @pytest.fixture
     def tool(self):
         return tools.find_motif
@@ -168,6 +184,8 @@ class TestFindMotif(JudgeToolContract):
 
 
 class TestKmerCounts(JudgeToolContract):
+    registered_as = "genomics.kmer_counts"
+
     @pytest.fixture
     def tool(self):
         return tools.kmer_counts
@@ -183,6 +201,8 @@ class TestKmerCounts(JudgeToolContract):
 
 
 class TestRestrictionSites(JudgeToolContract):
+    registered_as = "genomics.restriction_sites"
+
     @pytest.fixture
     def tool(self):
         return tools.restriction_sites

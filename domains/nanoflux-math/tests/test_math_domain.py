@@ -26,6 +26,8 @@ def math_host() -> PluginHost:
 
 @needs_sandbox
 class TestMathDomain(DomainContract):
+    registered_as = "math"
+
     @pytest.fixture
     def domain(self):
         return MathDomain()
@@ -41,6 +43,8 @@ class TestMathDomain(DomainContract):
 
 @needs_sandbox
 class TestPythonTool(JudgeToolContract):
+    registered_as = "math.python"
+
     @pytest.fixture
     def tool(self):
         return python
@@ -65,6 +69,8 @@ class TestPythonTool(JudgeToolContract):
 
 
 class TestEquivalentTool(JudgeToolContract):
+    registered_as = "math.equivalent"
+
     @pytest.fixture
     def tool(self):
         return equivalent_tool

@@ -27,6 +27,8 @@ def medicine_host():
 
 @needs_sandbox
 class TestMedicineDomain(DomainContract):
+    registered_as = "medicine"
+
     @pytest.fixture
     def domain(self):
         return MedicineDomain()

@@ -28,6 +28,8 @@ class ValueContract(JudgeToolContract):
 
 
 class TestBmi(ValueContract):
+    registered_as = "medicine.bmi"
+
     @pytest.fixture
     def tool(self):
         return tools.bmi
@@ -52,6 +54,8 @@ class TestBmi(ValueContract):
 
 
 class TestEgfr(ValueContract):
+    registered_as = "medicine.egfr_ckd_epi_2021"
+
     tolerance = 0.05
 
     @pytest.fixture
@@ -73,6 +77,8 @@ class TestEgfr(ValueContract):
 
 
 class TestCockcroftGault(ValueContract):
+    registered_as = "medicine.cockcroft_gault"
+
     @pytest.fixture
     def tool(self):
         return tools.cockcroft_gault
@@ -88,6 +94,8 @@ class TestCockcroftGault(ValueContract):
 
 
 class TestAnionGap(ValueContract):
+    registered_as = "medicine.anion_gap"
+
     @pytest.fixture
     def tool(self):
         return tools.anion_gap
@@ -102,6 +110,8 @@ class TestAnionGap(ValueContract):
 
 
 class TestCorrectedCalcium(ValueContract):
+    registered_as = "medicine.corrected_calcium"
+
     @pytest.fixture
     def tool(self):
         return tools.corrected_calcium
@@ -115,6 +125,8 @@ class TestCorrectedCalcium(ValueContract):
 
 
 class TestMap(ValueContract):
+    registered_as = "medicine.map"
+
     @pytest.fixture
     def tool(self):
         return tools.mean_arterial_pressure
@@ -125,6 +137,8 @@ class TestMap(ValueContract):
 
 
 class TestQtc(ValueContract):
+    registered_as = "medicine.qtc"
+
     @pytest.fixture
     def tool(self):
         return tools.qtc
@@ -141,6 +155,8 @@ class TestQtc(ValueContract):
 
 
 class TestBsa(ValueContract):
+    registered_as = "medicine.bsa"
+
     @pytest.fixture
     def tool(self):
         return tools.bsa
@@ -151,6 +167,8 @@ class TestBsa(ValueContract):
 
 
 class TestWeightBasedDose(ValueContract):
+    registered_as = "medicine.weight_based_dose"
+
     @pytest.fixture
     def tool(self):
         return tools.weight_based_dose
@@ -170,6 +188,8 @@ class TestWeightBasedDose(ValueContract):
 
 
 class TestConvert(ValueContract):
+    registered_as = "medicine.convert"
+
     @pytest.fixture
     def tool(self):
         return tools.convert
@@ -213,6 +233,8 @@ class TestConvert(ValueContract):
 
 
 class TestSafetyScreen(JudgeToolContract):
+    registered_as = "medicine.safety_screen"
+
     @pytest.fixture
     def tool(self):
         return tools.safety_screen

@@ -55,6 +55,8 @@ def shared_embedder(tmp_path_factory):
 
 
 class TestDefaultModel(EmbedderContract):
+    registered_as = "fastembed"
+
     understands_paraphrase = True
 
     @pytest.fixture
@@ -74,6 +76,8 @@ def dynamic_embedder(dynamic_cache):
 
 @pytest.mark.slow
 class TestDynamicInt8Model(EmbedderContract):
+    registered_as = "fastembed"
+
     understands_paraphrase = True
 
     @pytest.fixture

@@ -53,6 +53,8 @@ def backend():
 
 
 class TestLlamaCppBackend(BackendContract):
+    registered_as = "llamacpp"
+
     @pytest.fixture
     def backend(self, backend):
         return backend

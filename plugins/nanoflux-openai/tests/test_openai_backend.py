@@ -68,6 +68,8 @@ def no_real_key(monkeypatch):
 
 
 class TestOpenAIBackendOnLlamaCppServer(BackendContract):
+    registered_as = "openai"
+
     @pytest.fixture
     def backend(self, server):
         opened = open_at(server.base_url)

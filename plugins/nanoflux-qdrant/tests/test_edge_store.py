@@ -25,6 +25,8 @@ def isolated_home(tmp_path, monkeypatch):
 
 
 class TestEdgeStore(NoveltyStoreContract):
+    registered_as = "qdrant"
+
     @pytest.fixture
     def store(self, tmp_path):
         store = EdgeStore(tmp_path / "qdrant")
@@ -41,6 +43,8 @@ class TestEdgeStore(NoveltyStoreContract):
 
 
 class TestEdgeStoreWithoutQuantization(NoveltyStoreContract):
+    registered_as = "qdrant"
+
     @pytest.fixture
     def store(self, tmp_path):
         store = EdgeStore(tmp_path / "plain", quantization="none")

@@ -27,6 +27,8 @@ pytestmark = [
 
 
 class TestServerStore(NoveltyStoreContract):
+    registered_as = "qdrant"
+
     @pytest.fixture
     def store(self):
         store = ServerStore(QdrantClient(location=":memory:"), where=":memory:")

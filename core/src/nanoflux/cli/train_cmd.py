@@ -114,8 +114,8 @@ def train(dataset, model, benchmark, limit, out, overwrite, as_json, trainer_nam
 
     Writes the adapter, train_config.json, train_log.jsonl and train_result.json to --out.
     """
-    from . import current_host
     from ..training import benchmark_examples, read_examples
+    from . import current_host
 
     if (dataset is None) == (benchmark is None):
         raise UsageError("give either DATASET or --from-benchmark SPEC")

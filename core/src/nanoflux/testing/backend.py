@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from ..backends import Backend, Completion, CompletionRequest
-from ..records import ChatMessage
+from ..records import ChatMessage, Record
 
 ANSWER_SCHEMA = {
     "type": "object",
@@ -41,6 +42,10 @@ class BackendContract:
     queue plain JSON; real models are asked to follow ``ANSWER_SCHEMA``.
     """
 
+    #: the id the plugin registers this under; the meta-test checks that every
+    #: installed id has a contract test that declares it
+    registered_as: str | None = None
+
     @pytest.fixture
     def backend(self) -> Backend:
         raise NotImplementedError("subclass the contract and supply a `backend` fixture")
@@ -48,6 +53,10 @@ class BackendContract:
     def test_is_a_backend(self, backend):
         assert isinstance(backend, Backend)
         assert backend.max_concurrency >= 1
+
+    def test_registered_as(self, backend):
+        assert self.registered_as, "declare registered_as: the prefix the plugin registers"
+        assert backend.spec.prefix == self.registered_as
 
     def test_plain_completion(self, backend):
         completion = run(backend.complete(_request("Say hello.")))
@@ -83,6 +92,13 @@ class BackendContract:
         assert description["spec"] == str(backend.spec)
         text = repr(description).lower()
         assert "api_key" not in text and "secret" not in text
+
+    def test_stats_capability(self, backend):
+        """A backend that keeps counters exposes them as a record the manifest can hold."""
+        if backend.stats is None:
+            pytest.skip("this backend keeps no counters")
+        assert isinstance(backend.stats, Record)
+        json.dumps(backend.stats.model_dump(mode="json"))
 
     def test_close_is_idempotent(self, backend):
         run(backend.aclose())

@@ -13,6 +13,10 @@ class DomainContract:
     """Supply ``domain`` (an instance) and ``host`` (a loaded PluginHost that includes the
     pack), and ``wrong_answer``: an answer that differs from the example question's."""
 
+    #: the id the plugin registers this under; the meta-test checks that every
+    #: installed id has a contract test that declares it
+    registered_as: str | None = None
+
     @pytest.fixture
     def domain(self) -> Domain:
         raise NotImplementedError("subclass the contract and supply a `domain` fixture")
@@ -31,6 +35,8 @@ class DomainContract:
         assert len(set(domain.skills)) == len(domain.skills)
 
     def test_registered_under_its_name(self, domain, host):
+        assert self.registered_as, "declare registered_as: the domain's name"
+        assert domain.name == self.registered_as
         assert type(host.domain(domain.name)) is type(domain)
 
     def test_prompts_render_every_variable(self, domain):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ..novelty import Embedder
+from ..plugins import PluginHost
 
 
 class EmbedderContract:
@@ -14,9 +15,18 @@ class EmbedderContract:
 
     understands_paraphrase = False
 
+    #: the id the plugin registers this under; the meta-test checks that every
+    #: installed id has a contract test that declares it
+    registered_as: str | None = None
+
     @pytest.fixture
     def embedder(self) -> Embedder:
         raise NotImplementedError("subclass the contract and supply an `embedder` fixture")
+
+    def test_registered_as(self):
+        """The subject has no id of its own; the declared id must at least be registered."""
+        assert self.registered_as, "declare registered_as: the name the plugin registers"
+        assert self.registered_as in PluginHost.load().embedders
 
     def test_shape_type_and_norm(self, embedder):
         vectors = embedder.embed(["A train leaves at noon.", "Two plus two is four.", "x"])

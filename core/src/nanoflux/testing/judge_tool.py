@@ -17,6 +17,10 @@ class JudgeToolContract:
     ``invalid_args`` is a dict the schema must reject. Override ``assert_value`` for
     tolerance."""
 
+    #: the id the plugin registers this under; the meta-test checks that every
+    #: installed id has a contract test that declares it
+    registered_as: str | None = None
+
     @pytest.fixture
     def tool(self) -> JudgeTool:
         raise NotImplementedError("subclass the contract and supply a `tool` fixture")
@@ -37,6 +41,8 @@ class JudgeToolContract:
 
     def test_identity(self, tool):
         assert isinstance(tool, JudgeTool)
+        assert self.registered_as, "declare registered_as: the tool's id"
+        assert tool.id == self.registered_as
         assert tool.id.startswith(f"{tool.domain}.")
         assert tool.description
 

@@ -7,6 +7,7 @@ import pytest
 
 from ..errors import StoreError
 from ..novelty import NoveltyStore, StoredItem
+from ..plugins import PluginHost
 
 DIM = 8
 
@@ -24,6 +25,10 @@ class NoveltyStoreContract:
     """Supply ``store`` (a fresh, empty store) and, for persistent stores, ``reopen``:
     a callable that closes the given store and returns a new one on the same data."""
 
+    #: the id the plugin registers this under; the meta-test checks that every
+    #: installed id has a contract test that declares it
+    registered_as: str | None = None
+
     @pytest.fixture
     def store(self) -> NoveltyStore:
         raise NotImplementedError("subclass the contract and supply a `store` fixture")
@@ -31,6 +36,11 @@ class NoveltyStoreContract:
     @pytest.fixture
     def reopen(self):
         return None
+
+    def test_registered_as(self):
+        """The subject has no id of its own; the declared id must at least be registered."""
+        assert self.registered_as, "declare registered_as: the name the plugin registers"
+        assert self.registered_as in PluginHost.load().stores
 
     def test_nearest_finds_the_same_vector(self, store):
         store.ensure_collection("c", DIM)
@@ -84,6 +94,15 @@ class NoveltyStoreContract:
         store.ensure_collection("c2", DIM)
         store.add("c1", [item("a", 1)])
         assert store.count("c2") == 0
+
+    def test_count_by_kind(self, store):
+        if not store.counts_by_kind:
+            pytest.skip("this store does not declare counts_by_kind")
+        store.ensure_collection("c", DIM)
+        store.add("c", [item("a", 1), item("b", 2), item("p", 3, kind="protected")])
+        assert store.count("c", kind="accepted") == 2
+        assert store.count("c", kind="protected") == 1
+        assert store.count("c") == 3
 
     def test_persistence(self, store, reopen):
         if reopen is None:
