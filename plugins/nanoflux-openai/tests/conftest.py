@@ -13,12 +13,13 @@ a fault), else the next fault from ``faults``, else is forwarded untouched. Faul
 * ``"truncate"``: forward, then send half of the real body under the full Content-Length;
 * ``"not_json"``: a 200 HTML page; ``"bad_json"``: a 200 ``application/json`` that is not JSON;
 * ``"garbage"``: forward, but replace the model's reply text with something not JSON;
+* ``("reply", text)``: forward, but replace the model's reply text with ``text``;
 * ``"refuse_format"``: a 400 saying response_format is not supported;
 * ``("400", message)``: a 400 with that error message;
 * ``("echo_key_401",)``: a 401 that quotes the Authorization header back, as OpenAI does.
 
-Every request body and Authorization header is recorded, and so is the peak number of
-requests in flight.
+Every request body, path and Authorization header is recorded, and so is the peak
+number of requests in flight.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class FaultProxy:
         self.rules: list = []
         self.bodies: list[dict] = []
         self.authorizations: list[str] = []
+        self.paths: list[str] = []
         self.served: list[str] = []  # the fault (or "forward") each request got
         self.in_flight = 0
         self.peak = 0
@@ -121,6 +123,7 @@ class FaultProxy:
                 with proxy._lock:
                     proxy.bodies.append(body)
                     proxy.authorizations.append(authorization)
+                    proxy.paths.append(self.path)
                     proxy.in_flight += 1
                     proxy.peak = max(proxy.peak, proxy.in_flight)
                 try:
@@ -159,11 +162,12 @@ class FaultProxy:
                     self._send(200, b"<html><body>Bad gateway</body></html>", "text/html")
                 elif name == "bad_json":
                     self._send(200, b'{"choices": [ {"message": ')
-                elif name in ("truncate", "garbage", None):
+                elif name in ("truncate", "garbage", "reply", None):
                     status, content_type, reply = proxy.forward("POST", self.path, payload, headers)
-                    if name == "garbage" and status == 200:
+                    if name in ("garbage", "reply") and status == 200:
+                        text = args[0] if name == "reply" else "Sure! The answer is five."
                         data = json.loads(reply)
-                        data["choices"][0]["message"]["content"] = "Sure! The answer is five."
+                        data["choices"][0]["message"]["content"] = text
                         reply = json.dumps(data).encode()
                     if name == "truncate":
                         self.send_response(status)

@@ -21,8 +21,10 @@ from typing import Any
 from pydantic import Field
 
 from nanoflux.backends import Backend, Completion, CompletionRequest, ModelSpec
-from nanoflux.errors import BackendError, MissingSecret, ModelOutputError
+from nanoflux.errors import BackendError, BackendUnreachable, MissingSecret, ModelOutputError
+from nanoflux.inputs import clean_text
 from nanoflux.records import Record
+from nanoflux.secrets import mask_urls
 from nanoflux.structured import extract_json_object, schema_errors
 
 from .formats import MODES, next_mode, repair_messages, response_format, with_schema_instruction
@@ -109,7 +111,8 @@ def read_reply(response: Any) -> _Reply:
     message = getattr(choice, "message", None)
     usage = getattr(response, "usage", None)
     return _Reply(
-        text=getattr(message, "content", None) or "",
+        # a "\ud800" escape in the reply is a lone surrogate, which no file can hold
+        text=clean_text(getattr(message, "content", None) or ""),
         finish_reason=getattr(choice, "finish_reason", None),
         prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
         completion_tokens=getattr(usage, "completion_tokens", None) or 0,
@@ -127,7 +130,8 @@ class OpenAIBackend(Backend):
         *,
         key_source: str,
     ):
-        super().__init__(spec)
+        # the spec as runs record it (stats, logs, errors): a key in the URL masked
+        super().__init__(spec.model_copy(update={"rest": mask_urls(spec.rest)}))
         self.endpoint = endpoint
         self.options = options
         self.max_concurrency = options.concurrency
@@ -142,6 +146,9 @@ class OpenAIBackend(Backend):
         self.dropped_parameters: set[str] = set()
         self._binding: _LoopBinding | None = None
         self._closed = False
+        # retries are for a server that has answered before; one that never has is
+        # most likely not running or not at this URL, and every later call would wait too
+        self._answered = False
         if options.token_limit_field == "auto":
             # OpenAI's newer models accept only max_completion_tokens; most servers only max_tokens
             self._token_field = "max_completion_tokens" if endpoint.is_openai else "max_tokens"
@@ -160,9 +167,11 @@ class OpenAIBackend(Backend):
         if self._binding is None or self._binding.loop is not loop:
             import openai
 
+            base_url, query = self.endpoint.client_url()
             client = openai.AsyncOpenAI(
                 api_key=self._api_key,
-                base_url=self.endpoint.base_url,
+                base_url=base_url,
+                default_query=query or None,
                 max_retries=0,
                 timeout=self.options.timeout,
             )
@@ -296,9 +305,19 @@ class OpenAIBackend(Backend):
                 response = await asyncio.wait_for(
                     client.chat.completions.create(**body), timeout=self.options.timeout
                 )
+                self._answered = True
                 return read_reply(response)
             except Exception as exc:
                 failure = classify(exc, self._api_key)
+            if failure.status is not None or failure.cause == "invalid_response":
+                self._answered = True
+            elif failure.connect_failed and not self._answered:
+                raise BackendUnreachable(
+                    f"{self.spec}: cannot connect to {self.endpoint.shown_url} "
+                    f"({failure.detail})",
+                    hint="is the server running at this URL? "
+                    "Retries are only for a server that has answered before",
+                )
             if failure.cause == "refused_format" and "response_format" in body:
                 raise _Refused(failure)
             if failure.cause == "refused_parameter" and failure.parameter in body:
@@ -327,7 +346,7 @@ class OpenAIBackend(Backend):
             "spec": str(self.spec),
             "backend": "openai",
             "model": self.endpoint.model,
-            "base_url": self.endpoint.base_url,
+            "base_url": self.endpoint.shown_url,
             "credential": self._key_source,
             "structured_mode": self.mode,
             "dropped_parameters": sorted(self.dropped_parameters),

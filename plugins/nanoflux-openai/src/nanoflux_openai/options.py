@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError
 
 from nanoflux.errors import ConfigError
 from nanoflux.records import Record
+from nanoflux.secrets import MASK, mask_urls
 
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -51,6 +52,18 @@ class Endpoint:
     def is_openai(self) -> bool:
         return urlsplit(self.base_url).hostname == "api.openai.com"
 
+    @property
+    def shown_url(self) -> str:
+        """The URL as messages, logs and manifests show it: a key in the query masked."""
+        return mask_urls(self.base_url)
+
+    def client_url(self) -> tuple[str, dict[str, str]]:
+        """The SDK's ``base_url`` and ``default_query``: a query string (``?api-key=``,
+        ``?api-version=``) is sent with every request, not glued to the path."""
+        parts = urlsplit(self.base_url)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        return urlunsplit(parts._replace(query="", fragment="")).rstrip("/"), query
+
 
 _URL_START = re.compile(r"@(?=https?://)")
 
@@ -61,21 +74,29 @@ def parse_endpoint(rest: str) -> Endpoint:
     if not matches:
         if "@" in rest and "://" in rest:
             raise ConfigError(
-                f"openai:{rest}: the server after '@' must be an http:// or https:// URL",
+                f"openai:{mask_urls(rest)}: the server after '@' must be an http:// or "
+                "https:// URL",
                 hint="for example openai:MODEL@http://127.0.0.1:8000/v1",
             )
         return Endpoint(model=rest, base_url=OPENAI_URL)
     at = matches[-1].start()
     model, url = rest[:at], rest[at + 1 :].rstrip("/")
     if not model:
-        raise ConfigError(f"openai:{rest}: the model name before '@' is empty")
+        raise ConfigError(f"openai:{mask_urls(rest)}: the model name before '@' is empty")
     parts = urlsplit(url)
     if not parts.hostname:
-        raise ConfigError(f"openai:{rest}: {url!r} has no host")
+        raise ConfigError(f"openai:{mask_urls(rest)}: the URL has no host")
     if parts.username or parts.password:
         raise ConfigError(
             f"openai:{model}@...: credentials in the server URL are not accepted",
             hint="put the key in an environment variable and name it with option api_key_env",
+        )
+    if f"={MASK}" in parts.query:
+        # a spec read back from a run's config.toml, where the key was masked
+        raise ConfigError(
+            f"openai:{model}@{mask_urls(url)}: the key in the URL was masked when the run "
+            "was recorded",
+            hint="pass the key in an environment variable named with option api_key_env",
         )
     return Endpoint(model=model, base_url=url)
 

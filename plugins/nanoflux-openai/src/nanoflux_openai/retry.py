@@ -54,6 +54,7 @@ class Failure:
     status: int | None = None
     retry_after: float | None = None
     parameter: str | None = None  # for refused_parameter: the one to stop sending
+    connect_failed: bool = False  # no connection was made at all (refused, no such host)
 
     @property
     def retryable(self) -> bool:
@@ -101,8 +102,12 @@ def classify(exc: BaseException, secret: str | None) -> Failure:
     if isinstance(exc, asyncio.TimeoutError | openai.APITimeoutError):
         return Failure("timeout", "no reply within the timeout")
     if isinstance(exc, openai.APIConnectionError):
+        import httpx
+
         reason = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-        return Failure("connection", f"connection failed or dropped ({reason})")
+        connect_failed = isinstance(exc.__cause__, httpx.ConnectError)
+        what = "could not connect" if connect_failed else "connection failed or dropped"
+        return Failure("connection", f"{what} ({reason})", connect_failed=connect_failed)
     if isinstance(exc, openai.APIStatusError):
         return _status_failure(exc, secret)
     if isinstance(exc, InvalidReply):
