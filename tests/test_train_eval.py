@@ -376,7 +376,7 @@ def test_eval_runs_hf_base_against_hf_tuned_and_llamacpp(tiny_model, gsm8k, tmp_
         "0.01",
         "--json",
     )
-    tuned = json.loads(train.stdout)["extra"]["tuned_spec"]
+    tuned = json.loads(train.stdout)["tuned_spec"]
     result = invoke(
         "eval",
         "--model",

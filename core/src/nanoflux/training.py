@@ -6,7 +6,7 @@ import abc
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .records import Record
 
@@ -32,13 +32,36 @@ class TrainResult(Record):
     out_dir: Path
     adapter_dir: Path
     merged_dir: Path | None = None
+    base_spec: str = Field(
+        min_length=1, description="The model spec of the model before training, as opened."
+    )
+    tuned_spec: str = Field(
+        min_length=1,
+        description="A model spec that opens the trained model (base plus adapter), for eval.",
+    )
     steps: int
     examples: int
     tokens_seen: int
     seconds: float
     flops_estimate: float = Field(description="Estimated training FLOPs (6 * params * tokens).")
     final_loss: float | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="What else a trainer reports (device, parameters...)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _specs_from_extra(cls, data: Any) -> Any:
+        """train_result.json files written before the specs were fields kept them in extra."""
+        if isinstance(data, dict) and isinstance(data.get("extra"), dict):
+            extra = data["extra"]
+            moved = {
+                k: extra[k] for k in ("base_spec", "tuned_spec") if k in extra and k not in data
+            }
+            if moved:
+                rest = {k: v for k, v in extra.items() if k not in moved}
+                data = {**data, **moved, "extra": rest}
+        return data
 
 
 class Trainer(abc.ABC):

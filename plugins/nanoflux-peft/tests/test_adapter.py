@@ -68,8 +68,8 @@ def test_loss_falls_and_the_log_accounts_for_every_token(trained):
 
 def test_the_adapter_changes_the_answer(trained, tiny_model):
     base = reply(f"hf:{tiny_model}")
-    tuned = reply(trained.extra["tuned_spec"])
-    assert trained.extra["tuned_spec"] == f"hf:{tiny_model}+{trained.adapter_dir.resolve()}"
+    tuned = reply(trained.tuned_spec)
+    assert trained.tuned_spec == f"hf:{tiny_model}+{trained.adapter_dir.resolve()}"
     assert tuned == ANSWER and base != ANSWER  # it learned the words and where to stop
     # the training folder itself names base + adapter
     assert reply(f"hf:{trained.out_dir}") == tuned
@@ -77,13 +77,13 @@ def test_the_adapter_changes_the_answer(trained, tiny_model):
 
 def test_the_merged_model_answers_like_base_plus_adapter(trained):
     assert trained.merged_dir is not None and (trained.merged_dir / "config.json").is_file()
-    assert reply(f"hf:{trained.merged_dir}") == reply(trained.extra["tuned_spec"])
+    assert reply(f"hf:{trained.merged_dir}") == reply(trained.tuned_spec)
 
 
 def test_training_refuses_what_it_cannot_use(tiny_model, trained, tmp_path):
     trainer = LoraTrainer()
     with pytest.raises(ConfigError, match="not from base\\+adapter"):
-        trainer.train(EXAMPLES, trained.extra["tuned_spec"], tmp_path / "a", TrainOptions())
+        trainer.train(EXAMPLES, trained.tuned_spec, tmp_path / "a", TrainOptions())
     with pytest.raises(DataFormatError, match="no example has answer tokens within max_length=16"):
         long_prompt = [
             {

@@ -22,8 +22,8 @@ class TestPeftTrainer(TrainerContract):
 class TestHFBackend(BackendContract):
     """The tiny model's text is gibberish; the structured test passes because the backend
     forces the JSON syntax and lets the model write only the values (guided decoding)."""
-    registered_as = "hf"
 
+    registered_as = "hf"
 
     @pytest.fixture
     def backend(self, tiny_model):

@@ -31,8 +31,8 @@ def test_smollm2_gguf_trains_and_serves_with_its_adapter(tmp_path):
     config = json.loads((result.out_dir / "train_config.json").read_text())
     assert config["base"] == "default" and config["chat_template"] == "own"
     assert config["params_total"] > 100_000_000  # 135M, dequantised
-    assert result.extra["tuned_spec"].startswith("hf:default+")
-    backend = host.open_backend(ModelSpec.parse(result.extra["tuned_spec"], {"temperature": 0}))
+    assert result.tuned_spec.startswith("hf:default+")
+    backend = host.open_backend(ModelSpec.parse(result.tuned_spec, {"temperature": 0}))
     request = CompletionRequest(
         messages=[ChatMessage(role="user", content="What is 4 + 4?")],
         json_schema=Answer.model_json_schema(),

@@ -86,8 +86,7 @@ def echo_result(result) -> None:
     if result.final_loss is not None:
         click.echo(f"final loss {result.final_loss:.4f}")
     click.echo(f"adapter: {result.adapter_dir}")
-    if extra.get("tuned_spec"):
-        click.echo(f"evaluate it as: {extra['tuned_spec']}")
+    click.echo(f"evaluate it as: {result.tuned_spec}")
 
 
 @click.command()

@@ -44,7 +44,7 @@ def train_throughput(options: dict[str, str]) -> dict[str, Any]:
             rank=8, alpha=16, batch_size=4, max_length=max_length, epochs=100, max_steps=steps
         )
         result = LoraTrainer().train(examples, model, Path(tmp) / "out", train_options)
-        backend = HFBackend(ModelSpec.parse(result.extra["tuned_spec"], {"temperature": 0}))
+        backend = HFBackend(ModelSpec.parse(result.tuned_spec, {"temperature": 0}))
         request = CompletionRequest(
             messages=[ChatMessage(role="user", content="What is 7 times 3?")], max_tokens=new_tokens
         )

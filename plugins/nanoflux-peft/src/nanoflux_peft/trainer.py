@@ -276,9 +276,9 @@ class LoraTrainer(Trainer):
             seconds=seconds,
             flops_estimate=6.0 * params_total * tokens_seen,
             final_loss=loss_value,
+            base_spec=ref.base.spec,
+            tuned_spec=tuned.spec,
             extra={
-                "base_spec": ref.base.spec,
-                "tuned_spec": tuned.spec,
                 "merged_spec": f"hf:{merged_dir.resolve()}" if merged_dir else None,
                 "flops_formula": FLOPS_FORMULA,
                 "params_total": params_total,
