@@ -190,11 +190,9 @@ def run_ablation(
         else:
             say(f"band {band}: training on {len(examples)} examples")
             result = engine.train(examples, model, folder / "train", options)
-        tuned_spec = result.extra.get("tuned_spec")
-        if not tuned_spec:
-            raise ConfigError(f"trainer {trainer!r} did not report extra.tuned_spec")
+        tuned_spec = result.tuned_spec
         if base is None:
-            base = evaluate(out / "base", result.extra.get("base_spec") or model)
+            base = evaluate(out / "base", result.base_spec)
         summary, results = evaluate(folder / "eval", tuned_spec)
         comparison = compare(summary, results, *base)
         row.update(

@@ -253,21 +253,16 @@ class Pipeline:
                 "baseline_train", benchmark_source, _key(baseline.model_dump(mode="json")), options
             )
 
-        base_spec = self.config.eval.base_model or tuned.extra.get("base_spec")
-        if not base_spec or not tuned.extra.get("tuned_spec"):
-            raise ConfigError(
-                f"trainer {self.config.train.trainer!r} did not say how to serve its models",
-                hint="set [eval].base_model; the trainer must report extra.tuned_spec",
-            )
+        base_spec = self.config.eval.base_model or tuned.base_spec
         evals = {
             "base": self._evaluate("eval_base", base_spec, ""),
             "tuned": self._evaluate(
-                "eval_tuned", tuned.extra["tuned_spec"], _key(tuned.model_dump(mode="json"))
+                "eval_tuned", tuned.tuned_spec, _key(tuned.model_dump(mode="json"))
             ),
         }
         if full is not None:
             evals["full"] = self._evaluate(
-                "eval_full", full.extra["tuned_spec"], _key(full.model_dump(mode="json"))
+                "eval_full", full.tuned_spec, _key(full.model_dump(mode="json"))
             )
         pairs = [("tuned", "base"), ("full", "base"), ("tuned", "full")]
         comparisons = [
