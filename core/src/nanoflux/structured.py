@@ -9,7 +9,6 @@ from typing import Any
 from .errors import ModelOutputError
 from .inputs import settle
 
-
 # where an object can start: '{' then '"' or '}' (LaTeX's \frac{1}{2} is not a candidate)
 _OBJECT_START = re.compile(r"\{\s*[\"}]")
 # each failed try costs time in proportion to its offset (the error locates its line):
@@ -36,6 +35,19 @@ def extract_json_object(text: str) -> dict[str, Any]:
         return settle(value, "reply", ModelOutputError)
     snippet = text.strip()[:80]
     raise ModelOutputError(f"no JSON object in reply: {snippet!r}")
+
+
+def structured_data(text: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The reply's JSON object if it validates against ``schema``, else (None, why): how a
+    backend reads a structured completion without raising."""
+    try:
+        data = extract_json_object(text)
+    except ModelOutputError as exc:
+        return None, exc.message
+    problems = schema_errors(data, schema)
+    if problems:
+        return None, "; ".join(problems[:5])
+    return data, ""
 
 
 def schema_errors(data: Any, schema: dict[str, Any]) -> list[str]:

@@ -8,7 +8,6 @@ would decide before the Defender sees the question.
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -105,8 +104,8 @@ def _require_domain(domain: str | None) -> str:
 
 
 def kind_counts(store, collection: str) -> dict[str, int] | None:
-    """Items per kind, for stores whose ``count`` takes ``kind=`` (both Qdrant modes do)."""
-    if "kind" not in inspect.signature(store.count).parameters:
+    """Items per kind, for stores that declare ``counts_by_kind`` (both Qdrant modes do)."""
+    if not store.counts_by_kind:
         return None
     return {kind: store.count(collection, kind=kind) for kind in ("protected", "accepted")}
 

@@ -16,9 +16,9 @@ from typing import Any
 from pydantic import Field
 
 from nanoflux.backends import Backend, Completion, CompletionRequest, ModelSpec
-from nanoflux.errors import BackendError, ModelOutputError
+from nanoflux.errors import BackendError
 from nanoflux.records import Record
-from nanoflux.structured import extract_json_object, schema_errors
+from nanoflux.structured import structured_data
 
 from . import models, roster
 from .gguf import resolve_model, sha256
@@ -37,18 +37,6 @@ class LlamaStats(Record):
     completion_tokens: int = 0
     seconds: float = 0.0
     last_invalid: str | None = None
-
-
-def structured_data(text: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """The reply's JSON object if it validates against ``schema``, else (None, why)."""
-    try:
-        data = extract_json_object(text)
-    except ModelOutputError as exc:
-        return None, exc.message
-    problems = schema_errors(data, schema)
-    if problems:
-        return None, "; ".join(problems[:5])
-    return data, ""
 
 
 class LlamaCppBackend(Backend):

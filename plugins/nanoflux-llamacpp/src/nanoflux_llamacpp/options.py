@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from nanoflux.errors import ConfigError
+from nanoflux.backends import backend_options
 from nanoflux.records import Record
 
 
@@ -60,12 +60,4 @@ class LlamaOptions(Record):
 
 
 def parse_options(spec: str, options: dict[str, Any]) -> LlamaOptions:
-    try:
-        return LlamaOptions.model_validate(options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(root)"
-        known = ", ".join(LlamaOptions.model_fields)
-        raise ConfigError(
-            f"{spec}: option {field}: {first['msg']}", hint=f"llamacpp options: {known}"
-        ) from None
+    return backend_options(LlamaOptions, spec, options, "llamacpp")

@@ -21,11 +21,11 @@ from typing import Any
 from pydantic import Field
 
 from nanoflux.backends import Backend, Completion, CompletionRequest, ModelSpec
-from nanoflux.errors import BackendError, BackendUnreachable, MissingSecret, ModelOutputError
+from nanoflux.errors import BackendError, BackendUnreachable, MissingSecret
 from nanoflux.inputs import clean_text
 from nanoflux.records import Record
 from nanoflux.secrets import mask_urls
-from nanoflux.structured import extract_json_object, schema_errors
+from nanoflux.structured import structured_data
 
 from .formats import MODES, next_mode, repair_messages, response_format, with_schema_instruction
 from .options import (
@@ -88,18 +88,6 @@ class _LoopBinding:
 
 def _count(counter: dict[str, int], key: str) -> None:
     counter[key] = counter.get(key, 0) + 1
-
-
-def structured_data(text: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """The reply's JSON object if it validates against ``schema``, else (None, why)."""
-    try:
-        data = extract_json_object(text)
-    except ModelOutputError as exc:
-        return None, exc.message
-    problems = schema_errors(data, schema)
-    if problems:
-        return None, "; ".join(problems[:5])
-    return data, ""
 
 
 def read_reply(response: Any) -> _Reply:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
+from nanoflux.backends import backend_options
 from nanoflux.errors import ConfigError
 from nanoflux.records import Record
 from nanoflux.secrets import MASK, mask_urls
@@ -102,12 +103,4 @@ def parse_endpoint(rest: str) -> Endpoint:
 
 
 def parse_options(spec: str, options: dict[str, Any]) -> OpenAIOptions:
-    try:
-        return OpenAIOptions.model_validate(options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(root)"
-        known = ", ".join(OpenAIOptions.model_fields)
-        raise ConfigError(
-            f"{spec}: option {field}: {first['msg']}", hint=f"openai options: {known}"
-        ) from None
+    return backend_options(OpenAIOptions, spec, options, "openai")

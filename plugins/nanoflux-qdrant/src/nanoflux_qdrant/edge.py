@@ -21,6 +21,7 @@ from nanoflux.errors import StoreError
 from nanoflux.novelty import ItemKind, Neighbor, NoveltyStore, StoredItem, point_id
 
 from .options import check_collection_name
+from .points import SCROLL_PAGE, neighbor, payload, scroll_ids
 
 KINDS: tuple[str, ...] = get_args(ItemKind)
 CONFIG_FILE = "edge_config.json"
@@ -50,6 +51,8 @@ class _Collection:
 
 class EdgeStore(NoveltyStore):
     """Novelty collections as Qdrant Edge shards under ``root``; cosine similarity."""
+
+    counts_by_kind = True
 
     def __init__(
         self,
@@ -204,7 +207,7 @@ class EdgeStore(NoveltyStore):
                     edge.Point(
                         point_id(item.id),
                         item.vector,
-                        {"id": item.id, "kind": kind, "text": item.text, "run_id": item.run_id},
+                        payload(item),
                     )
                     for item in batch[start : start + UPSERT_BATCH]
                 ]
@@ -246,16 +249,7 @@ class EdgeStore(NoveltyStore):
         for shard_kind in (kind,) if kind else KINDS:
             hits.extend(coll.shards[shard_kind].query(request))
         hits.sort(key=lambda hit: hit.score, reverse=True)
-        return [
-            Neighbor(
-                id=hit.payload["id"],
-                similarity=float(hit.score),
-                kind=hit.payload["kind"],
-                text=hit.payload.get("text", ""),
-                run_id=hit.payload.get("run_id", ""),
-            )
-            for hit in hits[:k]
-        ]
+        return [neighbor(hit.payload, hit.score) for hit in hits[:k]]
 
     def ids(self, collection: str, *, run_id: str | None = None) -> set[str]:
         coll = self._collection(collection)
@@ -267,20 +261,17 @@ class EdgeStore(NoveltyStore):
             )
         found: set[str] = set()
         for shard in coll.shards.values():
-            offset = None
-            while True:
-                records, offset = shard.scroll(
+            found |= scroll_ids(
+                lambda offset, shard=shard: shard.scroll(
                     edge.ScrollRequest(
                         offset=offset,
-                        limit=1000,
+                        limit=SCROLL_PAGE,
                         filter=only_run,
                         with_payload=["id"],
                         with_vector=False,
                     )
                 )
-                found.update(record.payload["id"] for record in records)
-                if offset is None:
-                    break
+            )
         return found
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:

@@ -16,6 +16,7 @@ from nanoflux.errors import MissingSecret, StoreError
 from nanoflux.novelty import ItemKind, Neighbor, NoveltyStore, StoredItem, point_id
 
 from .options import INDEXED_FIELDS, QdrantOptions, check_collection_name
+from .points import SCROLL_PAGE, neighbor, payload, scroll_ids
 
 T = TypeVar("T")
 UPSERT_BATCH = 256
@@ -32,6 +33,8 @@ def public_url(url: str) -> str:
 
 class ServerStore(NoveltyStore):
     """Novelty collections on a Qdrant server; cosine similarity, payload-indexed kinds."""
+
+    counts_by_kind = True
 
     def __init__(self, client: Any, *, where: str, api_key_env: str = "QDRANT_API_KEY"):
         from qdrant_client import models
@@ -156,12 +159,7 @@ class ServerStore(NoveltyStore):
                 models.PointStruct(
                     id=point_id(item.id),
                     vector=list(item.vector),
-                    payload={
-                        "id": item.id,
-                        "kind": item.kind,
-                        "text": item.text,
-                        "run_id": item.run_id,
-                    },
+                    payload=payload(item),
                 )
                 for item in items[start : start + UPSERT_BATCH]
             ]
@@ -184,36 +182,24 @@ class ServerStore(NoveltyStore):
                 with_payload=True,
             ),
         )
-        return [
-            Neighbor(
-                id=point.payload["id"],
-                similarity=float(point.score),
-                kind=point.payload["kind"],
-                text=point.payload.get("text", ""),
-                run_id=point.payload.get("run_id", ""),
-            )
-            for point in response.points
-        ]
+        return [neighbor(point.payload, point.score) for point in response.points]
 
     def ids(self, collection: str, *, run_id: str | None = None) -> set[str]:
         self._require(collection)
-        found: set[str] = set()
-        offset = None
-        while True:
-            records, offset = self._call(
+        only_run = self._filter("run_id", run_id) if run_id is not None else None
+        return scroll_ids(
+            lambda offset: self._call(
                 "a scroll",
-                lambda offset=offset: self.client.scroll(
+                lambda: self.client.scroll(
                     collection,
-                    scroll_filter=self._filter("run_id", run_id) if run_id is not None else None,
-                    limit=1000,
+                    scroll_filter=only_run,
+                    limit=SCROLL_PAGE,
                     offset=offset,
                     with_payload=["id"],
                     with_vectors=False,
                 ),
             )
-            found.update(record.payload["id"] for record in records)
-            if offset is None:
-                return found
+        )
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         if not ids:
