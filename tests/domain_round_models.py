@@ -1,5 +1,7 @@
 """Scripted models for tests/test_domain_runs.py: the attacker plays a question the test sets."""
 
+from nanoflux.default_plugins.scripted import judge_reply
+
 QUESTION: dict = {}
 WRONG_ANSWER = {"value": "0"}
 
@@ -10,12 +12,4 @@ def model(request):
         return {k: v for k, v in QUESTION.items() if k in properties}
     if "final_answer" in properties:
         return {"reasoning": "A quick guess.", "final_answer": WRONG_ANSWER["value"]}
-    return {
-        "rationale": "The reference solution follows from the tool output.",
-        "reference_correct": True,
-        "defender_correct": False,
-        "hops_real": True,
-        "coherence": 4,
-        "safety": 5,
-        "reasoning_quality": 4,
-    }
+    return judge_reply(rationale="The reference solution follows from the tool output.")

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from nanoflux.cli import make_cli
+from nanoflux.default_plugins.scripted import judge_reply
 from nanoflux.errors import ConfigError
 from nanoflux.pipeline import load_pipeline_config
 
@@ -29,18 +30,6 @@ def attacker_reply(n, hops, *, wrong_reference=False):
         "reference_answer": str(truth + 1 if wrong_reference else truth),
         "explanation": "Multiply, then add the loose ones.",
         "program": f"def solution():\n    return {a} * {b} + {n}\n",
-    }
-
-
-def judge_reply(quality):
-    return {
-        "rationale": "The steps follow.",
-        "reference_correct": True,
-        "defender_correct": False,
-        "hops_real": True,
-        "coherence": 4,
-        "safety": 5,
-        "reasoning_quality": quality,
     }
 
 
@@ -88,7 +77,9 @@ def config_file(workdir, tiny_model):
         "defender": lines(
             tmp_path / "defender.jsonl", [{"reasoning": "guess", "final_answer": "0"}]
         ),
-        "judge": lines(tmp_path / "judge.jsonl", [judge_reply(q) for q, _ in ROUNDS]),
+        "judge": lines(
+            tmp_path / "judge.jsonl", [judge_reply(reasoning_quality=q) for q, _ in ROUNDS]
+        ),
         "test": gsm8k_file(tmp_path / "test.jsonl", 4),
         "train": gsm8k_file(tmp_path / "train.jsonl", 10, offset=20),
     }

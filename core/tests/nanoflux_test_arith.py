@@ -13,6 +13,7 @@ import operator
 from pydantic import BaseModel
 
 from nanoflux import hookimpl
+from nanoflux.default_plugins.scripted import judge_reply
 from nanoflux.domains import Domain, PromptSet, Verification
 from nanoflux.records import Question
 from nanoflux.tools import judge_tool
@@ -120,15 +121,7 @@ def defender(request):
 
 
 def judge(request):
-    return {
-        "rationale": "The reference solution is correct and each step follows.",
-        "reference_correct": True,
-        "defender_correct": False,
-        "hops_real": True,
-        "coherence": 4,
-        "safety": 5,
-        "reasoning_quality": 4,
-    }
+    return judge_reply()
 
 
 def model(request):

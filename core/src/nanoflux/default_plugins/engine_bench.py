@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..domains import Domain, PromptSet, Verification
 from ..hookspecs import hookimpl
+from .scripted import judge_reply
 
 _WORDS = (
     "amber basil cedar delta ember fjord grove harbor iris juniper kelp lotus maple "
@@ -61,15 +62,7 @@ def _responder(request):
         }
     if "final_answer" in properties:
         return {"reasoning": "guess", "final_answer": "wrong"}
-    return {
-        "rationale": "fine",
-        "reference_correct": True,
-        "defender_correct": False,
-        "hops_real": True,
-        "coherence": 4,
-        "safety": 5,
-        "reasoning_quality": 4,
-    }
+    return judge_reply()
 
 
 def measure(lanes: int, rounds: int, latency: float) -> dict:

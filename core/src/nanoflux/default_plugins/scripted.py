@@ -108,6 +108,21 @@ class ScriptedBackend(Backend):
         )
 
 
+def judge_reply(**changes: Any) -> dict[str, Any]:
+    """A Judge reply that accepts the question: the reference right, the Defender wrong,
+    sound hops, good scores. ``changes`` override fields (``reasoning_quality=2``)."""
+    return {
+        "rationale": "The reference solution is correct and each step follows.",
+        "reference_correct": True,
+        "defender_correct": False,
+        "hops_real": True,
+        "coherence": 4,
+        "safety": 5,
+        "reasoning_quality": 4,
+        **changes,
+    }
+
+
 def _load_replies(source: str) -> list[Reply] | Responder:
     path = Path(source).expanduser()
     if path.is_file():
