@@ -366,14 +366,3 @@ class PluginHost:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-_default_host: PluginHost | None = None
-
-
-def default_host() -> PluginHost:
-    """The process-wide host the CLI uses, loaded on first use."""
-    global _default_host
-    if _default_host is None:
-        _default_host = PluginHost.load()
-    return _default_host

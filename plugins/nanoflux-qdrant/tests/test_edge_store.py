@@ -204,7 +204,7 @@ def test_quantized_segments_still_give_exact_similarities(tmp_path, monkeypatch)
             for i, (v, k) in enumerate(zip(vectors, kinds, strict=True))
         ],
     )
-    assert store._open["c"].unoptimized == {"protected": 0, "accepted": 0}  # optimized
+    assert store.unoptimized("c") == {"protected": 0, "accepted": 0}  # optimized
     # the premise: Qdrant built int8 copies (below ~10 MB a segment stays float-only)
     assert any((tmp_path / "q" / "c" / "accepted").rglob("quantized.data"))
     rng = np.random.default_rng(4)

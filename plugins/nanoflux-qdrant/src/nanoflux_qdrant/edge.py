@@ -217,6 +217,11 @@ class EdgeStore(NoveltyStore):
                 coll.shards[kind].optimize()
                 coll.unoptimized[kind] = 0
 
+    def unoptimized(self, collection: str) -> dict[str, int]:
+        """Points added per kind since the shard was last optimized (Edge has no
+        background optimizer; ``add`` runs it every OPTIMIZE_AFTER points)."""
+        return dict(self._collection(collection).unoptimized)
+
     def optimize(self, collection: str) -> None:
         """Build int8 copies (and the HNSW graph, if any) for what was added since last time."""
         coll = self._collection(collection)
