@@ -12,11 +12,17 @@ from nanoflux.secrets import mask_urls, scrub
     ("text", "masked"),
     [
         ("openai:m@http://h:8000/v1?api_key=sk1", "openai:m@http://h:8000/v1?api_key=***"),
-        ("http://h/v1?api-version=2024&api-key=k&x=1", "http://h/v1?api-version=2024&api-key=***&x=1"),
+        (
+            "http://h/v1?api-version=2024&api-key=k&x=1",
+            "http://h/v1?api-version=2024&api-key=***&x=1",
+        ),
         ("https://h/v1?code=a&sig=b&token=", "https://h/v1?code=a&sig=***&token="),
         ("http://user:pw@h/v1", "http://user:***@h/v1"),
         ("https://ghp_token@h/x", "https://***@h/x"),
-        ("openai:m@http://u:p@h/v1?key=1 and http://h2/?Auth=2", "openai:m@http://u:***@h/v1?key=*** and http://h2/?Auth=***"),
+        (
+            "openai:m@http://u:p@h/v1?key=1 and http://h2/?Auth=2",
+            "openai:m@http://u:***@h/v1?key=*** and http://h2/?Auth=***",
+        ),
         ("llamacpp:default", "llamacpp:default"),
         ("http://h:1/v1", "http://h:1/v1"),
     ],

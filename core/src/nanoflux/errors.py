@@ -26,8 +26,10 @@ class NanofluxError(Exception):
         return self.one_line()
 
     def one_line(self) -> str:
-        text = self.message.replace("\n", " ")
-        return f"{text} ({self.hint})" if self.hint else text
+        # every line break str.splitlines knows (\r, \x85, \u2028, ...): a file's keys
+        # and values end up in messages
+        text = " ".join(self.message.splitlines())
+        return f"{text} ({' '.join(self.hint.splitlines())})" if self.hint else text
 
 
 class ConfigError(NanofluxError):

@@ -127,7 +127,7 @@ def _open_regular(path: Path, error: ErrorClass):
     if not stat.S_ISREG(info.st_mode):
         raise error(f"{where}: not a regular file")
     try:
-        return open(path, "rb"), info.st_size  # noqa: SIM115 - the caller closes it
+        return open(path, "rb"), info.st_size  # the caller closes it
     except OSError as exc:
         raise error(f"{where}: {describe(exc)}") from None
 

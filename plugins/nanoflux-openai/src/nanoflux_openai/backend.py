@@ -301,8 +301,7 @@ class OpenAIBackend(Backend):
                 self._answered = True
             elif failure.connect_failed and not self._answered:
                 raise BackendUnreachable(
-                    f"{self.spec}: cannot connect to {self.endpoint.shown_url} "
-                    f"({failure.detail})",
+                    f"{self.spec}: cannot connect to {self.endpoint.shown_url} ({failure.detail})",
                     hint="is the server running at this URL? "
                     "Retries are only for a server that has answered before",
                 )
