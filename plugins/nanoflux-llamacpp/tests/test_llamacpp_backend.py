@@ -226,7 +226,7 @@ def test_plugin_registers_backend_and_benchmark_through_the_host():
     assert "llamacpp" in host.backends
     assert "backend" in host.benchmarks
     row = next(r for r in host.describe() if r["name"] == "llamacpp")
-    assert row["hooks"] == ["register_backends", "register_benchmarks"]
+    assert row["hooks"] == ["register_backends", "register_benchmarks", "register_commands"]
     opened = host.open_backend("llamacpp:smollm2-135m", SMALL)
     try:
         assert opened.describe()["spec"] == "llamacpp:smollm2-135m"

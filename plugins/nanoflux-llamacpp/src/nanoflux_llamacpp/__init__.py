@@ -17,6 +17,11 @@ def open_llamacpp(spec):
     return open_backend(spec)
 
 
+# what `nanoflux doctor` opens for its one structured completion: the roster default,
+# which works offline once `nanoflux models pull` has assembled it
+open_llamacpp.offline_default = "llamacpp:default"
+
+
 def overhead_benchmark(options):
     from .bench import overhead_benchmark as run
 

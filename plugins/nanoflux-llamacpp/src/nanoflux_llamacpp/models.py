@@ -60,6 +60,10 @@ _loaded_lock = threading.Lock()
 def _load(path: Path, options: LlamaOptions) -> Any:
     from llama_cpp import Llama
 
+    from .build import load_cpu_backend
+
+    load_cpu_backend()  # a runtime-dispatch build has no CPU backend until one is loaded
+
     try:
         return Llama(
             model_path=str(path),
