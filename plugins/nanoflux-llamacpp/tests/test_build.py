@@ -19,6 +19,7 @@ def test_the_installed_llama_cpp_python_is_a_recorded_portable_build():
     assert described["portable"], described["problem"]
     record = described["record"]
     assert record["native"] is False and "-DGGML_NATIVE=OFF" in record["cmake_args"]
+    assert build.installed_wheel_sha256() == record["wheel_sha256"]
     if record["backend_dl"]:  # runtime dispatch: the variants are installed, as recorded
         assert sorted(described["variants"]) == sorted(record["variants"])
         assert {"x64", "haswell", "sapphirerapids"} <= set(record["variants"])
@@ -30,9 +31,11 @@ def test_a_missing_or_native_record_is_a_problem():
     assert "GGML_NATIVE=ON" in build.build_problem(native, "0.3.36", [])
     other = {"llama_cpp_python": "0.3.2", "native": False}
     assert "is installed" in build.build_problem(other, "0.3.36", [])
-    dl = {"llama_cpp_python": "0.3.36", "native": False, "backend_dl": True}
-    assert "none are installed" in build.build_problem(dl, "0.3.36", [])
-    assert build.build_problem(dl, "0.3.36", ["x64", "haswell"]) is None
+    dl = {"llama_cpp_python": "0.3.36", "native": False, "backend_dl": True, "wheel_sha256": "a"}
+    assert "none are installed" in build.build_problem(dl, "0.3.36", [], "a")
+    assert build.build_problem(dl, "0.3.36", ["x64", "haswell"], "a") is None
+    # the same version rebuilt by pip (from the sdist, natively) is not the recorded wheel
+    assert "not the wheel" in build.build_problem(dl, "0.3.36", ["x64"], None)
 
 
 CANDIDATES = [

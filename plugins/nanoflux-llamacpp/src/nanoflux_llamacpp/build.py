@@ -175,7 +175,23 @@ def read_record() -> dict[str, Any] | None:
         return None
 
 
-def build_problem(record: dict[str, Any] | None, installed: str, names: list[str]) -> str | None:
+def installed_wheel_sha256() -> str | None:
+    """The sha256 pip recorded for the wheel file it installed llama-cpp-python from."""
+    try:
+        text = metadata.distribution("llama-cpp-python").read_text("direct_url.json")
+        archive = json.loads(text or "{}").get("archive_info", {})
+    except (metadata.PackageNotFoundError, ValueError, AttributeError):
+        return None
+    digest = archive.get("hashes", {}).get("sha256") or archive.get("hash", "")
+    return digest.removeprefix("sha256=") or None
+
+
+def build_problem(
+    record: dict[str, Any] | None,
+    installed: str,
+    names: list[str],
+    wheel_sha256: str | None = None,
+) -> str | None:
     """Why the installed llama-cpp-python is not known to be portable, or None."""
     if record is None:
         return (
@@ -186,6 +202,11 @@ def build_problem(record: dict[str, Any] | None, installed: str, names: list[str
         return (
             f"the build record is for llama-cpp-python {record.get('llama_cpp_python')}, "
             f"but {installed} is installed"
+        )
+    if wheel_sha256 != record.get("wheel_sha256"):
+        return (
+            "the installed llama-cpp-python is not the wheel the build record describes "
+            "(reinstalled by pip? pip's default build is -march=native)"
         )
     if record.get("native", True):
         return "llama-cpp-python was built with GGML_NATIVE=ON (-march=native): not portable"
@@ -202,7 +223,7 @@ def describe() -> dict[str, Any]:
         installed = None
     record = read_record()
     names = list(variant_paths())
-    problem = build_problem(record, installed or "(not installed)", names)
+    problem = build_problem(record, installed or "(not installed)", names, installed_wheel_sha256())
     in_use = _loaded.get("variant")
     if names:
         summary = f"runtime CPU dispatch, {len(names)} variants, using {in_use or '(none yet)'}"
