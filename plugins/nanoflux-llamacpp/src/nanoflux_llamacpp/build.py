@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import os
 import sys
 import threading
@@ -136,7 +137,14 @@ def load_cpu_backend() -> str | None:
         load = registry_library().ggml_backend_load
         load.argtypes = [ctypes.c_char_p]
         load.restype = ctypes.c_void_p
-        if not load(str(chosen.path).encode()):
+        from llama_cpp._logger import logger
+
+        quiet, logger.level = logger.level, logging.ERROR  # no "loaded CPU backend" line
+        try:
+            handle = load(str(chosen.path).encode())
+        finally:
+            logger.setLevel(quiet)
+        if not handle:
             raise ConfigError(
                 f"llama.cpp could not load its CPU backend {chosen.path.name}",
                 hint=CRASH_HINT,
