@@ -94,3 +94,15 @@ def test_an_unknown_check_name_is_a_usage_error(builtin_host):
 
     result = CliRunner().invoke(make_cli(builtin_host), ["doctor", "--only", "nothing"])
     assert result.exit_code == 2 and "no check named 'nothing'" in result.output
+
+
+def test_a_plugin_that_failed_to_load_is_a_failed_check(builtin_host):
+    from nanoflux.cli import make_cli
+    from nanoflux.plugins import LoadError
+
+    builtin_host.errors.append(LoadError("broken", "import failed: ImportError: no llama"))
+    result = CliRunner().invoke(make_cli(builtin_host), ["doctor", "--json"])
+    report = json.loads(result.stdout)
+    first = report["checks"][0]
+    assert (first["check"], first["status"]) == ("plugin broken", "failed")
+    assert "no llama" in first["detail"] and result.exit_code != 0

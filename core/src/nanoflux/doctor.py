@@ -86,6 +86,14 @@ def plan(host: Any, extra_plugins: Sequence[str] = ()) -> list[Check]:
     return checks
 
 
+def load_errors(host: Any) -> list[CheckResult]:
+    """A plugin that failed to load is a failed check: it provides nothing to check."""
+    return [
+        CheckResult(check=f"plugin {error.plugin}", status="failed", detail=error.error)
+        for error in host.errors
+    ]
+
+
 def run_checks(
     checks: Iterable[Check],
     *,

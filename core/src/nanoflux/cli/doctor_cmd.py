@@ -29,7 +29,9 @@ def doctor(as_json: bool, only: tuple[str, ...]) -> None:
     from .. import doctor as diagnosis
     from . import current_host
 
-    checks = diagnosis.plan(current_host())
+    host = current_host()
+    checks = diagnosis.plan(host)
+    broken = [] if only else diagnosis.load_errors(host)
     if only:
         known = {check.label for check in checks}
         unknown = [name for name in only if name not in known]
@@ -47,7 +49,9 @@ def doctor(as_json: bool, only: tuple[str, ...]) -> None:
         click.secho(f"{word:<8}", fg=colour, nl=False)
         click.echo(f"{result.check:<22} {result.detail} [{result.seconds:.1f} s]")
 
-    results = diagnosis.run_checks(checks, on_result=show)
+    for result in broken:
+        show(result)
+    results = broken + diagnosis.run_checks(checks, on_result=show)
     failed = [result for result in results if result.status == "failed"]
     if as_json:
         payload = {"ok": not failed, "checks": [result.model_dump() for result in results]}
