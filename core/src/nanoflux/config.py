@@ -79,6 +79,11 @@ class NoveltySettings(Record):
 class JudgeSettings(Record):
     samples: int = Field(default=1, ge=1, le=9, description="Judge k times; record the spread.")
     flag_inconsistent: bool = True
+    tools: list[str] = Field(
+        default_factory=list,
+        description="Judge tools to consult besides the domain's own, by id (any installed "
+        "tool that declares when it applies), e.g. finance.compound_interest.",
+    )
 
 
 class RunConfig(Record):

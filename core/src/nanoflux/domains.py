@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import string
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,84 @@ ToolCaller = Callable[[str, dict[str, Any]], ToolEvidence]
 ROLES = ("attacker", "defender", "judge")
 
 
+@dataclass(frozen=True)
+class RoleVariables:
+    """The ``$variables`` of one role's template: the one place they are declared."""
+
+    #: every variable of the role; a template may use any of them and no other
+    names: tuple[str, ...]
+    #: what the template must use: without them it cannot do its role's job
+    required: tuple[str, ...] = ()
+    #: what the engine may leave out when rendering (then it is empty text)
+    optional: tuple[str, ...] = ()
+
+
+PROMPT_VARIABLES = {
+    "attacker": RoleVariables(
+        names=(
+            "domain",
+            "skills",
+            "target_skill",
+            "weak_skills",
+            "recent_wrong",
+            "avoid",
+            "hops_min",
+            "hops_max",
+            "seed",  # a seed problem to build a harder variant of
+        ),
+        optional=("seed",),
+    ),
+    "defender": RoleVariables(names=("question", "choices"), required=("question",)),
+    "judge": RoleVariables(
+        names=(
+            "question",
+            "reference_answer",
+            "solution",
+            "defender_answer",
+            "defender_reasoning",
+            "evidence",
+            "hops",
+        ),
+        required=("question",),
+    ),
+}
+
+
+def check_template(role: str, template: str) -> None:
+    """Refuse a template that uses a variable its role does not have, or lacks a required
+    one. ``$$`` is a dollar sign; ``$`` before anything but a name is left as written."""
+    declared = PROMPT_VARIABLES[role]
+    used = set(string.Template(template).get_identifiers())
+    unknown = sorted(used - set(declared.names))
+    if unknown:
+        raise ConfigError(
+            f"the {role} template uses unknown variable ${unknown[0]}",
+            hint=f"{role} templates may use ${', $'.join(declared.names)} (write $$ for $)",
+        )
+    missing = [name for name in declared.required if name not in used]
+    if missing:
+        raise ConfigError(
+            f"the {role} template does not use ${missing[0]}",
+            hint=f"a {role} template needs ${', $'.join(declared.required)}",
+        )
+
+
 class PromptSet(Record):
-    """Templates in :class:`string.Template` syntax (``$name``), so JSON braces need no escaping."""
+    """Templates in :class:`string.Template` syntax (``$name``), so JSON braces need no escaping.
+
+    Each role's variables are declared in :data:`PROMPT_VARIABLES`: a template is checked
+    against them when the set is made, and :meth:`render` against them when it is used.
+    """
 
     attacker: str
     defender: str
     judge: str
+
+    @model_validator(mode="after")
+    def _check_templates(self) -> PromptSet:
+        for role in ROLES:
+            check_template(role, getattr(self, role))
+        return self
 
     @classmethod
     def from_package(cls, package: str, folder: str = "prompts") -> PromptSet:
@@ -50,16 +123,36 @@ class PromptSet(Record):
             path = Path(value) if base_dir is None else base_dir / value
             if "\n" not in value and len(value) < 4096 and path.is_file():
                 value = path.read_text("utf-8")
+            try:
+                check_template(role, value)
+            except ConfigError as exc:
+                raise ConfigError(f"prompts.{role}: {exc.message}", hint=exc.hint) from None
             values[role] = value
         return PromptSet(**values)
 
     def render(self, role: str, **variables: Any) -> str:
-        template = string.Template(getattr(self, role))
-        return template.safe_substitute({k: str(v) for k, v in variables.items()})
+        """The role's template filled in (see :func:`render`)."""
+        return render(role, getattr(self, role), **variables)
+
+
+def render(role: str, template: str, **variables: Any) -> str:
+    """``template`` filled in. Every variable passed must be the role's, and every one of
+    the role's must be passed but the optional ones (empty text if not)."""
+    declared = PROMPT_VARIABLES[role]
+    unknown = sorted(set(variables) - set(declared.names))
+    missing = [n for n in declared.names if n not in variables and n not in declared.optional]
+    if unknown or missing:
+        raise ConfigError(
+            f"rendering the {role} prompt: "
+            + (f"unknown variable ${unknown[0]}" if unknown else f"${missing[0]} not given"),
+            hint=f"{role} variables: ${', $'.join(declared.names)} (nanoflux.domains)",
+        )
+    values = dict.fromkeys(declared.optional, "") | {k: str(v) for k, v in variables.items()}
+    return string.Template(template).safe_substitute(values)
 
 
 class Verification(Record):
-    """What the domain's tools concluded about a question's reference answer."""
+    """What the tools concluded about a question's reference answer, and its safety."""
 
     evidence: list[ToolEvidence] = Field(default_factory=list)
 
@@ -70,6 +163,20 @@ class Verification(Record):
         if not votes:
             return None
         return all(votes)
+
+    @property
+    def safe(self) -> bool | None:
+        """False if a safety screen found the reference unsafe; True if screens ran and
+        none did; None if no tool screened it."""
+        findings = [e.safe for e in self.evidence if e.safe is not None]
+        if not findings:
+            return None
+        return all(findings)
+
+    @property
+    def safety_flags(self) -> list[str]:
+        """The notes of the screens that found the reference unsafe."""
+        return [e.note for e in self.evidence if e.safe is False]
 
 
 class Domain(abc.ABC):
@@ -92,9 +199,16 @@ class Domain(abc.ABC):
     ) -> bool:
         """Whether ``candidate`` is the same answer as ``reference``, as the field compares them."""
 
-    @abc.abstractmethod
     def verify(self, question: Question, call_tool: ToolCaller) -> Verification:
-        """Recompute the reference answer with the domain's tools."""
+        """Recompute the reference answer with the domain's tools, where that takes the
+        field's knowledge (which tool, which arguments, what counts as agreement).
+
+        The Judge also consults, after this, every tool of the domain that declares
+        ``applies_to`` and was not called here (the kit's ``DOMAIN.python`` runs the
+        question's program that way), so a pack needs to override this only for the
+        checks no single tool can decide alone.
+        """
+        return Verification()
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
         """Benchmark formats this domain reads, by format name."""

@@ -63,6 +63,11 @@ class ToolEvidence(Record):
         description="True if the tool confirms the reference answer, False if it "
         "contradicts it, None if it says nothing either way.",
     )
+    safe: bool | None = Field(
+        default=None,
+        description="A safety screen's finding about the reference: False if it found it "
+        "unsafe, True if it found nothing; None for a tool that does not screen safety.",
+    )
     note: str = ""
 
 

@@ -3,6 +3,12 @@
 A tool is a function of one pydantic argument model. Registering it through the
 ``register_judge_tools`` hook makes it callable from the CLI (``nanoflux tools call``),
 from domain verification, and, through its JSON schema, from function-calling judges.
+
+A tool that declares when it applies (``applies_to(question) -> arguments | None``) is
+consulted by the Judge itself: every such tool of the run's domain, and any tool a run
+names in ``[judging] tools``. What its value says is declared by ``checks``: ``"answer"``,
+the answer to the question (compared with the reference by the domain's checker), or
+``"safety"``, a ``{"safe": bool, "flags": [...]}`` finding about the reference.
 """
 
 from __future__ import annotations
@@ -11,12 +17,17 @@ import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import ToolError, UsageError
-from .records import ToolResult
+from .records import Question, ToolResult
+
+AppliesTo = Callable[[Question], dict[str, Any] | None]
+"""``applies_to(question)``: the tool's arguments for this question, or None if it does
+not apply. Returning arguments for an ``"answer"`` tool says: my value is the answer."""
+Checks = Literal["answer", "safety"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,10 @@ class JudgeTool:
     description: str
     args_model: type[BaseModel]
     function: Callable[[Any], Any]
+    #: when the Judge consults the tool on its own; None: only when called by id
+    applies_to: AppliesTo | None = None
+    #: what the value says: the question's answer, or a safety finding
+    checks: Checks = "answer"
 
     def schema(self) -> dict[str, Any]:
         return self.args_model.model_json_schema()
@@ -59,11 +74,19 @@ class JudgeTool:
         return ToolResult(ok=True, value=value, seconds=time.perf_counter() - started)
 
 
-def judge_tool(id: str, *, domain: str, args: type[BaseModel] | None = None):
+def judge_tool(
+    id: str,
+    *,
+    domain: str,
+    args: type[BaseModel] | None = None,
+    applies_to: AppliesTo | None = None,
+    checks: Checks = "answer",
+):
     """Decorator that turns ``def f(args: ArgsModel) -> value`` into a :class:`JudgeTool`.
 
     The description is the function's docstring; the argument model is taken from the
-    annotation of its single parameter when ``args`` is not given.
+    annotation of its single parameter when ``args`` is not given. ``applies_to`` and
+    ``checks`` are described in this module's docstring.
     """
 
     def wrap(function: Callable[[Any], Any]) -> JudgeTool:
@@ -77,6 +100,8 @@ def judge_tool(id: str, *, domain: str, args: type[BaseModel] | None = None):
             description=inspect.cleandoc(function.__doc__ or "").split("\n\n")[0],
             args_model=model,
             function=function,
+            applies_to=applies_to,
+            checks=checks,
         )
 
     return wrap

@@ -1,4 +1,11 @@
-"""The Judge: domain tools first, then the model's rubric; tools win when they disagree."""
+"""The Judge: tools first, then the model's rubric; tools win when they disagree.
+
+:meth:`Judge.verify` gathers the tool evidence: the domain's own ``verify()``, then every
+tool that declares when it applies (``applies_to``) and was not already called, from the
+domain's pack and from the run's ``[judging] tools``. A third-party tool's evidence so
+weighs exactly like the pack's own. :meth:`Judge.score` asks the model for the rubric and
+merges it with that evidence (:func:`combine`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..domains import Domain, Verification
-from ..errors import NanofluxError
+from ..domains import Domain, ToolCaller, Verification, render
+from ..errors import ConfigError, NanofluxError
+from ..kit.evidence import consult
 from ..plugins import PluginHost
 from ..records import (
     Answer,
@@ -20,6 +28,7 @@ from ..records import (
     Verdict,
     quality_level,
 )
+from ..tools import JudgeTool
 from .roles import Seat, ask_for
 from .schemas import SCORES_SCHEMA
 
@@ -30,7 +39,7 @@ _NEGATIVE = re.compile(
 _POSITIVE = re.compile(r"\b(correct|excellent|clear|rigorous|sound|well[- ]reasoned)\b", re.I)
 
 
-def make_tool_caller(host: PluginHost):
+def make_tool_caller(host: PluginHost) -> ToolCaller:
     """``call(tool_id, args) -> ToolEvidence``; a tool that raises becomes ok=false evidence."""
 
     def call(tool_id: str, args: dict[str, Any]) -> ToolEvidence:
@@ -41,6 +50,51 @@ def make_tool_caller(host: PluginHost):
         return ToolEvidence(tool=tool_id, args=args, result=result)
 
     return call
+
+
+def consulted_tools(host: PluginHost, domain: str, extra: Sequence[str] = ()) -> list[JudgeTool]:
+    """The tools the Judge consults on its own: the domain's own that declare
+    ``applies_to``, then those ``[judging] tools`` names (any domain's)."""
+    tools = [tool for tool in host.tools_for(domain) if tool.applies_to is not None]
+    for tool_id in extra:
+        try:
+            tool = host.tools.get(tool_id)
+        except ConfigError as exc:
+            raise _stopping(ConfigError(f"judging.tools: {exc.message}", hint=exc.hint)) from None
+        if tool.applies_to is None:
+            raise _stopping(
+                ConfigError(
+                    f"judging.tools: {tool_id} does not declare when it applies",
+                    hint="a tool the Judge consults needs applies_to (see CONTRIBUTING.md)",
+                )
+            )
+        if tool not in tools:
+            tools.append(tool)
+    return tools
+
+
+def _stopping(error: NanofluxError) -> NanofluxError:
+    error.stops_run = True  # a misconfigured Judge fails every round alike
+    return error
+
+
+def gather_evidence(
+    domain: Domain, question: Question, call_tool: ToolCaller, consulted: Sequence[JudgeTool]
+) -> Verification:
+    """The domain's ``verify()``, then each consulted tool it did not call itself."""
+    called: set[str] = set()
+
+    def call(tool_id: str, args: dict[str, Any]) -> ToolEvidence:
+        called.add(tool_id)
+        return call_tool(tool_id, args)
+
+    own = domain.verify(question, call)
+    more = [
+        consult(tool, question, call_tool, domain.check_answer)
+        for tool in consulted
+        if tool.id not in called
+    ]
+    return Verification(evidence=[*own.evidence, *(e for e in more if e is not None)])
 
 
 def _clip(text: str, limit: int = 200) -> str:
@@ -91,10 +145,13 @@ class Judge:
         flag_inconsistent: bool = True,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        tools: Sequence[str] = (),
     ):
         self.seat = seat
         self.domain = domain
         self.call_tool = make_tool_caller(host)
+        #: ``tools``: the run's ``[judging] tools``, consulted besides the domain's own
+        self.consulted = consulted_tools(host, domain.name, tools)
         self.template = template
         self.samples = samples
         self.flag_inconsistent = flag_inconsistent
@@ -102,19 +159,36 @@ class Judge:
         self.temperature = temperature
 
     async def verify(self, question: Question) -> Verification:
-        # Domain tools may run a sandboxed program for seconds: keep the event loop free.
-        return await asyncio.to_thread(self.domain.verify, question, self.call_tool)
+        """The tool evidence on ``question``'s reference answer (see the module docstring)."""
+        # Tools may run a sandboxed program for seconds: keep the event loop free.
+        return await asyncio.to_thread(
+            gather_evidence, self.domain, question, self.call_tool, self.consulted
+        )
 
     async def judge(
         self, question: Question, answer: Answer, *, usage: Usage, seed: int | None
     ) -> Verdict:
-        from string import Template
-
+        """:meth:`verify`, then :meth:`score`: the whole ruling, for a caller with no use
+        for the evidence before the Defender has answered."""
         verification = await self.verify(question)
+        return await self.score(question, answer, verification, usage=usage, seed=seed)
+
+    async def score(
+        self,
+        question: Question,
+        answer: Answer,
+        verification: Verification,
+        *,
+        usage: Usage,
+        seed: int | None,
+    ) -> Verdict:
+        """The rubric, merged with the tool evidence already gathered by :meth:`verify`."""
         checker_says = self.domain.check_answer(
             question.reference_answer, answer.final_answer, choices=question.choices
         )
-        prompt = Template(self.template).safe_substitute(
+        prompt = render(
+            "judge",
+            self.template,
             question=question.text,
             reference_answer=question.reference_answer,
             solution="\n".join(question.solution_steps)
@@ -142,17 +216,6 @@ class Judge:
         return combine(
             rubrics, verification, checker_says, flag_inconsistent=self.flag_inconsistent
         )
-
-
-def _screened_unsafe(evidence: ToolEvidence) -> bool:
-    """A domain's ``*.safety_screen`` tool that ran and found the content unsafe."""
-    value = evidence.result.value
-    return (
-        evidence.tool.endswith(".safety_screen")
-        and evidence.result.ok
-        and isinstance(value, dict)
-        and value.get("safe") is False
-    )
 
 
 def _median(values: Sequence[float]) -> float:
@@ -187,7 +250,7 @@ def combine(
         if tools_verdict != model_reference:
             overridden.append("reference_correct")
     safety = min(r.safety for r in rubrics)
-    if safety > 1 and any(_screened_unsafe(e) for e in verification.evidence):
+    if safety > 1 and verification.safe is False:
         safety = 1
         overridden.append("safety")
     # The domain's checker compares the defender's answer to the reference the way the
