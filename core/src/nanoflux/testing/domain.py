@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
 
-from ..domains import Domain, PromptSet
+from ..domains import PROMPT_VARIABLES, Domain, PromptSet, Verification
+from ..engine.judge import consulted_tools, gather_evidence, make_tool_caller
 from ..plugins import PluginHost
-from ..records import Question, ToolEvidence
+from ..records import Question
 
 
 class DomainContract:
@@ -40,34 +43,18 @@ class DomainContract:
         assert type(host.domain(domain.name)) is type(domain)
 
     def test_prompts_render_every_variable(self, domain):
+        """Each template uses only its role's variables (PromptSet checks that when made),
+        and what it uses shows in the rendered prompt."""
         prompts = domain.prompts()
         assert isinstance(prompts, PromptSet)
-        attacker = prompts.render(
-            "attacker",
-            domain=domain.name,
-            skills=", ".join(domain.skills),
-            target_skill=domain.skills[0],
-            weak_skills="none",
-            recent_wrong="none",
-            avoid="none",
-            hops_min=2,
-            hops_max=6,
-        )
-        assert "$" not in attacker.replace("$$", ""), "attacker template has an unknown $variable"
-        question = domain.example_question()
-        defender = prompts.render("defender", question=question.text, choices="")
-        assert question.text in defender
-        judge = prompts.render(
-            "judge",
-            question=question.text,
-            reference_answer=question.reference_answer,
-            solution="\n".join(question.solution_steps),
-            defender_answer="x",
-            defender_reasoning="",
-            evidence="none",
-            hops=question.hops,
-        )
-        assert question.reference_answer in judge
+        for role, declared in PROMPT_VARIABLES.items():
+            values = {name: f"<{name} value>" for name in declared.names}
+            rendered = prompts.render(role, **values)
+            used = string.Template(getattr(prompts, role)).get_identifiers()
+            for name in used:
+                assert values[name] in rendered, f"{role} template: ${name} did not render"
+            for name in declared.required:
+                assert values[name] in rendered, f"{role} template lacks ${name}"
 
     def test_example_question_is_valid(self, domain):
         question = domain.example_question()
@@ -80,26 +67,32 @@ class DomainContract:
         assert domain.check_answer(ref, ref, choices=question.choices)
         assert not domain.check_answer(ref, wrong_answer, choices=question.choices)
 
+    def gather(self, domain, host, question) -> Verification:
+        """What the Judge gathers: the domain's verify(), then its tools that apply."""
+        consulted = consulted_tools(host, domain.name)
+        return gather_evidence(domain, question, make_tool_caller(host), consulted)
+
     def test_verify_confirms_the_example_with_tools(self, domain, host):
-        calls = []
-
-        def call_tool(tool_id, args):
-            calls.append(tool_id)
-            tool = host.tools.get(tool_id)
-            return ToolEvidence(tool=tool_id, args=args, result=tool.call(args))
-
-        verification = domain.verify(domain.example_question(), call_tool)
-        assert calls, "verify() should use the domain's tools"
-        assert all(c.startswith(f"{domain.name}.") for c in calls)
-        assert verification.verified is True
+        verification = self.gather(domain, host, domain.example_question())
+        assert verification.evidence, "the domain's tools should check the example"
+        assert all(e.tool.startswith(f"{domain.name}.") for e in verification.evidence)
+        assert verification.verified is True, [e.note for e in verification.evidence]
 
     def test_verify_catches_a_wrong_reference(self, domain, host, wrong_answer):
-        def call_tool(tool_id, args):
-            tool = host.tools.get(tool_id)
-            return ToolEvidence(tool=tool_id, args=args, result=tool.call(args))
-
         question = domain.example_question().model_copy(update={"reference_answer": wrong_answer})
-        assert domain.verify(question, call_tool).verified is not True
+        assert self.gather(domain, host, question).verified is not True
+
+    def test_a_program_that_reads_chance_is_refused(self, domain, host):
+        """A program whose value could come from chance never confirms a reference, even
+        when it returns it: the kit's python tool refuses it before it runs."""
+        if not domain.supports_programs:
+            return
+        question = domain.example_question()
+        cheat = f"import random\n\ndef solution():\n    return {question.reference_answer!r}\n"
+        verification = self.gather(domain, host, question.model_copy(update={"program": cheat}))
+        refused = [e for e in verification.evidence if "refused" in (e.result.error or "")]
+        assert refused, "the program was run, or its refusal not recorded"
+        assert all(e.supports_reference is None for e in refused)
 
     def test_tools_are_registered_for_the_domain(self, domain, host):
         assert host.tools_for(domain.name), "a domain pack provides judge tools"

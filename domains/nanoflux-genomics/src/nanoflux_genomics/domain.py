@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
+from nanoflux.kit import as_text, check_program, noted
 from nanoflux.records import Question, ToolEvidence
 
 from .answers import same_answer, single_number
@@ -56,23 +57,8 @@ class GenomicsDomain(Domain):
         exactly one recognised operation on exactly the sequences it needs; otherwise (a
         multi-step question) it can only confirm.
         """
-        evidence = []
-        if question.program:
-            evidence.append(self._run_program(question, call_tool))
-        evidence += self._recompute(question, call_tool)
-        return Verification(evidence=evidence)
-
-    def _run_program(self, question: Question, call_tool: ToolCaller) -> ToolEvidence:
-        run = call_tool("genomics.python", {"code": question.program})
-        if not run.result.ok:
-            return _noted(run, None, f"program failed: {run.result.error}")
-        value = run.result.value
-        if value is None or str(value).strip() == "":
-            return _noted(run, None, "the program produced no answer")
-        computed = _as_text(value)
-        same = self.check_answer(question.reference_answer, computed, choices=question.choices)
-        verb = "equals" if same else "differs from"
-        return _noted(run, same, f"program value {computed} {verb} the reference")
+        program = check_program(question, call_tool, "genomics.python", self.check_answer)
+        return Verification(evidence=program + self._recompute(question, call_tool))
 
     def _recompute(self, question: Question, call_tool: ToolCaller) -> list[ToolEvidence]:
         text = question.text
@@ -93,16 +79,16 @@ class GenomicsDomain(Domain):
             sure = len(asked) == 1 and len(found) == needed
             result = call_tool(tool_id, args)
             if not result.result.ok:
-                evidence.append(_noted(result, None, str(result.result.error)))
+                evidence.append(noted(result, None, str(result.result.error)))
                 continue
             match = _matches(op, result.result.value, question.reference_answer)
             supports = True if match else (False if sure else None)
-            note = f"{tool_id} gives {_as_text(result.result.value)}"
+            note = f"{tool_id} gives {as_text(result.result.value)}"
             if not match:
                 note += (
                     " (a single-step question: contradicts)" if sure else " (other steps follow)"
                 )
-            evidence.append(_noted(result, supports, note))
+            evidence.append(noted(result, supports, note))
         return evidence
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
@@ -141,16 +127,4 @@ def _matches(op: str, value, reference: str) -> bool:
         target = number[0] / 100 if number[2] or number[0] > 1 else number[0]
         places = number[1] + (2 if number[2] or number[0] > 1 else 0)
         return abs(float(value) - target) <= max(0.5 * 10**-places, 1e-9)
-    return same_answer(reference, _as_text(value))
-
-
-def _as_text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list | tuple):
-        return ", ".join(_as_text(v) for v in value)
-    return str(value)
-
-
-def _noted(evidence: ToolEvidence, supports: bool | None, note: str) -> ToolEvidence:
-    return evidence.model_copy(update={"supports_reference": supports, "note": note})
+    return same_answer(reference, as_text(value))

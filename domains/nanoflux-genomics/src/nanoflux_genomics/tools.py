@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from nanoflux.kit import python_tool
 from nanoflux.records import Record
-from nanoflux.sandbox import program_value
 from nanoflux.tools import judge_tool
 
 from . import sequences
@@ -57,13 +57,6 @@ class KmerArgs(Record):
 class RestrictionArgs(Record):
     seq: str = SEQ
     enzymes: list[str] = Field(min_length=1, description="REBASE names, e.g. EcoRI, BamHI.")
-
-
-class PythonArgs(Record):
-    code: str = Field(
-        min_length=1,
-        description="Python defining solution(); may import nanoflux_genomics.sequences.",
-    )
 
 
 @judge_tool("genomics.reverse_complement", domain="genomics")
@@ -132,13 +125,7 @@ def restriction_sites(args: RestrictionArgs) -> dict:
     return sequences.restriction_sites(args.seq, args.enzymes)
 
 
-@judge_tool("genomics.python", domain="genomics")
-def python(args: PythonArgs):
-    """Run a Python program in the sandbox; the value is what solution() returns, else stdout.
-
-    ``from nanoflux_genomics.sequences import ...`` and Biopython are importable.
-    """
-    return program_value(args.code)
+python = python_tool("genomics", importable="nanoflux_genomics.sequences, Biopython")
 
 
 TOOLS = [

@@ -6,9 +6,10 @@ import re
 from collections.abc import Sequence
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
-from nanoflux.records import Question, ToolEvidence
+from nanoflux.kit import check_program
+from nanoflux.records import Question
 
-from .answers import answer_text, equivalent
+from .answers import equivalent
 from .loaders import LOADERS
 
 SKILLS = (
@@ -49,27 +50,12 @@ class MathDomain(Domain):
         """Run the question's program in the sandbox and compare its value with the reference.
 
         Without a program there is nothing to recompute: no evidence (unverified). A program
-        that fails says nothing about the reference either way.
+        that fails, or that the kit refuses (chance, clocks, files, two runs that differ),
+        says nothing about the reference either way.
         """
-        if not question.program:
-            return Verification()
-        run = call_tool("math.python", {"code": question.program})
-        if not run.result.ok:
-            return Verification(evidence=[_noted(run, None, f"program failed: {run.result.error}")])
-        value = run.result.value
-        if value is None or str(value).strip() == "":
-            return Verification(evidence=[_noted(run, None, "the program produced no answer")])
-        computed = answer_text(value)
-        run = _noted(run, None, f"the program computes {computed}")
-        check = call_tool("math.equivalent", {"a": computed, "b": question.reference_answer})
-        if not check.result.ok:
-            return Verification(evidence=[run, _noted(check, None, str(check.result.error))])
-        same = bool(check.result.value["equivalent"])
-        note = (
-            f"program value {computed} {'equals' if same else 'differs from'} "
-            f"the reference {question.reference_answer}"
+        return Verification(
+            evidence=check_program(question, call_tool, "math.python", self.check_answer)
         )
-        return Verification(evidence=[run, _noted(check, same, note)])
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
         return dict(LOADERS)
@@ -100,10 +86,6 @@ class MathDomain(Domain):
                 "    return revenue - 60\n"
             ),
         )
-
-
-def _noted(evidence: ToolEvidence, supports: bool | None, note: str) -> ToolEvidence:
-    return evidence.model_copy(update={"supports_reference": supports, "note": note})
 
 
 def _choice_text(answer: str, choices: Sequence[str]) -> str:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from nanoflux.kit import python_tool
 from nanoflux.records import Record
-from nanoflux.sandbox import program_value
 from nanoflux.tools import judge_tool
 
 from .answers import equivalent
-
-
-class PythonArgs(Record):
-    code: str = Field(
-        min_length=1,
-        description="A Python program. Define solution() returning the answer, or print it.",
-    )
 
 
 class EquivalentArgs(Record):
@@ -23,15 +16,8 @@ class EquivalentArgs(Record):
     b: str = Field(description="The answer to compare it with.")
 
 
-@judge_tool("math.python", domain="math")
-def python(args: PythonArgs):
-    """Run a Python program in the sandbox; the value is what solution() returns, else stdout.
-
-    sympy, numpy and the standard library are importable; there is no network, no
-    child process, no file outside the working directory, and limits on CPU time,
-    memory and output.
-    """
-    return program_value(args.code)
+# sympy and numpy are installed with the pack, so the sandbox can import them
+python = python_tool("math", importable="sympy, numpy")
 
 
 @judge_tool("math.equivalent", domain="math")

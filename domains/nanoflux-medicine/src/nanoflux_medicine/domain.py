@@ -7,10 +7,12 @@ import re
 from collections.abc import Callable, Sequence
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
+from nanoflux.kit import check_program, consult, noted
 from nanoflux.records import Question, ToolEvidence
 
 from .answers import same_answer
 from .loaders import LOADERS
+from .tools import safety_screen
 
 SKILLS = (
     "renal_function",
@@ -82,30 +84,10 @@ class MedicineDomain(Domain):
         """Run the program, recompute recognised calculations from the question text, and
         screen the reference answer: a reference that recommends something dangerous (a
         dose far above the maximum, advice to stop insulin) is contradicted."""
-        evidence = []
-        if question.program:
-            evidence.append(self._run_program(question, call_tool))
-        evidence += self._recompute(question, call_tool)
-        recommended = f"{question.reference_answer}\n{question.explanation}".strip()
-        screened = call_tool("medicine.safety_screen", {"text": recommended})
-        if screened.result.ok and not screened.result.value["safe"]:
-            flags = "; ".join(screened.result.value["flags"])
-            evidence.append(_noted(screened, False, f"UNSAFE reference: {flags}"))
-        else:
-            evidence.append(_noted(screened, None, "no red flags in the reference"))
-        return Verification(evidence=evidence)
-
-    def _run_program(self, question: Question, call_tool: ToolCaller) -> ToolEvidence:
-        run = call_tool("medicine.python", {"code": question.program})
-        if not run.result.ok:
-            return _noted(run, None, f"program failed: {run.result.error}")
-        value = run.result.value
-        if value is None or str(value).strip() == "":
-            return _noted(run, None, "the program produced no answer")
-        computed = _as_text(value)
-        same = self.check_answer(question.reference_answer, computed, choices=question.choices)
-        verb = "equals" if same else "differs from"
-        return _noted(run, same, f"program value {computed} {verb} the reference")
+        program = check_program(question, call_tool, "medicine.python", self.check_answer)
+        screen = consult(safety_screen, question, call_tool, self.check_answer)  # always applies
+        evidence = [*program, *self._recompute(question, call_tool), screen]
+        return Verification(evidence=[e for e in evidence if e is not None])
 
     def _recompute(self, question: Question, call_tool: ToolCaller) -> list[ToolEvidence]:
         lowered = question.text.lower()
@@ -121,14 +103,14 @@ class MedicineDomain(Domain):
                 continue
             result = call_tool(tool_id, args)
             if not result.result.ok:
-                evidence.append(_noted(result, None, str(result.result.error)))
+                evidence.append(noted(result, None, str(result.result.error)))
                 continue
             value = result.result.value["value"]
             match = same_answer(question.reference_answer, f"{value:.4f}")
             sure = len(asked) == 1
             supports = True if match else (False if sure else None)
             note = f"{tool_id} gives {value:.2f} {result.result.value['unit']}"
-            evidence.append(_noted(result, supports, note))
+            evidence.append(noted(result, supports, note))
         return evidence
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
@@ -158,13 +140,3 @@ class MedicineDomain(Domain):
                 "creatinine_mg_dl=1.5, sex='male'))\n"
             ),
         )
-
-
-def _as_text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _noted(evidence: ToolEvidence, supports: bool | None, note: str) -> ToolEvidence:
-    return evidence.model_copy(update={"supports_reference": supports, "note": note})

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from nanoflux.records import Record
-from nanoflux.sandbox import program_value
+from nanoflux.kit import python_tool
+from nanoflux.records import Question, Record
 from nanoflux.tools import judge_tool
 
 from . import calculators as calc
@@ -80,13 +80,6 @@ class ConvertArgs(Record):
 
 class TextArgs(Record):
     text: str = Field(min_length=1, description="A question, solution or answer to screen.")
-
-
-class PythonArgs(Record):
-    code: str = Field(
-        min_length=1,
-        description="Python defining solution(); may import nanoflux_medicine.calculators.",
-    )
 
 
 def _value(value: float, unit: str, **extra) -> dict:
@@ -168,19 +161,18 @@ def convert(args: ConvertArgs) -> dict:
     )
 
 
-@judge_tool("medicine.safety_screen", domain="medicine")
+def _recommended(question: Question) -> dict:
+    # what a reader would act on: the answer and the explanation that goes with it
+    return {"text": f"{question.reference_answer}\n{question.explanation}".strip()}
+
+
+@judge_tool("medicine.safety_screen", domain="medicine", applies_to=_recommended, checks="safety")
 def safety_screen(args: TextArgs) -> dict:
     """Red flags in medical text: doses above adult daily maximums, dangerous advice."""
     return screen(args.text)
 
 
-@judge_tool("medicine.python", domain="medicine")
-def python(args: PythonArgs):
-    """Run a Python program in the sandbox; the value is what solution() returns, else stdout.
-
-    ``from nanoflux_medicine.calculators import ...`` is importable.
-    """
-    return program_value(args.code)
+python = python_tool("medicine", importable="nanoflux_medicine.calculators")
 
 
 TOOLS = [
