@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nanoflux.plugins import PluginHost
+from nanoflux.records import Question
 from nanoflux.testing import JudgeToolContract
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,3 +66,23 @@ class TestFinanceToolContract(JudgeToolContract):
     @pytest.fixture
     def invalid_args(self):
         return {"principal": -5, "annual_rate": 0.05, "years": 1}
+
+    @pytest.fixture
+    def applies_cases(self):
+        asked = Question(
+            text="Ben leaves 2,000 dollars at 6 % compounded monthly for 2.5 years. "
+            "What is the account worth then?",
+            hops=2,
+            skill="compound_interest",
+            reference_answer="2322.80",
+            solution_steps=["2000 * (1 + 0.06 / 12) ** 30 = 2322.80"],
+        )
+        interest_only = asked.model_copy(
+            update={
+                "text": asked.text.replace(
+                    "What is the account worth then?", "How much interest does it earn?"
+                )
+            }
+        )
+        arguments = {"principal": 2000.0, "annual_rate": 0.06, "years": 2.5, "periods_per_year": 12}
+        return [(asked, arguments), (interest_only, None)]

@@ -8,8 +8,8 @@
 * :func:`jsonl_benchmark` reads a JSONL benchmark.
 
 With these, a domain pack writes only its field's logic: skills, prompts, how answers
-compare, and the tools of its trade. ``tests/fixtures/nanoflux_finance_domain.py`` is
-such a pack.
+compare, and the tools of its trade. ``tests/fixtures/nanoflux_interest`` in the
+repository is such a pack.
 """
 
 from __future__ import annotations

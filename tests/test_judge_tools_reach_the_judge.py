@@ -1,0 +1,147 @@
+"""A third-party judge tool reaches the Judge: the example in CONTRIBUTING.md, installed
+from its blocks as a distribution of its own, changes verdicts in real ``nanoflux run``s.
+
+The question asks what a compounded deposit grows to and has no program, so no math
+tool can check it: without the tool it is unverified; with ``[judging] tools`` naming
+it, the tool confirms a right reference (accepted) and contradicts a wrong one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTION = {
+    "text": "Ana puts 1500 dollars at 4.3 % interest, compounded quarterly for 6 years. "
+    "What is her balance then, in dollars?",
+    "hops": 2,
+    "skill": "fractions_and_percentages",
+    "reference_answer": "1938.84",
+    "solution_steps": ["Quarterly rate 0.043 / 4; 24 quarters.", "1500 * 1.01075^24 = 1938.84"],
+}
+
+
+def contributing_block(language: str, marker: str) -> str:
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    (block,) = [b for b in re.findall(rf"```{language}\n(.*?)```", text, re.S) if marker in b]
+    return block
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The example installed by pip, as a user following CONTRIBUTING.md would."""
+    source = tmp_path_factory.mktemp("nanoflux-finance")
+    (source / "nanoflux_finance.py").write_text(contributing_block("python", "judge_tool("))
+    (source / "pyproject.toml").write_text(contributing_block("toml", "[project]"))
+    target = tmp_path_factory.mktemp("site")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    subprocess.run([*pip, "--no-build-isolation", "--target", str(target), str(source)], check=True)
+    models = target / "finance_round_models.py"
+    models.write_text(
+        textwrap.dedent("""
+        import json, os
+
+        from nanoflux.default_plugins.scripted import judge_reply
+
+        QUESTION = json.loads(os.environ["FINANCE_QUESTION"])
+
+        def model(request):
+            properties = (request.json_schema or {}).get("properties", {})
+            if "text" in properties:
+                return QUESTION
+            if "final_answer" in properties:
+                return {"reasoning": "1500 * 1.043 * 6", "final_answer": "1887.3"}
+            return judge_reply()
+        """)
+    )
+    return target
+
+
+def nanoflux_run(
+    site: Path, tmp_path: Path, name: str, reference: str, tools: list[str]
+) -> subprocess.CompletedProcess:
+    """``nanoflux run`` of one round in which the Attacker asks QUESTION with ``reference``."""
+    model = "scripted:finance_round_models:model"
+    config = tmp_path / f"{name}.toml"
+    config.write_text(
+        textwrap.dedent(f"""
+        domain = "math"
+        target = 1
+        alternate = false
+        attacker = {{ spec = "{model}" }}
+        defender = {{ spec = "{model}" }}
+        judge = {{ spec = "{model}" }}
+
+        [budget]
+        max_rounds = 1
+
+        [novelty]
+        embedder = "hashing"
+        store = "memory"
+
+        [acceptance]
+        hops_min = 1
+
+        [rounds]
+        repair = false
+        harder = false
+
+        [judging]
+        tools = {json.dumps(tools)}
+        """)
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+        "NANOFLUX_HOME": str(tmp_path / "home"),
+        "FINANCE_QUESTION": json.dumps({**QUESTION, "reference_answer": reference}),
+    }
+    command = ["run", "--config", str(config), "--out", str(tmp_path / name), "--quiet"]
+    return subprocess.run(
+        [sys.executable, "-m", "nanoflux", *command], capture_output=True, text=True, env=env
+    )
+
+
+def candidate(site: Path, tmp_path: Path, name: str, reference: str, tools: list[str]) -> dict:
+    result = nanoflux_run(site, tmp_path, name, reference, tools)
+    assert result.returncode == 0, result.stderr
+    (line,) = (tmp_path / name / "candidates.jsonl").read_text().splitlines()
+    return json.loads(line)
+
+
+def test_the_installed_example_changes_verdicts_in_real_runs(site, tmp_path):
+    alone = candidate(site, tmp_path, "alone", "1938.84", [])
+    assert alone["decision"] == "rejected" and alone["reason"] == "unverified", alone
+
+    helped = candidate(site, tmp_path, "helped", "1938.84", ["finance.compound_interest"])
+    assert helped["decision"] == "accepted", helped
+    assert helped["verdict"]["verified_by"] == "tools"
+    (evidence,) = helped["verdict"]["evidence"]
+    assert evidence["tool"] == "finance.compound_interest"
+    assert evidence["args"] == {
+        "principal": 1500.0,
+        "annual_rate": 0.043,
+        "years": 6.0,
+        "periods_per_year": 4,
+    }
+    assert evidence["result"]["value"] == pytest.approx(1938.84)
+    assert evidence["supports_reference"] is True
+
+    caught = candidate(site, tmp_path, "caught", "1987.52", ["finance.compound_interest"])
+    assert caught["reason"] == "unverified", caught
+    assert caught["metadata"]["tools_verdict"] is False
+
+
+def test_a_configured_tool_that_is_not_installed_stops_the_run(site, tmp_path):
+    result = nanoflux_run(site, tmp_path, "typo", "1938.84", ["finance.compound_intrest"])
+    assert result.returncode != 0
+    assert "judging.tools: unknown judge tool 'finance.compound_intrest'" in result.stderr
+    assert "Traceback" not in result.stderr
