@@ -58,3 +58,86 @@ def numbers_match(
             if abs(x - y) <= max(half_unit * (1 + 1e-9), rel_tol * max(abs(x), abs(y))):
                 return True
     return False
+
+
+# -- answers a reply or a prompt shows ---------------------------------------------------------
+
+
+def boxed_spans(text: str) -> list[tuple[int, str]]:
+    """``(position, content)`` of every ``\\boxed{...}`` / ``\\fbox{...}``, braces balanced
+    (``\\boxed{\\frac{1}{2}}`` gives ``\\frac{1}{2}``); an unclosed box is skipped."""
+    spans = []
+    for match in re.finditer(r"\\(?:boxed|fbox)\s*", text):
+        rest = text[match.end() :]
+        if not rest.startswith("{"):
+            token = re.match(r"[^\s$]+", rest)  # \boxed 5 (TeX allows one bare token)
+            if token:
+                spans.append((match.start(), token.group(0)))
+            continue
+        depth = 0
+        for i, char in enumerate(rest):
+            depth += (char == "{") - (char == "}")
+            if depth == 0:
+                spans.append((match.start(), rest[1:i]))
+                break
+    return spans
+
+
+def last_boxed(text: str) -> str | None:
+    """The content of the last ``\\boxed{...}`` in ``text``, or None."""
+    spans = boxed_spans(text)
+    return spans[-1][1] if spans else None
+
+
+# Where prompts and replies state an answer: a JSON format example, "Final answer: X",
+# "The answer is X", GSM8K's "#### X". Group 1 is the rest of the line.
+ANSWER_MARKERS = {
+    "json": re.compile(r"\"final_answer\"\s*:\s*\"([^\"\n]*)\"", re.I),
+    "final_answer": re.compile(r"final\s+answer\W{0,4}?(?:\s+is)?\s*[:：]?[ \t]*([^\n]*)", re.I),
+    "answer_is": re.compile(r"\banswer\s+is\s*[:：]?[ \t]*([^\n]*)", re.I),
+    "gsm8k": re.compile(r"####[ \t]*([-−$\d.][^\n]*)"),  # not a "#### Step 2" heading
+    "answer_line": re.compile(r"^[ \t*_]*answer[*_]*\s*[:：][ \t]*([^\n]*)", re.I | re.M),
+}
+_NUMBER_VALUE = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?|[-−]?\.\d+")
+
+
+def shown_answers(text: str) -> list[str]:
+    """Every answer ``text`` states through a marker (format examples, worked examples)."""
+    shown = [content for _, content in boxed_spans(text)]
+    for pattern in ANSWER_MARKERS.values():
+        shown.extend(match.group(1) for match in pattern.finditer(text))
+    return [s.strip().strip("*_`$ ").rstrip(".").strip() for s in shown if s.strip()]
+
+
+def _values(text: str) -> set[float]:
+    found = set()
+    for token in _NUMBER_VALUE.findall(text):
+        try:
+            found.add(float(token.replace(",", "").replace("−", "-")))
+        except ValueError:
+            continue
+    return found
+
+
+def copied_from_prompt(answer: str | None, prompt: str, *, question: str = "") -> bool:
+    """Whether ``answer`` repeats an answer that the prompt itself shows: the value of a
+    format example (``"final_answer": "7"``) or of a worked example (``The answer is 72``).
+
+    Only values the prompt shows *as answers* count: a worked example's intermediate
+    numbers are everywhere in a few-shot prompt and would flag honest replies. The item's
+    own ``question`` is cut out of the prompt first, and a value that the question itself
+    contains is never called copied (an answer may legitimately restate a given).
+    """
+    if answer is None or not str(answer).strip():
+        return False
+    scaffold = prompt.replace(question, "\n") if question else prompt
+    mine = single_number(answer)
+    given = _values(question)
+    for shown in shown_answers(scaffold):
+        theirs = single_number(shown)
+        if mine is not None and theirs is not None:
+            if mine[0] == theirs[0] and mine[0] not in given:
+                return True
+        elif mine is None and theirs is None and answer_key(answer) == answer_key(shown):
+            return answer_key(answer) not in answer_key(question)
+    return False

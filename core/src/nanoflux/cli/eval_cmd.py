@@ -1,4 +1,4 @@
-"""``nanoflux eval``: a model's benchmark accuracy, optionally against a baseline model."""
+"""``nanoflux eval``: a model's benchmark accuracy, optionally against a baseline."""
 
 from __future__ import annotations
 
@@ -31,13 +31,33 @@ def format_accuracy(summary) -> str:
     return text
 
 
+def format_validity(summary) -> str:
+    v = summary.validity
+    return (
+        f"  validity: identical {v.identical_share:.0%}, malformed {v.malformed_share:.0%}, "
+        f"copied {v.copied_share:.0%}, last-number fallback {v.fallback_share:.0%}, "
+        f"cut by the budget {v.truncated_share:.0%}"
+    )
+
+
+def warn_if_degenerate(label: str, summary) -> None:
+    """Loud, on stderr, whatever the output mode: a degenerate number must not pass unseen."""
+    if summary.validity and summary.validity.degenerate:
+        for warning in summary.validity.warnings:
+            click.secho(f"WARNING: {label} result looks degenerate: {warning}", fg="red", err=True)
+
+
 @click.command(name="eval")
 @click.option("--model", "-m", required=True, help="Model spec to evaluate.")
 @click.option(
     "--benchmark", "-b", required=True, help="DOMAIN:FORMAT:PATH, e.g. math:gsm8k:test.jsonl."
 )
 @click.option("--limit", type=int, help="Only the first N items.")
-@click.option("--baseline", help="A second model evaluated on the same items, for a paired test.")
+@click.option(
+    "--baseline",
+    help="A second model evaluated on the same items, or the folder of an earlier "
+    "evaluation (its summary.json); compared only under the same protocol.",
+)
 @click.option(
     "--out",
     "-o",
@@ -58,13 +78,21 @@ def format_accuracy(summary) -> str:
     "--option", "-O", "model_options", multiple=True, help="KEY=VALUE backend option (both models)."
 )
 @click.option(
+    "--protocol",
     "--format",
-    "answer_format",
-    type=click.Choice(["json", "text"]),
-    default="json",
+    "protocol_name",
+    type=click.Choice(["cot", "cot-fewshot", "json", "text"]),
+    default="cot",
     show_default=True,
-    help="json: the defender prompt and the Answer schema; text: the bare question, "
-    "answer read from the reply's last 'Final answer:' (or GSM8K '####') line.",
+    help="cot: zero-shot chain of thought; cot-fewshot: --shots worked exemplars from "
+    "the training split; json: the defender prompt and the Answer schema; text: the bare "
+    "question (models tuned on NanoFlux data). Greedy decoding in every protocol.",
+)
+@click.option("--shots", type=int, default=5, show_default=True, help="Exemplars for cot-fewshot.")
+@click.option(
+    "--exemplars",
+    help="DOMAIN:FORMAT:PATH of the training split for cot-fewshot "
+    "(default: train.jsonl beside the benchmark file).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_command(
@@ -76,25 +104,55 @@ def eval_command(
     max_tokens,
     concurrency,
     model_options,
-    answer_format,
+    protocol_name,
+    shots,
+    exemplars,
     as_json,
 ):
-    """Accuracy of MODEL on a benchmark with a 95% Wilson interval; with --baseline, the
-    paired difference and an exact McNemar test. Per-item results go to --out as JSONL."""
-    from ..evaluation import compare, evaluate_model, load_benchmark, report_json, write_eval
+    """Accuracy of MODEL on a benchmark with a 95% Wilson interval and validity flags; with
+    --baseline, the paired difference and an exact McNemar test. Per-item results go to
+    --out as JSONL."""
+    from ..evaluation import (
+        check_comparable,
+        compare,
+        evaluate_model,
+        load_benchmark,
+        read_eval,
+        report_json,
+        resolve_protocol,
+        summarise,
+        write_eval,
+    )
     from . import current_host
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
+    if max_tokens < 1:
+        raise UsageError("--max-tokens must be at least 1")
     host = current_host()
     domain, spec, items = load_benchmark(host, benchmark, limit)
+    protocol, exemplar_items = resolve_protocol(
+        host, spec, items, protocol_name, max_tokens=max_tokens, shots=shots, exemplars=exemplars
+    )
+    earlier = None
+    if baseline and Path(baseline).is_dir():
+        earlier = read_eval(Path(baseline))
+        if earlier is None:
+            raise UsageError(f"--baseline {baseline}: no summary.json and items.jsonl there")
+        # refused before any item is asked: a number under another protocol is not comparable
+        check_comparable(summarise(model, str(spec), [], 0.0, protocol), earlier[0])
+        if [r.id for r in earlier[1]] != [item.id for item in items]:
+            raise UsageError(
+                f"--baseline {baseline} answered other items",
+                hint="use the same --benchmark and --limit as the baseline's evaluation",
+            )
     options = parse_pairs(model_options, "--option")
     out = out or Path("runs") / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
     common = dict(
         options=options,
-        max_tokens=max_tokens,
         concurrency=concurrency,
-        answer_format=answer_format,
+        protocol=protocol,
+        exemplars=exemplar_items,
     )
 
     summary, results = evaluate_model(
@@ -107,8 +165,12 @@ def eval_command(
         **common,
     )
     write_eval(out / "model", summary, results)
-    comparison = None
-    if baseline:
+    warn_if_degenerate("model", summary)
+    comparison = base_summary = None
+    if earlier is not None:
+        base_summary, base_results = earlier
+        comparison = compare(summary, results, base_summary, base_results)
+    elif baseline:
         base_summary, base_results = evaluate_model(
             host,
             baseline,
@@ -119,15 +181,24 @@ def eval_command(
             **common,
         )
         write_eval(out / "baseline", base_summary, base_results)
+        warn_if_degenerate("baseline", base_summary)
         comparison = compare(summary, results, base_summary, base_results)
     data = report_json(summary, comparison)
+    if base_summary is not None:
+        data["baseline_degenerate"] = bool(
+            base_summary.validity and base_summary.validity.degenerate
+        )
     (out / "eval.json").write_text(json.dumps(data, indent=2) + "\n", "utf-8")
     if as_json:
         click.echo(json.dumps(data))
         return
+    click.echo(f"protocol: {protocol.label()}")
     click.echo(f"{model}: {format_accuracy(summary)}")
+    click.echo(format_validity(summary))
     if comparison is not None:
-        click.echo(f"{baseline}: {format_accuracy(base_summary)}")
+        click.echo(f"{base_summary.model}: {format_accuracy(base_summary)}")
+        if base_summary.validity:
+            click.echo(format_validity(base_summary))
         low, high = comparison.delta_ci95
         click.echo(
             f"delta {comparison.delta:+.3f} (bootstrap 95% CI [{low:+.3f}, {high:+.3f}]), "

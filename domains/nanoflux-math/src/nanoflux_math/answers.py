@@ -5,6 +5,14 @@ Answers arrive as model text: ``"1,234"``, ``"$5"``, ``"50%"``, ``"\\frac{3}{4}"
 or sympy expressions and compares them: numbers with a tolerance, expressions
 symbolically. Model text is untrusted, so expressions are read by a small parser of our
 own that builds sympy objects directly; ``sympy.parse_expr`` would ``eval`` the text.
+
+Why not Hugging Face's ``math-verify`` (0.9): its plain-expression path hands model text
+to ``sympy.parse_expr`` (only strings of digits, operators and brackets, so no names can
+be called, but ``9^9^9^9`` and deep nesting are evaluated), and its only guard against a
+hanging comparison is ``signal.alarm``, which raises off the main thread, where an
+evaluation's checker may run. Its strength is MATH-style LaTeX (sets, matrices,
+intervals); GSM8K references are numbers, which this module compares exactly. Replies are
+read by :mod:`nanoflux.evaluation.extraction` before they reach :func:`equivalent`.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
+
+from nanoflux.answers import last_boxed
 
 if TYPE_CHECKING:  # sympy takes a second to import: only when an expression needs it
     import sympy
@@ -36,27 +46,10 @@ class Equivalence:
         return {"equivalent": self.equivalent, "method": self.method, "a": self.a, "b": self.b}
 
 
+__all__ = ["Equivalence", "answer_text", "equivalent", "final_answer", "last_boxed", "normalise"]
+
+
 # -- finding the answer in a reply --------------------------------------------------------
-
-
-def last_boxed(text: str) -> str | None:
-    """The content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced."""
-    matches = list(re.finditer(r"\\(?:boxed|fbox)", text))
-    if not matches:
-        return None
-    stripped = text[matches[-1].end() :].lstrip()
-    if not stripped.startswith("{"):
-        token = stripped.split("$")[0].strip()
-        return token or None
-    depth = 0
-    for i, char in enumerate(stripped):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return stripped[1:i]
-    return None
 
 
 _FINAL = re.compile(r"(?:final answer|the answer is|answer)\s*[:=]?\s*(?:is\s*)?", re.I)
@@ -90,7 +83,8 @@ _MIXED = re.compile(r"(\d+)\s*\\[dt]?frac\s*\{(\d+)\}\s*\{(\d+)\}")
 def normalise(text: str) -> str:
     """Strip what does not change the value: delimiters, currency, units, ``x =``, spacing."""
     s = final_answer(str(text))
-    s = s.strip().rstrip(".").strip()
+    s = s.strip().rstrip(".").strip().replace("−", "-")  # the Unicode minus models write
+    s = re.sub(r"\s*(?:percent|per cent)$", "%", s, flags=re.I)
     s = s.replace("\\$", "").replace("$", "").replace("\\!", "").replace("\\,", "")
     s = s.replace("\\;", "").replace("\\ ", " ").replace("~", " ")
     s = _TEXT_COMMANDS.sub(lambda m: m.group(1), s)

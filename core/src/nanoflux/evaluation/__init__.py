@@ -1,0 +1,99 @@
+"""Benchmark evaluation: accuracy with a confidence interval, validity flags, and paired
+significance between two models evaluated under the same protocol.
+
+========================  ==========================================================
+:mod:`.protocols`         how an item is asked (json, text, cot, cot-fewshot)
+:mod:`.extraction`        how the answer is read from a reply
+:mod:`.running`           asking every item, checking, summarising, comparing
+:mod:`.validity`          parroting and format-failure flags on every result
+:mod:`.statistics`        Wilson interval, exact McNemar, paired bootstrap
+:mod:`.records`           ItemResult, ModelEval, Comparison
+:mod:`.files`             summary.json, items.jsonl, the ``--json`` object
+========================  ==========================================================
+"""
+
+from ..domains import choices_text
+from .extraction import Extraction, extract_answer
+from .files import ITEMS_FILE, SUMMARY_FILE, read_eval, report_json, write_eval
+from .protocols import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_PROTOCOL,
+    DEFAULT_SHOTS,
+    PROTOCOLS,
+    Protocol,
+    build_request,
+    default_exemplars,
+    item_question,
+    make_protocol,
+    resolve_protocol,
+)
+from .records import Comparison, ItemResult, ModelEval, Validity
+from .running import (
+    ProtocolMismatch,
+    answer_item,
+    check_comparable,
+    compare,
+    evaluate_model,
+    evaluate_model_async,
+    load_benchmark,
+    summarise,
+)
+from .statistics import (
+    Z95,
+    agree_within_noise,
+    difference_interval,
+    mcnemar_exact,
+    paired_bootstrap,
+    wilson_interval,
+)
+from .validity import validity
+
+ANSWER_FORMATS = PROTOCOLS
+
+
+def final_answer_of(text: str) -> str | None:
+    """The answer a free-text reply gives (see :func:`extract_answer`), or None."""
+    return extract_answer(text).answer
+
+
+__all__ = [
+    "ANSWER_FORMATS",
+    "DEFAULT_MAX_TOKENS",
+    "DEFAULT_PROTOCOL",
+    "DEFAULT_SHOTS",
+    "ITEMS_FILE",
+    "PROTOCOLS",
+    "SUMMARY_FILE",
+    "Z95",
+    "Comparison",
+    "Extraction",
+    "ItemResult",
+    "ModelEval",
+    "Protocol",
+    "ProtocolMismatch",
+    "Validity",
+    "agree_within_noise",
+    "answer_item",
+    "build_request",
+    "check_comparable",
+    "choices_text",
+    "compare",
+    "default_exemplars",
+    "difference_interval",
+    "evaluate_model",
+    "evaluate_model_async",
+    "extract_answer",
+    "final_answer_of",
+    "item_question",
+    "load_benchmark",
+    "make_protocol",
+    "mcnemar_exact",
+    "paired_bootstrap",
+    "read_eval",
+    "report_json",
+    "resolve_protocol",
+    "summarise",
+    "validity",
+    "wilson_interval",
+    "write_eval",
+]
