@@ -90,10 +90,6 @@ def nanoflux_run(
         [acceptance]
         hops_min = 1
 
-        [rounds]
-        repair = false
-        harder = false
-
         [judging]
         tools = {json.dumps(tools)}
         """)
@@ -110,18 +106,21 @@ def nanoflux_run(
     )
 
 
-def candidate(site: Path, tmp_path: Path, name: str, reference: str, tools: list[str]) -> dict:
+def first_candidate(
+    site: Path, tmp_path: Path, name: str, reference: str, tools: list[str]
+) -> dict:
     result = nanoflux_run(site, tmp_path, name, reference, tools)
     assert result.returncode == 0, result.stderr
-    (line,) = (tmp_path / name / "candidates.jsonl").read_text().splitlines()
-    return json.loads(line)
+    # the round's first attempt: what the Attacker asked (a repair turn may follow)
+    first = (tmp_path / name / "candidates.jsonl").read_text().splitlines()[0]
+    return json.loads(first)
 
 
 def test_the_installed_example_changes_verdicts_in_real_runs(site, tmp_path):
-    alone = candidate(site, tmp_path, "alone", "1938.84", [])
+    alone = first_candidate(site, tmp_path, "alone", "1938.84", [])
     assert alone["decision"] == "rejected" and alone["reason"] == "unverified", alone
 
-    helped = candidate(site, tmp_path, "helped", "1938.84", ["finance.compound_interest"])
+    helped = first_candidate(site, tmp_path, "helped", "1938.84", ["finance.compound_interest"])
     assert helped["decision"] == "accepted", helped
     assert helped["verdict"]["verified_by"] == "tools"
     (evidence,) = helped["verdict"]["evidence"]
@@ -135,9 +134,13 @@ def test_the_installed_example_changes_verdicts_in_real_runs(site, tmp_path):
     assert evidence["result"]["value"] == pytest.approx(1938.84)
     assert evidence["supports_reference"] is True
 
-    caught = candidate(site, tmp_path, "caught", "1987.52", ["finance.compound_interest"])
+    caught = first_candidate(site, tmp_path, "caught", "1987.52", ["finance.compound_interest"])
     assert caught["reason"] == "unverified", caught
-    assert caught["metadata"]["tools_verdict"] is False
+    # rejected before or after the Judge's rubric, the tool's evidence is on the line
+    evidence = (caught.get("verdict") or {}).get("evidence") or caught["metadata"]["evidence"]
+    finance = [e for e in evidence if e["tool"] == "finance.compound_interest"]
+    assert [e["supports_reference"] for e in finance] == [False]
+    assert "gives 1938.84, which differs from the reference" in finance[0]["note"]
 
 
 def test_a_configured_tool_that_is_not_installed_stops_the_run(site, tmp_path):

@@ -194,6 +194,7 @@ async def judge(table: Table, attempt: Attempt, seed: int) -> Verdict:
         template=table.prompts.judge,
         samples=table.config.judging.samples,
         flag_inconsistent=table.config.judging.flag_inconsistent,
+        tools=table.config.judging.tools,
         max_tokens=max_tokens,
         temperature=temperature,
     )
