@@ -75,4 +75,6 @@ KINDS: tuple[Kind, ...] = (
 
 BY_HOOK = {kind.hook: kind for kind in KINDS}
 #: the kind names registry.toml may use
-CATALOGUE_KINDS = tuple(kind.catalogue for kind in KINDS if kind.catalogue)
+#: the kind names registry.toml may use; "command" is a plugin that adds CLI commands
+#: (``register_commands``), which registers no item and so has no row above
+CATALOGUE_KINDS = (*(kind.catalogue for kind in KINDS if kind.catalogue), "command")
