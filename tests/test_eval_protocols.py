@@ -129,6 +129,8 @@ def test_a_healthy_result_is_not_degenerate_and_json_carries_the_flags(benchmark
     assert data["correct"] == 11 and data["protocol"]["name"] == "cot"
     assert data["protocol"]["temperature"] == 0.0 and data["protocol"]["max_tokens"] == 512
     assert data["degenerate"] is False
+    # only "The answer is \\boxed{30}." came without a step of reasoning
+    assert data["validity"]["no_reasoning_share"] == pytest.approx(1 / 12)
     assert data["validity"]["malformed_share"] == pytest.approx(1 / 12)
     assert data["failures"] == {"malformed_output": 1}
 
@@ -198,6 +200,8 @@ def test_baseline_under_another_protocol_is_refused(benchmark, tmp_path):
         "--json",
     )
     assert first.exit_code == 0
+    # a reply that is only its answer line gave no reasoning: flagged
+    assert json.loads(first.stdout)["validity"]["no_reasoning_share"] == 1.0
     base = str(tmp_path / "base" / "model")
 
     refused = invoke(

@@ -36,7 +36,7 @@ def format_validity(summary) -> str:
     return (
         f"  validity: identical {v.identical_share:.0%}, malformed {v.malformed_share:.0%}, "
         f"copied {v.copied_share:.0%}, last-number fallback {v.fallback_share:.0%}, "
-        f"cut by the budget {v.truncated_share:.0%}"
+        f"cut by the budget {v.truncated_share:.0%}, no reasoning {v.no_reasoning_share:.0%}"
     )
 
 

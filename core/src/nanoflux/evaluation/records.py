@@ -45,6 +45,11 @@ class Validity(Record):
     copied_share: float
     fallback_share: float = Field(description="Share read by the last-number/letter fallback.")
     truncated_share: float = Field(description="Share of replies cut by the token budget.")
+    no_reasoning_share: float = Field(
+        default=0.0,
+        description="Share of answers given with no reasoning at all (an empty JSON "
+        "reasoning field, or a free-text reply that is only the answer line).",
+    )
     degenerate: bool
     warnings: list[str] = Field(default_factory=list)
 

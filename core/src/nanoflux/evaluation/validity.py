@@ -17,6 +17,17 @@ COPIED_LIMIT = 0.2
 MIN_ITEMS = 10  # below this, shares are too coarse to call a result degenerate
 
 
+def _no_reasoning(result: ItemResult) -> bool:
+    """Answered without a single step: what a format that lets a model skip its reasoning
+    measures is answering without chain of thought."""
+    if result.prediction is None:
+        return False
+    steps = result.reasoning.strip()
+    if result.extraction != "json":  # a free-text reply: drop the line that gives the answer
+        steps = "\n".join(steps.splitlines()[:-1]).strip()
+    return not steps
+
+
 def validity(results: list[ItemResult]) -> Validity:
     n = len(results)
     if n == 0:
@@ -36,6 +47,7 @@ def validity(results: list[ItemResult]) -> Validity:
         "copied_share": sum(r.copied_prompt for r in results) / n,
         "fallback_share": sum(r.extraction in ("last_number", "last_choice") for r in results) / n,
         "truncated_share": sum(r.finish_reason == "length" for r in results) / n,
+        "no_reasoning_share": sum(_no_reasoning(r) for r in results) / n,
     }
     warnings = []
     if n >= MIN_ITEMS:
