@@ -49,6 +49,14 @@ def free_port() -> int:
 class LocalServer:
     """``with LocalServer() as server: server.base_url`` -> ``http://127.0.0.1:PORT/v1``."""
 
+    #: the module ``python -m`` runs: nanoflux_llamacpp.serve loads llama.cpp's CPU backend
+    #: first, which NanoFlux's portable build needs; else llama-cpp-python's own server
+    server_module = (
+        "nanoflux_llamacpp.serve"
+        if importlib.util.find_spec("nanoflux_llamacpp")
+        else "llama_cpp.server"
+    )
+
     def __init__(
         self,
         model: Path | None = None,
@@ -84,7 +92,7 @@ class LocalServer:
         command = [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            self.server_module,
             "--model",
             str(self.model),
             "--host",
