@@ -182,7 +182,7 @@ def test_eval_with_a_baseline_reports_the_paired_test(gsm8k, tmp_path):
     assert "1.000 (2/2), 95% CI [0.342, 1.000]" in human.output
 
 
-def test_eval_sends_the_defender_prompt_and_the_answer_schema(gsm8k, tmp_path):
+def test_json_protocol_sends_the_question_and_the_answer_schema(gsm8k, tmp_path):
     from nanoflux.default_plugins.scripted import ScriptedBackend
     from nanoflux.evaluation import evaluate_model, load_benchmark
     from nanoflux.plugins import PluginHost
@@ -202,9 +202,9 @@ def test_eval_sends_the_defender_prompt_and_the_answer_schema(gsm8k, tmp_path):
     request = backend.calls[0]
     assert request.json_schema == Answer.model_json_schema()
     assert request.temperature == 0.0
-    expected = domain.prompts().render("defender", question=GSM8K[0][0], choices="")
-    assert request.messages[0].content == expected
-    assert summary.correct == 1
+    (message,) = request.messages
+    assert message.content.count(GSM8K[0][0]) == 1 and '"final_answer"' in message.content
+    assert summary.correct == 1 and summary.protocol.name == "json"
 
 
 def test_text_format_asks_the_bare_question_and_reads_the_final_answer_line(gsm8k, tmp_path):
