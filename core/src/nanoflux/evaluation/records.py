@@ -58,7 +58,10 @@ class ModelEval(Record):
     model: str
     benchmark: str
     answer_format: str = Field(default="json", description="The protocol's name.")
-    protocol: Protocol | None = Field(default=None, description="None in results made before 0.2.")
+    protocol: Protocol | None = Field(
+        default=None,
+        description="None in results written before protocols were recorded.",
+    )
     n: int
     correct: int
     accuracy: float
