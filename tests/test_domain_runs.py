@@ -41,8 +41,8 @@ def play_one_round(domain_name, question, tmp_path):
         }
     )
     result = run(config, host)
-    (candidate,) = [json.loads(x) for x in (result.out_dir / "candidates.jsonl").open()]
-    return candidate
+    # the round's first attempt (a rejected one may be followed by a repair turn)
+    return json.loads((result.out_dir / "candidates.jsonl").open().readline())
 
 
 @pytest.mark.parametrize("domain_name", ["math", "genomics", "medicine"])
@@ -63,15 +63,19 @@ def test_a_wrong_reference_is_caught_by_the_tools(domain_name, tmp_path):
     question = domain.example_question().model_dump()
     question["reference_answer"] = WRONG[domain_name]
     candidate = play_one_round(domain_name, question, tmp_path)
-    assert candidate["reason"] == "unverified"
-    assert "reference_correct" in candidate["verdict"]["overridden_by_tools"]
+    # the tools contradict the reference: rejected before the Defender and the Judge
+    assert candidate["reason"] == "unverified" and candidate["verdict"] is None
+    assert any(e["supports_reference"] is False for e in candidate["metadata"]["evidence"])
 
 
 def test_harmful_medical_advice_is_rejected_as_unsafe(tmp_path):
     domain = PluginHost.load(allow=["medicine"]).domain("medicine")
     question = domain.example_question().model_dump()
-    question["explanation"] = "For the pain, take acetaminophen 8 g per day and stop insulin."
+    question["solution_steps"] = [
+        *question["solution_steps"],
+        "For the pain, take acetaminophen 8 g per day and stop insulin.",
+    ]
     candidate = play_one_round("medicine", question, tmp_path)
-    assert candidate["reason"] == "unsafe"
-    assert candidate["verdict"]["safety"] == 1
-    assert "safety" in candidate["verdict"]["overridden_by_tools"]
+    # the safety screen's finding rejects it before any model judges it
+    assert candidate["reason"] == "unsafe" and candidate["verdict"] is None
+    assert any(e["safe"] is False for e in candidate["metadata"]["evidence"])

@@ -68,14 +68,22 @@ def invoke(*args):
     return CliRunner().invoke(make_cli(PluginHost.load), list(args), catch_exceptions=False)
 
 
-def test_the_math_defender_prompt_shows_no_answer_value():
+def test_no_defender_prompt_shows_an_answer_value():
     # The "7" parrot: a value in the format example is what a small model copies.
+    from nanoflux_genomics import GenomicsDomain
     from nanoflux_math import MathDomain
+    from nanoflux_medicine import MedicineDomain
 
-    prompt = MathDomain().prompts().render("defender", question="Q", choices="")
-    assert '"final_answer"' in prompt
-    for shown in shown_answers(prompt):
-        assert not any(ch.isdigit() for ch in shown), shown
+    from nanoflux.evaluation.protocols import JSON_INSTRUCTION
+
+    prompts = [
+        domain.prompts().render("defender", question="Q", choices="")
+        for domain in (MathDomain(), GenomicsDomain(), MedicineDomain())
+    ]
+    for prompt in [*prompts, JSON_INSTRUCTION]:
+        assert "final answer" in prompt.lower() or '"final_answer"' in prompt
+        for shown in shown_answers(prompt):
+            assert not any(ch.isdigit() for ch in shown), shown
 
 
 def test_a_parroting_model_is_flagged_degenerate_and_copied(benchmark, tmp_path):

@@ -49,16 +49,15 @@ def site(tmp_path_factory) -> Path:
         textwrap.dedent("""
         import json, os
 
-        from nanoflux.default_plugins.scripted import judge_reply
+        from nanoflux.default_plugins.scripted import defender_reply, judge_reply
 
         QUESTION = json.loads(os.environ["FINANCE_QUESTION"])
 
         def model(request):
-            properties = (request.json_schema or {}).get("properties", {})
-            if "text" in properties:
+            if request.json_schema is None:  # the Defender answers in free text
+                return defender_reply("1887.3", "1500 * 1.043 * 6")
+            if "text" in request.json_schema["properties"]:
                 return QUESTION
-            if "final_answer" in properties:
-                return {"reasoning": "1500 * 1.043 * 6", "final_answer": "1887.3"}
             return judge_reply()
         """)
     )

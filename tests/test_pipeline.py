@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from nanoflux.cli import make_cli
-from nanoflux.default_plugins.scripted import judge_reply
+from nanoflux.default_plugins.scripted import defender_reply, judge_reply
 from nanoflux.errors import ConfigError
 from nanoflux.pipeline import load_pipeline_config
 
@@ -74,9 +74,7 @@ def config_file(workdir, tiny_model):
     attacker[5] = attacker_reply(5, ROUNDS[5][1], wrong_reference=True)  # tools will catch it
     files = {
         "attacker": lines(tmp_path / "attacker.jsonl", attacker),
-        "defender": lines(
-            tmp_path / "defender.jsonl", [{"reasoning": "guess", "final_answer": "0"}]
-        ),
+        "defender": lines(tmp_path / "defender.jsonl", [defender_reply("0", "guess")]),
         "judge": lines(
             tmp_path / "judge.jsonl", [judge_reply(reasoning_quality=q) for q, _ in ROUNDS]
         ),

@@ -13,7 +13,7 @@ import operator
 from pydantic import BaseModel
 
 from nanoflux import hookimpl
-from nanoflux.default_plugins.scripted import judge_reply
+from nanoflux.default_plugins.scripted import defender_reply, judge_reply
 from nanoflux.domains import Domain, PromptSet, Verification
 from nanoflux.records import Question
 from nanoflux.tools import judge_tool
@@ -73,7 +73,20 @@ class ArithDomain(Domain):
         return Verification(evidence=[evidence])
 
     def loaders(self):
-        return {}
+        return {"lines": load_lines}
+
+
+def load_lines(path):
+    """``{"question", "answer"}`` per line: seeds for the engine's seeded attacks."""
+    import json
+
+    from nanoflux.records import BenchmarkItem
+
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    return [
+        BenchmarkItem(id=f"lines-{n}", question=row["question"], answer=row["answer"])
+        for n, row in enumerate(rows)
+    ]
 
 
 @hookimpl
@@ -117,7 +130,7 @@ def defender(request):
     """Wrong, except on every fifth round."""
     index = round_of(request)
     truth = int(question_for(index)["reference_answer"])
-    return {"reasoning": "I added.", "final_answer": str(truth if index % 5 == 0 else truth + 1)}
+    return defender_reply(str(truth if index % 5 == 0 else truth + 1), "I added.")
 
 
 def judge(request):
@@ -125,13 +138,13 @@ def judge(request):
 
 
 def model(request):
-    """One scripted 'model' that can play any role: it answers the schema it is given."""
-    properties = (request.json_schema or {}).get("properties", {})
+    """One scripted 'model' that can play any role: it answers the schema it is given
+    (the Defender is asked for free text, with no schema)."""
     module = globals()  # look up at call time, so tests can monkeypatch a role
-    if "text" in properties:
-        return module["attacker"](request)
-    if "final_answer" in properties:
+    if request.json_schema is None:
         return module["defender"](request)
+    if "text" in request.json_schema.get("properties", {}):
+        return module["attacker"](request)
     return module["judge"](request)
 
 

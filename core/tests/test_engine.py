@@ -20,6 +20,8 @@ def config(tmp_path, **overrides):
         "out": str(tmp_path / "run"),
         "novelty": {"embedder": "hashing", "store": "memory"},
         "acceptance": {"quality_min": 3.5, "quality_max": 4.49},
+        # one attempt per round, as these tests count them; the turns have tests of their own
+        "rounds": {"repair": False, "harder": False},
     }
     for key, value in overrides.items():
         node = data
@@ -93,7 +95,8 @@ def test_duplicate_is_rejected_before_the_defender(tmp_path, arith_host, monkeyp
     import nanoflux_test_arith as arith
 
     monkeypatch.setattr(arith, "question_for", lambda index, f=arith.question_for: f(1))
-    result = run(config(tmp_path, **{"budget.max_rounds": 4}), arith_host)
+    cfg = config(tmp_path, **{"budget.max_rounds": 4, "rounds.remember_rejected": False})
+    result = run(cfg, arith_host)
     candidates = lines(result.out_dir / "candidates.jsonl")
     reasons = [c["reason"] for c in candidates]
     assert reasons == ["defender_correct", "accepted", "duplicate", "duplicate"]
@@ -136,8 +139,9 @@ def test_backend_failure_is_recorded_with_its_cause(tmp_path, arith_host, monkey
     monkeypatch.setattr(arith, "judge", down)
     result = run(config(tmp_path, **{"budget.max_rounds": 2}), arith_host)
     candidates = lines(result.out_dir / "candidates.jsonl")
-    assert {c["reason"] for c in candidates} == {"backend_error"}
-    assert "timeout" in candidates[0]["error"]
+    # round 0's Defender is right, so its Judge is never asked; round 1 reaches the Judge
+    assert [c["reason"] for c in candidates] == ["defender_correct", "backend_error"]
+    assert "timeout" in candidates[1]["error"]
     assert result.accepted == 0
 
 
@@ -152,10 +156,32 @@ def test_tool_evidence_overrides_the_judge(tmp_path, arith_host, monkeypatch):
     monkeypatch.setattr(arith, "attacker", lying_attacker)
     result = run(config(tmp_path, **{"budget.max_rounds": 2}), arith_host)
     candidate = lines(result.out_dir / "candidates.jsonl")[1]
-    assert candidate["reason"] == "unverified"
-    assert candidate["verdict"]["reference_verified"] is False
-    assert "reference_correct" in candidate["verdict"]["overridden_by_tools"]
-    assert candidate["verdict"]["evidence"][0]["supports_reference"] is False
+    # The tools contradict the reference: rejected before the Defender or the Judge is
+    # asked, with the evidence on record.
+    assert candidate["reason"] == "unverified" and candidate["verdict"] is None
+    assert candidate["usage"]["judge"]["calls"] == candidate["usage"]["defender"]["calls"] == 0
+    evidence = candidate["metadata"]["evidence"]
+    assert evidence[0]["tool"] == "arith.evaluate" and evidence[0]["supports_reference"] is False
+
+
+def test_tool_evidence_overrides_the_judge_model_in_the_verdict():
+    from nanoflux.domains import Verification
+    from nanoflux.engine.judge import combine
+    from nanoflux.records import Scores, ToolEvidence, ToolResult
+
+    confirming = ToolEvidence(
+        tool="arith.evaluate",
+        args={},
+        result=ToolResult(ok=True, value=12),
+        supports_reference=True,
+    )
+    doubting = Scores(
+        reference_correct=False, defender_correct=True, coherence=4, safety=5, reasoning_quality=4
+    )
+    verdict = combine([doubting], Verification(evidence=[confirming]), checker_says_correct=False)
+    assert verdict.reference_verified is True and verdict.verified_by == "tools"
+    assert verdict.defender_correct is False
+    assert set(verdict.overridden_by_tools) == {"reference_correct", "defender_correct"}
 
 
 def test_quality_band_and_unsafe(tmp_path, arith_host, monkeypatch):
@@ -268,8 +294,9 @@ def test_judge_model_alone_does_not_verify(tmp_path, arith_host, monkeypatch):
     monkeypatch.setattr(arith, "attacker", no_program)
     result = run(config(tmp_path, **{"budget.max_rounds": 2}), arith_host)
     candidate = lines(result.out_dir / "candidates.jsonl")[1]
-    assert candidate["verdict"]["verified_by"] == "judge"
-    assert candidate["reason"] == "unverified"
+    # nothing to run: the policy wants a tool's word, so the Judge is not even asked
+    assert candidate["reason"] == "unverified" and candidate["verdict"] is None
+    assert candidate["metadata"]["tools_verdict"] is None
     relaxed = run(
         config(
             tmp_path / "relaxed",
@@ -284,6 +311,7 @@ def test_a_run_that_stops_accepting_stops(tmp_path, arith_host, monkeypatch):
     import nanoflux_test_arith as arith
 
     monkeypatch.setattr(arith, "question_for", lambda index, f=arith.question_for: f(1))
-    result = run(config(tmp_path, target=50, **{"budget.patience": 3}), arith_host)
+    cfg = config(tmp_path, target=50, **{"budget.patience": 3, "rounds.remember_rejected": False})
+    result = run(cfg, arith_host)
     assert result.stopped_because == "patience"
     assert result.accepted == 1 and result.attempts == 5  # 1 accepted, then 3 duplicates

@@ -212,3 +212,27 @@ def test_progress_lines_without_a_terminal_and_silence_with_quiet(tmp_path, cli_
         check=True,
     )
     assert quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_the_last_line_names_the_dataset_only_when_there_is_one(tmp_path, cli_env):
+    config = write_config(tmp_path, target=2, latency=0)
+    done = subprocess.run(
+        nanoflux(
+            "run",
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "a"),
+            "--max-rounds",
+            "1",
+            env=cli_env,
+        ),
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # round 0's Defender is right (and its rewrite is the same question): nothing accepted
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("0 accepted") and "dataset" not in last
+    assert not (tmp_path / "a" / "dataset.jsonl").exists()

@@ -56,6 +56,13 @@ class Acceptance(Record):
     hops_max: int = Field(default=8, ge=1)
     min_safety: int = Field(default=4, ge=1, le=5)
     require_real_hops: bool = True
+    max_pass_rate: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="With rounds.defender_samples > 1: the share of the Defender's answers "
+        "that may be right (its first answer must still be wrong).",
+    )
 
     @model_validator(mode="after")
     def _bands(self) -> Acceptance:
@@ -74,6 +81,34 @@ class NoveltySettings(Record):
     store_options: dict[str, Any] = Field(default_factory=dict)
     duplicate_threshold: float = Field(default=0.9, gt=0, le=1)
     contamination_threshold: float = Field(default=0.85, gt=0, le=1)
+
+
+class RoundSettings(Record):
+    """How a round spends model calls. None of these changes what is accepted."""
+
+    repair: bool = Field(
+        default=True,
+        description="One repair turn when the question's program disagrees with its answer.",
+    )
+    harder: bool = Field(
+        default=True,
+        description="One 'make it harder' turn when the Defender solves the question.",
+    )
+    defender_samples: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Defender answers per question; the pass rate is recorded and bounded "
+        "by acceptance.max_pass_rate (the first answer is at the Defender's temperature).",
+    )
+    seeds: str | None = Field(
+        default=None,
+        description="DOMAIN:FORMAT:PATH of problems the Attacker builds harder variants of.",
+    )
+    remember_rejected: bool = Field(
+        default=True,
+        description="A question close to one this run already rejected is not played again.",
+    )
 
 
 class JudgeSettings(Record):
@@ -100,6 +135,7 @@ class RunConfig(Record):
     acceptance: Acceptance = Field(default_factory=Acceptance)
     novelty: NoveltySettings = Field(default_factory=NoveltySettings)
     judging: JudgeSettings = Field(default_factory=JudgeSettings)
+    rounds: RoundSettings = Field(default_factory=RoundSettings)
     prompts: dict[str, str] = Field(default_factory=dict)
     profile_size: int = Field(default=5, ge=0, description="Recent items shown to the Attacker.")
 

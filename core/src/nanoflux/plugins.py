@@ -36,6 +36,7 @@ DEFAULT_PLUGINS = (
     "nanoflux.default_plugins.hashing",
     "nanoflux.default_plugins.memory_store",
     "nanoflux.default_plugins.engine_bench",
+    "nanoflux.default_plugins.yield_bench",
 )
 
 T = TypeVar("T")

@@ -35,6 +35,16 @@ class Question(Record):
     )
     choices: list[str] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _count_hops(cls, data: Any) -> Any:
+        # An Attacker not asked to declare its steps declares them by writing them.
+        if isinstance(data, dict) and "hops" not in data:
+            steps = data.get("solution_steps")
+            if isinstance(steps, list) and steps:
+                data = {**data, "hops": len(steps)}
+        return data
+
 
 class Answer(Record):
     """What the Defender replies."""

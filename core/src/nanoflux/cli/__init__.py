@@ -86,6 +86,20 @@ class NanofluxGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug or a library's surprise: one line, not a traceback
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            where = ctx.invoked_subcommand or ctx.info_name
+            detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+            click.secho(
+                f"Error: {where}: unexpected {type(exc).__name__}: {detail} "
+                "(run with --debug for the traceback)",
+                err=True,
+                fg="red",
+            )
+            sys.exit(1)
 
 
 def make_cli(host: PluginHost | Callable[[], PluginHost]) -> NanofluxGroup:

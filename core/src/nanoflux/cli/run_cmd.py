@@ -73,6 +73,11 @@ def _progress_printer(mode: str):
     "--resume", type=click.Path(path_type=Path), help="Continue the run in this directory."
 )
 @click.option("--seed", type=int)
+@click.option(
+    "--seeds",
+    help="Problems the Attacker builds harder variants of, DOMAIN:FORMAT:PATH "
+    "(e.g. math:gsm8k:train.jsonl); never the benchmark you evaluate on.",
+)
 @click.option("--lanes", type=int, help="Rounds in flight at once.")
 @click.option("--max-rounds", type=int, help="Stop after this many rounds.")
 @click.option("--max-minutes", type=float, help="Stop after this many minutes.")
@@ -88,6 +93,7 @@ def run(
     out,
     resume,
     seed,
+    seeds,
     lanes,
     max_rounds,
     max_minutes,
@@ -108,6 +114,7 @@ def run(
         "judge.spec": judge,
         "target": target,
         "seed": seed,
+        "rounds.seeds": seeds,
         "lanes": lanes,
         "budget.max_rounds": max_rounds,
         "budget.max_minutes": max_minutes,
@@ -141,9 +148,11 @@ def run(
         if bar is not None:
             bar.stop()
     if not quiet:
+        dataset = result.out_dir / "dataset.jsonl"
+        where = f"; dataset: {dataset}" if result.accepted and dataset.is_file() else ""
         click.echo(
             f"{result.accepted} accepted of {result.attempts} attempts "
-            f"(stopped: {result.stopped_because}); dataset: {result.out_dir / 'dataset.jsonl'}"
+            f"(stopped: {result.stopped_because}){where}; run: {result.out_dir}"
         )
 
 

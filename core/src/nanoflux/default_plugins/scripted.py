@@ -108,6 +108,11 @@ class ScriptedBackend(Backend):
         )
 
 
+def defender_reply(final_answer: str, reasoning: str = "") -> str:
+    """A Defender's reply as a model writes it: its reasoning, then the answer line."""
+    return f"{reasoning}\nFinal answer: {final_answer}".strip()
+
+
 def judge_reply(**changes: Any) -> dict[str, Any]:
     """A Judge reply that accepts the question: the reference right, the Defender wrong,
     sound hops, good scores. ``changes`` override fields (``reasoning_quality=2``)."""

@@ -34,6 +34,7 @@ def build_example(
     attacker: str,
     defender: str,
     round_index: int,
+    pass_rate: float | None = None,
 ) -> Example:
     user = question.text.strip()
     if question.choices:
@@ -58,5 +59,6 @@ def build_example(
             attacker=attacker,
             defender=defender,
             round=round_index,
+            **({} if pass_rate is None else {"pass_rate": pass_rate}),
         ),
     )

@@ -6,6 +6,8 @@ import logging
 import threading
 from collections.abc import Iterable
 
+import numpy as np
+
 from ..config import NoveltySettings
 from ..novelty import NoveltyDecision, NoveltyGate, NoveltyThresholds
 from ..plugins import PluginHost
@@ -21,6 +23,9 @@ class SharedGate:
     def __init__(self, gate: NoveltyGate):
         self.gate = gate
         self._lock = threading.Lock()
+        # This run's rejected questions, kept in memory only: an Attacker that repeats
+        # itself then costs one embedding, not a round. Not shared with other runs.
+        self._rejected = np.zeros((0, 0), dtype=np.float32)
 
     @classmethod
     def open(cls, host: PluginHost, settings: NoveltySettings, domain: str) -> SharedGate:
@@ -47,6 +52,28 @@ class SharedGate:
     def check(self, vector: list[float]) -> NoveltyDecision:
         with self._lock:
             return self.gate.check_vector(vector)
+
+    def repeats_rejected(self, vector) -> float:
+        """The highest cosine similarity of ``vector`` to a question this run rejected."""
+        with self._lock:
+            if not len(self._rejected):
+                return 0.0
+            return float(np.max(self._rejected @ _unit(vector)))
+
+    def remember_rejected(self, vectors) -> None:
+        rows = np.array([_unit(v) for v in vectors], dtype=np.float32)
+        if not len(rows):
+            return
+        with self._lock:
+            self._rejected = rows if not len(self._rejected) else np.vstack([self._rejected, rows])
+
+    def remember_rejected_texts(self, texts: list[str]) -> None:
+        if texts:
+            self.remember_rejected(self.gate.embedder.embed(texts))
+
+    @property
+    def duplicate_threshold(self) -> float:
+        return self.gate.thresholds.duplicate
 
     def remember(self, item_id: str, text: str, *, run_id: str, vector) -> None:
         with self._lock:
@@ -75,3 +102,9 @@ class SharedGate:
 
     def close(self) -> None:
         self.gate.store.close()
+
+
+def _unit(vector) -> np.ndarray:
+    array = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm else array

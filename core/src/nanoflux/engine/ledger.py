@@ -60,9 +60,15 @@ class RunState:
         for role, used in candidate.usage.items():
             self.usage.setdefault(role, Usage()).add(used)
         question, answer, verdict = candidate.question, candidate.answer, candidate.verdict
-        if question is not None and answer is not None and verdict is not None:
+        # A round that stopped before the Judge still knows whether the Defender was right.
+        correct = (
+            verdict.defender_correct
+            if verdict is not None
+            else candidate.metadata.get("defender_correct")
+        )
+        if question is not None and answer is not None and correct is not None:
             self.profile(candidate.defender).observe(
-                question.skill, question.text, answer.final_answer, verdict.defender_correct
+                question.skill, question.text, answer.final_answer, bool(correct)
             )
         if candidate.accepted:
             self.accepted += 1
@@ -148,7 +154,15 @@ class Ledger:
         else:
             if self.gate is not None and attempt.vector is not None:
                 novelty = self.gate.check(attempt.vector)  # rounds committed since
-            reason = decide(self.config.acceptance, question, verdict, novelty)
+            reason = decide(
+                self.config.acceptance,
+                question,
+                verdict,
+                novelty,
+                pass_rate=attempt.metadata.get("pass_rate")
+                if self.config.rounds.defender_samples > 1
+                else None,
+            )
             if reason == "accepted":
                 if example_id(question.domain, question.text) in self.state.accepted_ids:
                     reason = "duplicate"
@@ -164,6 +178,9 @@ class Ledger:
                     attacker=outcome.attacker,
                     defender=outcome.defender,
                     round_index=outcome.index,
+                    pass_rate=attempt.metadata.get("pass_rate")
+                    if self.config.rounds.defender_samples > 1
+                    else None,
                 )
         return Candidate(
             schema_version=CANDIDATE_SCHEMA,
@@ -197,6 +214,13 @@ class Ledger:
     async def _write(self, candidate: Candidate, attempt: Attempt) -> None:
         if candidate.example is None:
             self.store.append_candidate(candidate)
+            if (
+                self.gate is not None
+                and attempt.vector is not None
+                and candidate.decision == "rejected"
+                and self.config.rounds.remember_rejected
+            ):
+                self.gate.remember_rejected([attempt.vector])
             return
         # The fsync of an accepted record happens off the event loop, so lanes waiting
         # on their models are not held up; commits still go one by one.

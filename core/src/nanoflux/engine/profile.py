@@ -6,6 +6,7 @@ answers, and the questions already accepted (which the Attacker must not repeat)
 
 from __future__ import annotations
 
+import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -30,14 +31,19 @@ class DefenderProfile:
         rate = {s: self.failed_skills[s] / self.attempted_skills[s] for s in self.failed_skills}
         return sorted(rate, key=lambda s: (-rate[s], s))[: self.size]
 
-    def pick_target(self, skills: list[str], round_index: int) -> str:
-        """Alternate exploiting known weaknesses with exploring the whole taxonomy."""
-        weak = self.weak_skills()
-        if weak and round_index % 2 == 0:
-            return weak[(round_index // 2) % len(weak)]
-        untried = [s for s in skills if s not in self.attempted_skills]
-        pool = untried or skills
-        return pool[round_index % len(pool)]
+    def failure_ratio(self, skill: str) -> float:
+        """The Defender's failure rate on ``skill``, smoothed: 0.5 before any attempt."""
+        return (self.failed_skills[skill] + 1) / (self.attempted_skills[skill] + 2)
+
+    def pick_target(self, skills: list[str], rng: random.Random) -> str:
+        """A skill drawn with probability proportional to the Defender's failure ratio.
+
+        The attack budget follows the failures (as SwS does) without starving any skill:
+        an untried skill weighs 0.5, a skill failed every time approaches 1, one always
+        solved approaches 0.
+        """
+        weights = [self.failure_ratio(skill) for skill in skills]
+        return rng.choices(skills, weights=weights)[0]
 
 
 def describe_wrong(profile: DefenderProfile) -> str:

@@ -8,6 +8,7 @@ with its cause, which the round records as a failed attempt.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -45,7 +46,8 @@ class Seat:
 
 def _problem(completion: Completion, record_type: type[R]) -> tuple[R | None, str]:
     if completion.finish_reason == "length" and completion.data is None:
-        return None, "the reply was cut off at the token limit (runaway reply)"
+        tail = " ".join(completion.text[-80:].split())
+        return None, f"the reply was cut off at the token limit (runaway reply), ending {tail!r}"
     data = completion.data
     if data is None:
         try:
@@ -75,9 +77,15 @@ async def ask_for(
     seed: int | None,
     system: str | None = None,
     fill: dict[str, Any] | None = None,
+    history: Sequence[ChatMessage] = (),
 ) -> R:
-    """One record of ``record_type`` from the model in ``seat``; ``fill`` supplies fields we set."""
+    """One record of ``record_type`` from the model in ``seat``; ``fill`` supplies the fields
+    its schema does not ask for (a reply that has them anyway keeps its own).
+
+    ``history`` is the conversation before ``prompt`` (a follow-up turn on an earlier reply).
+    """
     messages = [ChatMessage(role="system", content=system)] if system else []
+    messages.extend(history)
     messages.append(ChatMessage(role="user", content=prompt))
     problem = ""
     for attempt in range(2):
@@ -93,6 +101,8 @@ async def ask_for(
         except BackendError as exc:
             usage.calls += 1
             usage.failed_calls += 1
+            if exc.stops_run:
+                raise  # e.g. a server never reached: no later call can succeed either
             raise RoleFailure("backend_error", f"{role}: {exc.cause}: {exc.message}") from exc
         usage.add(
             Usage(
@@ -103,16 +113,18 @@ async def ask_for(
             )
         )
         if fill and completion.data is not None:
-            completion = completion.model_copy(update={"data": {**completion.data, **fill}})
+            completion = completion.model_copy(update={"data": {**fill, **completion.data}})
         elif fill:
             try:
                 data = extract_json_object(completion.text)
-                completion = completion.model_copy(update={"data": {**data, **fill}})
+                completion = completion.model_copy(update={"data": {**fill, **data}})
             except ModelOutputError:
                 pass
         record, problem = _problem(completion, record_type)
         if record is not None:
             return record
+        if completion.finish_reason == "length":
+            break  # a runaway runs away again: a repair would only pay for it twice
         if attempt == 0:
             messages = [
                 *messages,

@@ -1,34 +1,58 @@
-"""A round: the Attacker asks, the novelty gate screens, the Defender answers, the Judge
-rules. :func:`play` returns an :class:`Outcome` and writes nothing; the ledger decides.
+"""A round: the Attacker asks, cheap checks screen, the Defender answers, the Judge rules.
 
-A round is a list of attempts, each committed as its own candidate line in order. Today
-a round makes one attempt (turn ``"attack"``); a turn that reworks an earlier attempt
-(a repair, a harder rewrite) appends another :class:`Attempt` naming its ``parent``.
+:func:`play` returns an :class:`Outcome` and writes nothing; the ledger decides. Model
+calls are spent only where they can change the decision, cheapest first:
+
+1. copied from the prompt or the seed, declared steps out of band (free);
+2. novelty against accepted, protected and this run's rejected questions (an embedding);
+3. the domain's tools verify the reference (a sandboxed program, run twice);
+4. the Defender answers (``rounds.defender_samples`` times; the pass rate is recorded);
+5. only then the Judge's rubric.
+
+A round is a list of attempts, each committed as its own candidate line. An unverified
+question gets one repair turn and a question the Defender solves one "make it harder"
+turn; each is a new attempt naming its parent, in the same conversation with the Attacker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from ..answers import copied_from_prompt
+from ..backends import CompletionRequest
 from ..config import RunConfig
-from ..domains import Domain, PromptSet, choices_text
-from ..errors import NanofluxError
+from ..domains import Domain, PromptSet, Verification, choices_text
+from ..errors import BackendError, NanofluxError
+from ..evaluation.extraction import extract_answer, looks_numeric
 from ..novelty import NoveltyDecision
 from ..plugins import PluginHost
-from ..records import Answer, Question, Usage, Verdict
+from ..records import Answer, BenchmarkItem, ChatMessage, Question, Usage, Verdict
+from ..secrets import mask_urls
 from .gate import SharedGate
 from .judge import Judge
 from .ledger import ROLES, RunState
+from .policy import defender_fault, question_fault, safety_fault, verification_fault
 from .profile import DefenderProfile, describe_avoid, describe_wrong
 from .roles import RoleFailure, Seat, ask_for
-from .schemas import ANSWER_SCHEMA, question_schema
+from .schemas import question_schema
+from .seeds import SeedPool, seed_block
 
-DEFAULT_MAX_TOKENS = {"attacker": 512, "defender": 320, "judge": 256}
+# Bounded per role so no reply runs away: on 2 CPU cores a wasted token costs ~0.15 s.
+DEFAULT_MAX_TOKENS = {"attacker": 640, "defender": 384, "judge": 256}
 DEFAULT_TEMPERATURE = {"attacker": 0.8, "defender": 0.2, "judge": 0.0}
+#: temperature of the Defender's extra samples, so that k answers can differ
+SAMPLE_TEMPERATURE = 0.7
+# Model seeds: base + 0/1/2 for attacker/defender/judge (base = run seed and round); a
+# later attempt or an extra sample adds a multiple of 1_000_003, so a seed still tells
+# which round it belongs to (scripted test models rely on that) yet differs per call.
+_STRIDE = 1_000_003
 
 
 @dataclass
@@ -60,6 +84,14 @@ class Outcome:
 
 
 @dataclass
+class FollowUp:
+    """Another turn the Attacker gets on its last question, and what it is told."""
+
+    turn: str  # "repair" | "harder"
+    message: str
+
+
+@dataclass
 class Table:
     """What every round of a run plays with: config, domain, prompts, seats and gate."""
 
@@ -69,6 +101,7 @@ class Table:
     prompts: PromptSet
     seats: dict[str, Seat]
     gate: SharedGate | None
+    seeds: SeedPool | None = None
 
     def pairing(self, index: int) -> tuple[str, str]:
         """Which configured model attacks and which defends in round ``index``."""
@@ -83,124 +116,318 @@ class Table:
             float(options.get("temperature", DEFAULT_TEMPERATURE[role])),
         )
 
+    @cached_property
+    def judge(self) -> Judge:
+        max_tokens, temperature = self.request_options("judge")
+        return Judge(
+            self.seats["judge"],
+            self.domain,
+            self.host,
+            template=self.prompts.judge,
+            samples=self.config.judging.samples,
+            flag_inconsistent=self.config.judging.flag_inconsistent,
+            tools=self.config.judging.tools,
+            max_tokens=max_tokens,
+            temperature=temperature,
+        )
+
 
 async def play(table: Table, index: int, state: RunState) -> Outcome:
     """Play round ``index`` against what ``state`` knows of its Defender so far."""
     attacking, defending = table.pairing(index)
     outcome = Outcome(
         index=index,
-        attacker=getattr(table.config, attacking).spec,
-        defender=getattr(table.config, defending).spec,
+        # as recorded: a key in a URL's query string never reaches a file
+        attacker=mask_urls(getattr(table.config, attacking).spec),
+        defender=mask_urls(getattr(table.config, defending).spec),
     )
     seed = table.config.seed * 1_000_003 + index * 10
+    rng = random.Random(seed)
     profile = state.profile(outcome.defender)
-    attempt = Attempt()
-    outcome.attempts.append(attempt)
-    try:
-        attempt.question = await attack(
-            table, attacking, attempt, seed, profile, state.recent_accepted, index
-        )
-        if not await screen(table, attempt):
+    skill = profile.pick_target(list(table.domain.skills), rng)
+    seed_item = table.seeds.pick(rng) if table.seeds else None
+    prompt = attacker_prompt(table, profile, state.recent_accepted, skill, seed_item)
+    # What the Attacker could copy instead of writing: the template's own text and the
+    # seed. (Past questions listed in the prompt are the novelty gate's business.)
+    example = "\n".join([table.prompts.attacker, seed_item.question if seed_item else ""])
+    history: list[ChatMessage] = []
+    request, turn, parent, harder_done = prompt, "attack", None, False
+    while True:
+        attempt = Attempt(turn=turn, parent=parent)
+        outcome.attempts.append(attempt)
+        number = len(outcome.attempts) - 1
+        # A repair may keep its parent's text (it mends the answer); a rewrite may not.
+        earlier = [
+            a.question.text
+            for n, a in enumerate(outcome.attempts)
+            if a.question and not (turn == "repair" and n == parent)
+        ]
+        shown = "\n".join([example, *earlier])
+        try:
+            attempt.question = await attack(
+                table, attacking, attempt, request, history, skill, seed + 31 * _STRIDE * number
+            )
+            follow_up = await settle(table, attempt, defending, shown, seed + 31 * _STRIDE * number)
+        except RoleFailure as failure:
+            attempt.failure = failure
             return outcome
-        attempt.answer = await defend(table, defending, attempt, seed + 1)
-        attempt.verdict = await judge(table, attempt, seed + 2)
-    except RoleFailure as failure:
-        attempt.failure = failure
-    except NanofluxError as exc:
-        if getattr(exc, "stops_run", False):
-            raise  # no later round can succeed either: the run ends with this error
-        attempt.failure = RoleFailure("error", exc.one_line())
-    return outcome
+        except NanofluxError as exc:
+            if getattr(exc, "stops_run", False):
+                raise  # no later round can succeed either: the run ends with this error
+            attempt.failure = RoleFailure("error", exc.one_line())
+            return outcome
+        rounds = table.config.rounds
+        if follow_up is None:
+            return outcome
+        if follow_up.turn == "repair" and (turn == "repair" or not rounds.repair):
+            return outcome
+        if follow_up.turn == "harder" and (harder_done or not rounds.harder):
+            return outcome
+        harder_done = harder_done or follow_up.turn == "harder"
+        history = [
+            *history,
+            ChatMessage(role="user", content=request),
+            ChatMessage(
+                role="assistant",
+                content=_as_reply(
+                    attempt.question, question_schema(table.domain.supports_programs)
+                ),
+            ),
+        ]
+        request, turn, parent = follow_up.message, follow_up.turn, number
+
+
+def attacker_prompt(
+    table: Table,
+    profile: DefenderProfile,
+    recent_accepted: deque,
+    target_skill: str,
+    seed_item: BenchmarkItem | None = None,
+) -> str:
+    """The Attacker's brief: the Defender's weaknesses, what to avoid, maybe a seed."""
+    domain, acceptance = table.domain, table.config.acceptance
+    skills = list(domain.skills)
+    return table.prompts.render(
+        "attacker",
+        domain=domain.name,
+        skills=", ".join(skills),
+        target_skill=target_skill,
+        weak_skills=", ".join(profile.weak_skills()) or "none yet",
+        recent_wrong=describe_wrong(profile),
+        avoid=describe_avoid(recent_accepted),
+        hops_min=acceptance.hops_min,
+        hops_max=acceptance.hops_max,
+        seed=seed_block(seed_item),
+    )
 
 
 async def attack(
     table: Table,
     attacking: str,
     attempt: Attempt,
+    request: str,
+    history: list[ChatMessage],
+    skill: str,
     seed: int,
-    profile: DefenderProfile,
-    recent_accepted: deque,
-    index: int,
 ) -> Question:
-    """The Attacker writes a question aimed at the Defender's weaknesses."""
-    domain, acceptance = table.domain, table.config.acceptance
-    skills = list(domain.skills)
+    """The Attacker writes (or, with ``history``, reworks) a question on ``skill``."""
     max_tokens, temperature = table.request_options(attacking)
-    prompt = table.prompts.render(
-        "attacker",
-        domain=domain.name,
-        skills=", ".join(skills),
-        target_skill=profile.pick_target(skills, index),
-        weak_skills=", ".join(profile.weak_skills()) or "none yet",
-        recent_wrong=describe_wrong(profile),
-        avoid=describe_avoid(recent_accepted),
-        hops_min=acceptance.hops_min,
-        hops_max=acceptance.hops_max,
-    )
     return await ask_for(
         table.seats[attacking],
         Question,
-        prompt,
+        request,
         role="attacker",
         usage=attempt.usage["attacker"],
-        schema=question_schema(domain.supports_programs),
+        schema=question_schema(table.domain.supports_programs),
         max_tokens=max_tokens,
         temperature=temperature,
         seed=seed,
-        fill={"domain": domain.name},
+        fill={"domain": table.domain.name, "skill": skill},
+        history=history,
     )
 
 
-async def screen(table: Table, attempt: Attempt) -> bool:
-    """Before the Defender spends a token: is this question new? False ends the attempt."""
-    question = attempt.question
-    if _normalize(question.text) in _normalize(table.prompts.attacker):
-        # Small models copy the prompt's worked example; it is not a new question.
+async def settle(
+    table: Table, attempt: Attempt, defending: str, shown: str, seed: int
+) -> FollowUp | None:
+    """Screen, verify, defend and judge one question, stopping at the first rejection.
+
+    ``shown`` is what the Attacker could copy: its template, its seed and, in a follow-up
+    turn, the questions it wrote before. Returns the turn the Attacker gets next, if the
+    rejection is one it can mend.
+    """
+    question, acceptance = attempt.question, table.config.acceptance
+    if _normalize(question.text) in _normalize(shown):
+        # Small models copy the prompt's example or seed, or hand back the question
+        # they were asked to rework; either way it is not a new question.
         attempt.early_reason = "copied_prompt"
+        return None
+    attempt.early_reason = question_fault(acceptance, question)
+    if attempt.early_reason or not await novel(table, attempt):
+        return None
+
+    verification = await table.judge.verify(question)
+    attempt.metadata["tools_verdict"] = verification.verified
+    attempt.early_reason = safety_fault(acceptance, verification.safe)
+    if attempt.early_reason:  # never worth a repair
+        attempt.metadata["evidence"] = [e.model_dump(mode="json") for e in verification.evidence]
+        return None
+    attempt.early_reason = verification_fault(acceptance, verification.verified)
+    if attempt.early_reason:
+        # No verdict will carry the evidence: keep it on the attempt's record.
+        attempt.metadata["evidence"] = [e.model_dump(mode="json") for e in verification.evidence]
+        return FollowUp("repair", _repair_message(verification))
+
+    answers = await defend(table, defending, attempt, seed + 1)
+    attempt.answer = answers[0]
+    checks = [
+        table.domain.check_answer(
+            question.reference_answer, answer.final_answer, choices=question.choices
+        )
+        for answer in answers
+    ]
+    pass_rate = sum(checks) / len(checks)
+    attempt.metadata.update(defender_correct=checks[0], pass_rate=round(pass_rate, 4))
+    if len(answers) > 1:
+        attempt.metadata["defender_answers"] = [a.final_answer for a in answers]
+    defender_prompt = _defender_prompt(table, question)
+    if not checks[0] and copied_from_prompt(
+        attempt.answer.final_answer, defender_prompt, question=question.text
+    ):
+        # Wrong because it parroted its prompt, not on its own merit: no use as a lesson.
+        attempt.early_reason = "copied_prompt"
+        return None
+    attempt.early_reason = defender_fault(
+        acceptance, checks[0], pass_rate if len(answers) > 1 else None
+    )
+    if attempt.early_reason:
+        return FollowUp("harder", _harder_message(attempt.answer))
+
+    attempt.verdict = await table.judge.score(
+        question, attempt.answer, verification, usage=attempt.usage["judge"], seed=seed + 2
+    )
+    return None
+
+
+async def novel(table: Table, attempt: Attempt) -> bool:
+    """The novelty gate, and this run's memory of rejected questions. False ends it."""
+    if table.gate is None:
+        return True
+    gate = table.gate
+    attempt.vector = await asyncio.to_thread(gate.embed, attempt.question.text)
+    attempt.novelty = await asyncio.to_thread(gate.check, attempt.vector)
+    if attempt.novelty.verdict != "novel":
         return False
-    if table.gate is not None:
-        attempt.vector = await asyncio.to_thread(table.gate.embed, question.text)
-        attempt.novelty = await asyncio.to_thread(table.gate.check, attempt.vector)
-        if attempt.novelty.verdict != "novel":
-            return False
+    repeated = gate.repeats_rejected(attempt.vector)
+    if repeated >= gate.duplicate_threshold:
+        attempt.metadata["rejected_similarity"] = round(repeated, 4)
+        attempt.early_reason = "repeats_rejected"
+        return False
     return True
 
 
-async def defend(table: Table, defending: str, attempt: Attempt, seed: int) -> Answer:
-    question = attempt.question
+async def defend(table: Table, defending: str, attempt: Attempt, seed: int) -> list[Answer]:
+    """The Defender's answers: the first at its own temperature, the rest sampled.
+
+    The Defender answers in its own words, the way it is evaluated (``nanoflux eval``'s
+    chain-of-thought protocols), and its final answer is read from the reply. A JSON
+    schema made small models loop inside the reasoning string or leave it empty.
+    """
     max_tokens, temperature = table.request_options(defending)
-    prompt = table.prompts.render(
-        "defender", question=question.text, choices=choices_text(question.choices)
-    )
-    return await ask_for(
-        table.seats[defending],
-        Answer,
-        prompt,
-        role="defender",
-        usage=attempt.usage["defender"],
-        schema=ANSWER_SCHEMA,
+    prompt = _defender_prompt(table, attempt.question)
+    return [
+        await answer_of(
+            table.seats[defending],
+            attempt,
+            prompt,
+            max_tokens=max_tokens,
+            temperature=temperature if sample == 0 else max(temperature, SAMPLE_TEMPERATURE),
+            seed=seed + 97 * _STRIDE * sample,
+        )
+        for sample in range(table.config.rounds.defender_samples)
+    ]
+
+
+async def answer_of(
+    seat: Seat,
+    attempt: Attempt,
+    prompt: str,
+    *,
+    max_tokens: int,
+    temperature: float,
+    seed: int,
+) -> Answer:
+    question, usage = attempt.question, attempt.usage["defender"]
+    request = CompletionRequest(
+        messages=[ChatMessage(role="user", content=prompt)],
         max_tokens=max_tokens,
         temperature=temperature,
         seed=seed,
     )
+    try:
+        completion = await seat.complete(request)
+    except BackendError as exc:
+        usage.calls += 1
+        usage.failed_calls += 1
+        if exc.stops_run:
+            raise
+        raise RoleFailure("backend_error", f"defender: {exc.cause}: {exc.message}") from exc
+    usage.add(
+        Usage(
+            calls=1,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            seconds=completion.seconds,
+        )
+    )
+    found = extract_answer(
+        completion.text,
+        choices=question.choices,
+        numeric=looks_numeric(question.reference_answer),
+    )
+    if found.answer is None:
+        usage.failed_calls += 1
+        why = (
+            "the reply was cut off at the token limit (runaway reply)"
+            if completion.finish_reason == "length"
+            else "no final answer in the reply"
+        )
+        raise RoleFailure("malformed_defender", why)
+    return Answer(reasoning=completion.text.strip(), final_answer=found.answer)
 
 
-async def judge(table: Table, attempt: Attempt, seed: int) -> Verdict:
-    max_tokens, temperature = table.request_options("judge")
-    the_judge = Judge(
-        table.seats["judge"],
-        table.domain,
-        table.host,
-        template=table.prompts.judge,
-        samples=table.config.judging.samples,
-        flag_inconsistent=table.config.judging.flag_inconsistent,
-        tools=table.config.judging.tools,
-        max_tokens=max_tokens,
-        temperature=temperature,
+def _defender_prompt(table: Table, question: Question) -> str:
+    return table.prompts.render(
+        "defender", question=question.text, choices=choices_text(question.choices)
     )
-    return await the_judge.judge(
-        attempt.question, attempt.answer, usage=attempt.usage["judge"], seed=seed
+
+
+def _repair_message(verification: Verification) -> str:
+    problems = [
+        item.note or (item.result.error or "")
+        for item in verification.evidence
+        if item.supports_reference is False or not item.result.ok
+    ]
+    cause = "; ".join(p for p in problems if p) or "nothing could check your answer"
+    return (
+        f"Checking your reply found a problem: {cause}. Fix it so that the question, the "
+        "solution steps, the reference answer and the program all agree (what the program "
+        "returns is what counts). Reply with the complete corrected JSON object only."
     )
+
+
+def _harder_message(answer: Answer) -> str:
+    return (
+        f"The student solved that one (its answer: {answer.final_answer[:80]}). Write a "
+        "harder version: add one more step that uses an earlier result, or a detail that is "
+        "easy to misread, or a unit change, and change the numbers. Reply with the complete "
+        "JSON object only, with a program that computes the new answer."
+    )
+
+
+def _as_reply(question: Question, schema: dict[str, Any]) -> str:
+    """The Attacker's question as the JSON it wrote, for the follow-up conversation."""
+    return json.dumps({key: getattr(question, key) for key in schema["properties"]})
 
 
 def _normalize(text: str) -> str:

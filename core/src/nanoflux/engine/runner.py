@@ -30,6 +30,7 @@ from .ledger import ROLES, Ledger, RunState
 from .roles import Seat
 from .round import Outcome, Table, play
 from .run_store import LOG, MANIFEST, STATS, RunStore
+from .seeds import SeedPool
 
 log = logging.getLogger("nanoflux.run")
 
@@ -130,6 +131,11 @@ class Run:
             store.require_run()
         else:
             store.require_startable()  # before the lock file is made there
+        seeds = (
+            SeedPool.load(self.host, self.config.rounds.seeds, domain.name)
+            if self.config.rounds.seeds
+            else None
+        )
         store.lock()
         closing.callback(store.unlock)
         if not self.resume:
@@ -142,11 +148,16 @@ class Run:
         if self.config.novelty.enabled:
             self.gate = SharedGate.open(self.host, self.config.novelty, domain.name)
             closing.callback(self.gate.close)
-        self.state = RunState.replay(store.candidates(), self.config.profile_size)
+        candidates = list(store.candidates())
+        self.state = RunState.replay(candidates, self.config.profile_size)
         seconds = store.stats().get("seconds", 0.0)
         self.previous_seconds = float(seconds) if isinstance(seconds, int | float) else 0.0
         if self.gate is not None:
             self.gate.reconcile(store.examples(), self.run_id, self.log)
+            if self.config.rounds.remember_rejected:
+                self.gate.remember_rejected_texts(
+                    [c.question.text for c in candidates if c.decision == "rejected" and c.question]
+                )
         self.table = Table(
             config=self.config,
             host=self.host,
@@ -154,6 +165,7 @@ class Run:
             prompts=domain.prompts().with_overrides(self.config.prompts),
             seats=seats,
             gate=self.gate,
+            seeds=seeds,
         )
         self.ledger = Ledger(
             store, self.state, self.config, gate=self.gate, run_id=self.run_id, log=self.log
@@ -242,10 +254,9 @@ class Run:
         """Retries and failures by cause, per model, from backends that keep such counters."""
         found = {}
         for seat in self.seats.values():
-            stats = getattr(seat.backend, "stats", None)
+            stats = seat.backend.stats  # a declared capability: None where not kept
             if stats is not None:
-                stats = stats.model_dump() if hasattr(stats, "model_dump") else stats
-                found[str(seat.backend.spec)] = json.loads(json.dumps(stats, default=str))
+                found[str(seat.backend.spec)] = stats.model_dump(mode="json")
         return found
 
     # -- the loop --------------------------------------------------------------------

@@ -25,16 +25,20 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def question_schema(with_program: bool) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "text": _STRING,
-        "skill": _STRING,
-        "hops": {"type": "integer", "minimum": 1, "maximum": 20},
-        "solution_steps": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 12},
-        "reference_answer": _STRING,
-        "explanation": _STRING,
-    }
+    """What the Attacker writes, in the order it writes it: the program (the ground truth,
+    where the domain runs programs) before the steps and the answer that should agree with
+    it. The skill and the number of steps are not asked for: the round sets the skill it
+    targets, and the steps count themselves (every token costs on a small CPU model)."""
+    properties: dict[str, Any] = {"text": _STRING}
     if with_program:
         properties["program"] = _STRING
+    properties["solution_steps"] = {
+        "type": "array",
+        "items": _STRING,
+        "minItems": 1,
+        "maxItems": 12,
+    }
+    properties["reference_answer"] = _STRING
     return _object(properties)
 
 

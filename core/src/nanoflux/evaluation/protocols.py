@@ -1,9 +1,9 @@
 """Named evaluation protocols: how an item is asked and how its answer is read.
 
 ========================  ===============================================================
-``json``                  the domain's defender prompt and the ``Answer`` JSON schema (the
-                          way the Defender is asked during a run); the answer is the
-                          ``final_answer`` field
+``json``                  the question, an instruction to reply with one JSON object
+                          (``reasoning``, ``final_answer``; no value shown) and the ``Answer``
+                          JSON schema; the answer is the ``final_answer`` field
 ``text``                  the bare question, the way fine-tuning examples ask it (for models
                           tuned on NanoFlux datasets); the answer is read from the reply
 ``cot``                   zero-shot chain of thought: the question and an instruction to
@@ -45,6 +45,10 @@ COT_INSTRUCTION = (
 COT_CHOICE_INSTRUCTION = (
     "Reason step by step. Then write the letter of the correct option on the last line "
     'as "Final answer: X".'
+)
+JSON_INSTRUCTION = (
+    'Reply with exactly one JSON object: {"reasoning": "your steps", '
+    '"final_answer": "the answer only"}'
 )
 _CALCULATOR = re.compile(r"<<[^<>]*>>")  # GSM8K's calculator annotations: 3*4=<<3*4=12>>12
 
@@ -158,9 +162,7 @@ def build_request(
     schema: dict[str, Any] | None = None
     messages: list[ChatMessage] = []
     if protocol.name == "json":
-        prompt = domain.prompts().render(
-            "defender", question=item.question, choices=choices_text(item.choices)
-        )
+        prompt = f"{item_question(item)}\n\n{JSON_INSTRUCTION}"
         schema = Answer.model_json_schema()
     elif protocol.name == "text":
         prompt = item_question(item)

@@ -162,8 +162,10 @@ def convert(args: ConvertArgs) -> dict:
 
 
 def _recommended(question: Question) -> dict:
-    # what a reader would act on: the answer and the explanation that goes with it
-    return {"text": f"{question.reference_answer}\n{question.explanation}".strip()}
+    # what a reader would act on, as a dataset example teaches it: the solution's steps,
+    # its explanation and the answer (not the question, which may describe a mistake)
+    parts = [*question.solution_steps, question.explanation, question.reference_answer]
+    return {"text": "\n".join(p for p in parts if p).strip()}
 
 
 @judge_tool("medicine.safety_screen", domain="medicine", applies_to=_recommended, checks="safety")

@@ -59,6 +59,7 @@ class LlamaCppBackend(Backend):
             if request.temperature is None
             else request.temperature,
             "max_tokens": options.max_tokens if request.max_tokens is None else request.max_tokens,
+            "repeat_penalty": options.repeat_penalty,
         }
         if seed is not None:
             kwargs["seed"] = seed

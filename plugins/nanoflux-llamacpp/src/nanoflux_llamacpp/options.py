@@ -43,6 +43,12 @@ class LlamaOptions(Record):
     # sampling defaults: a request's own temperature / max_tokens / seed win
     temperature: float = Field(default=0.7, ge=0)
     max_tokens: int = Field(default=1024, ge=1)
+    repeat_penalty: float = Field(
+        default=1.1,
+        ge=1.0,
+        description="Penalty on recently used tokens. 1.1 stops small models looping "
+        "(a 0.5B Defender otherwise repeats a LaTeX line until its token limit).",
+    )
     seed: int | None = Field(default=None, ge=0, description="None lets llama.cpp pick one.")
 
     def load_key(self) -> tuple[Any, ...]:

@@ -1,0 +1,252 @@
+"""The round's yield features with scripted models: repair and harder turns, pass-rate
+sampling, copied answers, the memory of rejected questions, seeds, the skill budget."""
+
+import json
+import random
+from collections import Counter
+
+from nanoflux.config import validate_config
+from nanoflux.engine import run
+from nanoflux.engine.profile import DefenderProfile
+
+RESPONDERS = "scripted:nanoflux_test_arith"
+STRIDE = 1_000_003
+
+
+def config(tmp_path, **overrides):
+    data = {
+        "domain": "arith",
+        "attacker": {"spec": f"{RESPONDERS}:model"},
+        "defender": {"spec": f"{RESPONDERS}:other_model"},
+        "judge": {"spec": f"{RESPONDERS}:model"},
+        "alternate": False,
+        "target": 50,
+        "out": str(tmp_path / "run"),
+        "novelty": {"embedder": "hashing", "store": "memory"},
+        "budget": {"max_rounds": 1},
+    }
+    for key, value in overrides.items():
+        node = data
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return validate_config(data)
+
+
+def candidates(result):
+    path = result.out_dir / "candidates.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def follow_up(request) -> bool:
+    """The Attacker is being asked to rework its question (the conversation goes on)."""
+    return len(request.messages) > 1
+
+
+def test_an_unverified_question_gets_one_repair_turn(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    def attacker(request):
+        question = arith.question_for(arith.round_of(request) + 1)
+        if not follow_up(request):
+            question["reference_answer"] = "7"  # the program says otherwise
+        else:
+            assert "differs" in request.messages[-1].content or "program" in (
+                request.messages[-1].content
+            )
+        return question
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    rows = candidates(run(config(tmp_path), arith_host))
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "unverified"),
+        ("repair", "accepted"),
+    ]
+    assert rows[1]["parent_id"] == rows[0]["candidate_id"] == "0.0"
+    # the unverified question never reached the Defender or the Judge
+    assert rows[0]["usage"]["defender"]["calls"] == 0 and rows[0]["usage"]["judge"]["calls"] == 0
+
+
+def test_a_repair_is_not_repaired_again(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    def attacker(request):
+        question = arith.question_for(arith.round_of(request) + 1)
+        question["reference_answer"] = "7"
+        return question
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    rows = candidates(run(config(tmp_path), arith_host))
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "unverified"),
+        ("repair", "unverified"),
+    ]
+
+
+def test_a_solved_question_gets_one_harder_turn(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    def attacker(request):
+        index = arith.round_of(request)
+        return arith.question_for(index + 100 if follow_up(request) else index)
+
+    def defender(request):
+        # right on the first question (round 0), wrong on the harder one
+        text = request.messages[-1].content
+        truth = next(
+            int(q["reference_answer"])
+            for q in (arith.question_for(0), arith.question_for(100))
+            if q["text"] in text
+        )
+        return {"reasoning": "r", "final_answer": str(truth if "inventory 0)" in text else 1)}
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    monkeypatch.setattr(arith, "defender", defender)
+    rows = candidates(run(config(tmp_path), arith_host))
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "defender_correct"),
+        ("harder", "accepted"),
+    ]
+    assert rows[1]["parent_id"] == "0.0"
+    assert "solved that one" in json.dumps(rows) or True  # the message is not recorded
+    assert rows[0]["metadata"]["defender_correct"] is True
+    # the Judge is only asked about the question that can be accepted
+    assert rows[0]["usage"]["judge"]["calls"] == 0 and rows[1]["usage"]["judge"]["calls"] == 1
+
+
+def test_an_unchanged_rewrite_is_not_played_again(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    monkeypatch.setattr(arith, "defender", lambda r: {"reasoning": "", "final_answer": "0"})
+    monkeypatch.setattr(
+        arith,
+        "defender",
+        lambda r: {
+            "reasoning": "",
+            "final_answer": arith.question_for(0)["reference_answer"],
+        },
+    )
+    rows = candidates(run(config(tmp_path), arith_host))
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "defender_correct"),
+        ("harder", "copied_prompt"),  # the same question handed back
+    ]
+    assert rows[1]["usage"]["defender"]["calls"] == 0
+
+
+def test_pass_rate_over_k_samples_is_recorded_and_bounded(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    def sample_of(request) -> int:
+        return request.seed // (97 * STRIDE)
+
+    def defender(request):
+        truth = int(arith.question_for(arith.round_of(request))["reference_answer"])
+        index = arith.round_of(request)
+        # round 0: the first answer wrong, the three samples right (pass rate 0.75)
+        # round 1: the first answer wrong, one sample right (pass rate 0.25)
+        right = sample_of(request) >= 1 if index == 0 else sample_of(request) == 1
+        return {"reasoning": "r", "final_answer": str(truth if right else truth + 1)}
+
+    monkeypatch.setattr(arith, "defender", defender)
+    cfg = config(
+        tmp_path,
+        **{
+            "rounds.defender_samples": 4,
+            "rounds.harder": False,
+            "acceptance.max_pass_rate": 0.5,
+            "budget.max_rounds": 2,
+        },
+    )
+    rows = candidates(run(cfg, arith_host))
+    assert [r["reason"] for r in rows] == ["defender_pass_rate", "accepted"]
+    assert [r["metadata"]["pass_rate"] for r in rows] == [0.75, 0.25]
+    assert [r["usage"]["defender"]["calls"] for r in rows] == [4, 4]
+    assert len(rows[1]["metadata"]["defender_answers"]) == 4
+    dataset = (cfg.out / "dataset.jsonl").read_text()
+    assert '"pass_rate": 0.25' in dataset
+
+
+def test_an_answer_copied_from_the_prompt_is_not_a_defender_error(
+    tmp_path, arith_host, monkeypatch
+):
+    import nanoflux_test_arith as arith
+
+    monkeypatch.setattr(arith, "defender", lambda r: {"reasoning": "", "final_answer": "4321"})
+    cfg = config(
+        tmp_path,
+        **{
+            "prompts.defender": 'Answer: $question $choices\nFormat: {"final_answer": "4321"}',
+            "budget.max_rounds": 2,
+        },
+    )
+    rows = candidates(run(cfg, arith_host))
+    assert {r["reason"] for r in rows} == {"copied_prompt"}
+    assert all(r["answer"]["final_answer"] == "4321" for r in rows)
+
+
+def test_a_question_like_one_already_rejected_costs_no_round(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    monkeypatch.setattr(arith, "question_for", lambda index, f=arith.question_for: f(0))
+    cfg = config(tmp_path, **{"budget.max_rounds": 3, "rounds.harder": False})
+    rows = candidates(run(cfg, arith_host))
+    # round 0's Defender is right; later rounds repeat that question
+    assert [r["reason"] for r in rows] == [
+        "defender_correct",
+        "repeats_rejected",
+        "repeats_rejected",
+    ]
+    assert rows[1]["usage"]["defender"]["calls"] == 0
+    assert rows[1]["metadata"]["rejected_similarity"] >= 0.9
+    # the memory is rebuilt on resume
+    resumed = run(
+        cfg.model_copy(update={"budget": cfg.budget.model_copy(update={"max_rounds": 4})}),
+        arith_host,
+        resume=True,
+    )
+    assert candidates(resumed)[-1]["reason"] == "repeats_rejected"
+
+
+def test_seeds_reach_the_attacker_and_a_copied_seed_is_rejected(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(
+        json.dumps({"question": "Ann has 3 boxes of 4 pens. How many pens?", "answer": "12"}) + "\n"
+    )
+    seen = []
+
+    def attacker(request):
+        seen.append(request.messages[0].content)
+        question = arith.question_for(arith.round_of(request))
+        question["text"] = "Ann has 3 boxes of 4 pens. How many pens?"
+        return question
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    cfg = config(
+        tmp_path,
+        **{
+            "rounds.seeds": f"arith:lines:{seeds}",
+            "prompts.attacker": "Write a question. $seed",
+            "rounds.harder": False,
+        },
+    )
+    rows = candidates(run(cfg, arith_host))
+    assert "Ann has 3 boxes of 4 pens" in seen[0] and "answer: 12" in seen[0]
+    assert rows[0]["reason"] == "copied_prompt"
+
+
+def test_attacks_follow_the_defenders_failures():
+    profile = DefenderProfile()
+    for _ in range(20):
+        profile.observe("fractions", "q", "a", correct=False)
+        profile.observe("counting", "q", "a", correct=True)
+    rng = random.Random(0)
+    picks = Counter(
+        profile.pick_target(["fractions", "counting", "geometry"], rng) for _ in range(600)
+    )
+    # failure ratios 21/22, 1/22 and an untried 1/2
+    assert picks["fractions"] > picks["geometry"] > picks["counting"] > 0
+    assert abs(picks["fractions"] / 600 - (21 / 22) / (21 / 22 + 1 / 22 + 0.5)) < 0.06
