@@ -14,7 +14,7 @@ from test_resume import cli_env, lines, nanoflux, write_config  # noqa: F401 (fi
 from nanoflux.engine import run
 from nanoflux.engine.export import export_dataset
 from nanoflux.engine.run_store import RunStore, encode_line, read_records
-from nanoflux.errors import DataFormatError, UsageError
+from nanoflux.errors import ConfigError, DataFormatError, UsageError
 from nanoflux.records import CANDIDATE_SCHEMA, Candidate, Example
 
 
@@ -91,14 +91,22 @@ def test_a_lone_surrogate_is_written_as_valid_utf8():
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"\x00\x01\x02\xff\xfe\n", "not UTF-8"),
+        (b"\x00\x01\x02\xff\xfe\n", "binary data"),
         (b"\xc3\x28 caf\xe9\n", "not UTF-8"),
         (b"[1, 2, 3]\n", "expected a JSON object, found list"),
         (b'"text"\n', "expected a JSON object, found str"),
-        (b'{"id": "a", "messages": [{"role": "user", "conte\n', "not JSON"),
+        (b'{"id": "a", "messages": [{"role": "user", "conte\n', "not valid JSON"),
         (b"[" * 100_000 + b"\n", "nested too deeply"),
-        (b'{"id": "a", "messages": ' + b"9" * 5000 + b"}\n", "not JSON"),
+        (b'{"id": "a", "messages": ' + b"9" * 5000 + b"}\n", "integer too long"),
         (b'{"id": 5, "messages": []}\n', ": id: "),
+        # the same as a last line without its newline: damage, not a write cut short
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(range(1, 256)), "binary data"),
+        (b"\xc3\x28 caf\xe9", "not UTF-8"),
+        (b"[1, 2, 3", "not valid JSON"),
+        (b"hello", "not valid JSON"),
+        (b'{"id": "a", "messages": []}}', "not valid JSON"),
+        (b'{"id": "a", "messages": [}', "not valid JSON"),
+        (b'{"id": 5, "messages": []}', ": id: "),
     ],
 )
 def test_bad_lines_are_one_error_naming_file_and_line(tmp_path, content, message):
@@ -107,6 +115,31 @@ def test_bad_lines_are_one_error_naming_file_and_line(tmp_path, content, message
     with pytest.raises(DataFormatError, match=message) as caught:
         list(read_records(path, Example))
     assert f"{path}:2:" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"{",
+        b'{"id": "b", "mess',
+        b'{"id": "b", "messages": [',
+        b'{"id": "b", "messages": [], "metadata": {"hops": 1',
+        b'{"id": "b", "messages": [], "metadata": {"hops": 1.',
+        b'{"id": "b", "messages": [], "metadata": {"verified": tr',
+        b'{"id": "caf\xc3',  # cut inside a character
+        b'{"id": "b\\',
+    ],
+)
+def test_a_line_cut_short_by_a_kill_is_skipped_by_readers(tmp_path, tail):
+    path = tmp_path / "dataset.jsonl"
+    path.write_bytes(b'{"id": "ok", "messages": []}\n' + tail)
+    assert [e.id for _, e in read_records(path, Example)] == ["ok"]
+
+
+def test_a_whole_last_line_without_its_newline_is_read(tmp_path):
+    path = tmp_path / "dataset.jsonl"
+    path.write_bytes(b'{"id": "ok", "messages": []}\n{"id": "b", "messages": []}')
+    assert [e.id for _, e in read_records(path, Example)] == ["ok", "b"]
 
 
 @pytest.mark.parametrize("name", ["stats.json", "manifest.json"])
@@ -118,10 +151,27 @@ def test_bad_json_files_are_one_error_naming_the_file(tmp_path, name, content):
     assert str(tmp_path / name) in str(caught.value)
 
 
-def test_bad_config_toml_is_one_error(tmp_path):
-    (tmp_path / "config.toml").write_bytes(b"a = " + b"[" * 5000)
-    with pytest.raises(DataFormatError, match=r"config\.toml"):
-        RunStore(tmp_path).config_data()
+@pytest.mark.parametrize(
+    ("name", "content", "field"),
+    [
+        ("stats.json", b'{"seconds": "soon"}', "seconds"),
+        ("stats.json", b'{"attempts": [1]}', "attempts"),
+        ("manifest.json", b'{"resumed_at": 5}', "resumed_at"),
+    ],
+)
+def test_json_files_of_the_wrong_shape_name_file_and_field(tmp_path, name, content, field):
+    (tmp_path / name).write_bytes(content)
+    store = RunStore(tmp_path)
+    with pytest.raises(DataFormatError) as caught:
+        store.stats() if name == "stats.json" else store.manifest()
+    assert f"{tmp_path / name}: {field}:" in str(caught.value)
+
+
+@pytest.mark.parametrize("content", [b"a = " + b"[" * 5000, b"\xff\xfe", b"target = -1\n"])
+def test_bad_config_toml_is_one_error(tmp_path, content):
+    (tmp_path / "config.toml").write_bytes(content)
+    with pytest.raises(ConfigError, match=r"config\.toml"):
+        RunStore(tmp_path).config()
 
 
 # -- continuity: damage refused or repaired, never silent -----------------------------
@@ -146,7 +196,7 @@ def test_a_repeated_candidate_line_is_refused(tmp_path, arith_host):
 def test_a_damaged_candidate_line_is_refused(tmp_path, arith_host):
     out = finished_run(tmp_path, arith_host, target=2)
     rewrite(out / "candidates.jsonl", lambda rows: [rows[0], "#garbage\n", *rows[2:]])
-    with pytest.raises(DataFormatError, match=r"candidates.jsonl:2: not JSON"):
+    with pytest.raises(DataFormatError, match=r"candidates.jsonl:2: not valid JSON"):
         resume(out, arith_host, target=4)
 
 
@@ -171,6 +221,60 @@ def test_lost_last_dataset_lines_are_restored(tmp_path, arith_host):
     result = resume(out, arith_host, target=3)
     assert result.accepted == 3 and lines(out / "dataset.jsonl") == original
     assert "'examples_restored': 2" in (out / "run.log").read_text()
+
+
+@pytest.mark.parametrize("name", ["candidates.jsonl", "dataset.jsonl"])
+def test_resume_drops_a_line_cut_short_and_nothing_else(tmp_path, arith_host, name):
+    out = finished_run(tmp_path, arith_host, target=2)
+    path = out / name
+    whole = path.read_bytes()
+    last = whole.splitlines(keepends=True)[-1]
+    path.write_bytes(whole[: -len(last)] + last[: len(last) // 2])
+    if name == "candidates.jsonl":
+        # killed while writing it: what comes after a candidate line was never written
+        torn = json.loads(last)["example_id"]
+        rewrite(out / "dataset.jsonl", lambda rows: [r for r in rows if torn not in r])
+        (out / "stats.json").unlink()
+    result = resume(out, arith_host, target=3)
+    assert result.accepted == 3
+    assert path.read_bytes().startswith(whole[: -len(last)])
+    rows = lines(out / "candidates.jsonl")
+    assert [r["index"] for r in rows] == list(range(len(rows)))
+    ids = [e["id"] for e in lines(out / "dataset.jsonl")]
+    assert len(ids) == len(set(ids)) == 3
+
+
+@pytest.mark.parametrize("name", ["candidates.jsonl", "dataset.jsonl"])
+@pytest.mark.parametrize(
+    "tail", [b"\x7fELF\x02\x01\x01\x00\xff", b"garbage", b"[1, 2", b'{"a": 1}}']
+)
+def test_resume_refuses_a_damaged_last_line_and_changes_nothing(tmp_path, arith_host, name, tail):
+    out = finished_run(tmp_path, arith_host, target=2)
+    (out / name).write_bytes((out / name).read_bytes() + tail)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(DataFormatError, match=rf"{name}:\d+: "):
+        resume(out, arith_host, target=3)
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert {k: v for k, v in after.items() if k != "run.log"} == {
+        k: v for k, v in before.items() if k != "run.log"
+    }
+
+
+def test_a_whole_last_line_without_its_newline_gets_it_on_resume(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=2)
+    for name in ("candidates.jsonl", "dataset.jsonl"):
+        (out / name).write_bytes((out / name).read_bytes().rstrip(b"\n"))
+    assert resume(out, arith_host, target=3).accepted == 3
+    assert len(lines(out / "dataset.jsonl")) == 3
+
+
+def test_a_damaged_manifest_is_refused_before_resuming(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=1)
+    (out / "manifest.json").write_text('{"resumed_at": "yesterday"}')
+    before = (out / "candidates.jsonl").read_bytes()
+    with pytest.raises(DataFormatError, match=r"manifest\.json: resumed_at: "):
+        resume(out, arith_host, target=2)
+    assert (out / "candidates.jsonl").read_bytes() == before
 
 
 def test_stats_ahead_of_candidates_means_lost_lines(tmp_path, arith_host):
@@ -286,7 +390,9 @@ def _one_won(results, out, accepted):
     ids = [e["id"] for e in lines(out / "dataset.jsonl")]
     assert len(ids) == len(set(ids)) == accepted
     rows = lines(out / "candidates.jsonl")
-    assert [r["round"] for r in rows] == list(range(len(rows)))
+    # a round may hold several attempts (a repair turn): the index is the ledger's count
+    assert [r["index"] for r in rows] == list(range(len(rows)))
+    assert len({r["candidate_id"] for r in rows}) == len(rows)
 
 
 def test_two_writers_at_once(tmp_path, cli_env):  # noqa: F811
@@ -324,6 +430,14 @@ def test_export_refuses_what_is_not_a_run(tmp_path):
     with pytest.raises(UsageError, match="not a run directory"):
         export_dataset(tmp_path / "elsewhere", "messages")
     assert not (tmp_path / "elsewhere" / "export").exists()
+
+
+def test_export_refuses_a_dataset_that_ends_in_garbage(tmp_path, arith_host):
+    out = finished_run(tmp_path, arith_host, target=2)
+    (out / "dataset.jsonl").write_bytes(bytes(range(256)))
+    with pytest.raises(DataFormatError, match=r"dataset\.jsonl:1: binary data"):
+        export_dataset(out, "messages")
+    assert not (out / "export").exists()
 
 
 def test_export_is_all_or_nothing(tmp_path, arith_host):

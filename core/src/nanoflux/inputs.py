@@ -181,12 +181,12 @@ def load_toml(path: Path | str, *, error: ErrorClass = DataFormatError) -> dict[
     return parse_toml(read_text(path, error=error), str(path), error)
 
 
-def iter_jsonl(
-    path: Path | str, *, error: ErrorClass = DataFormatError, objects: bool = True
-) -> Iterator[tuple[str, Any]]:
-    """``(where, value)`` per non-blank line, ``where`` being ``file:line``.
+def iter_lines(
+    path: Path | str, *, error: ErrorClass = DataFormatError
+) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw line)`` of a regular file, each line at most MAX_LINE_BYTES.
 
-    With ``objects`` (the default) a line that is not a JSON object is an error.
+    A line keeps its newline; only the last one can lack it.
     """
     path = Path(path)
     handle, _ = _open_regular(path, error)
@@ -194,25 +194,43 @@ def iter_jsonl(
         number = 0
         while True:
             number += 1
-            where = f"{path}:{number}"
             try:
                 raw = handle.readline(MAX_LINE_BYTES + 1)
             except OSError as exc:
-                raise error(f"{where}: {describe(exc)}") from None
+                raise error(f"{path}:{number}: {describe(exc)}") from None
             if not raw:
                 return
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                raise error(f"{where}: a line longer than {MAX_LINE_BYTES} bytes")
-            if b"\x00" in raw:
-                raise error(f"{where}: binary data, not text")
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise error(f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
-            if not line.strip():
-                continue
-            value = parse_json(line, where, error)
-            if objects and not isinstance(value, dict):
-                kind = type(value).__name__
-                raise error(f"{where}: expected a JSON object per line, not a {kind}")
-            yield where, value
+                raise error(f"{path}:{number}: a line longer than {MAX_LINE_BYTES} bytes")
+            yield number, raw
+
+
+def decode_line(
+    raw: bytes, where: str, error: ErrorClass = DataFormatError, *, first: bool = False
+) -> str:
+    """One line of a text file as text (``first``: a leading BOM is dropped)."""
+    if b"\x00" in raw:
+        raise error(f"{where}: binary data, not text")
+    try:
+        return raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
+
+
+def iter_jsonl(
+    path: Path | str, *, error: ErrorClass = DataFormatError, objects: bool = True
+) -> Iterator[tuple[str, Any]]:
+    """``(where, value)`` per non-blank line, ``where`` being ``file:line``.
+
+    With ``objects`` (the default) a line that is not a JSON object is an error.
+    """
+    for number, raw in iter_lines(path, error=error):
+        where = f"{path}:{number}"
+        line = decode_line(raw, where, error, first=number == 1)
+        if not line.strip():
+            continue
+        value = parse_json(line, where, error)
+        if objects and not isinstance(value, dict):
+            kind = type(value).__name__
+            raise error(f"{where}: expected a JSON object per line, not a {kind}")
+        yield where, value

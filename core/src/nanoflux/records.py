@@ -229,6 +229,13 @@ class Candidate(Record):
             data = {**data, "candidate_id": f"{data['round']}.0"}
         return data
 
+    @model_validator(mode="after")
+    def _accepted_with_its_question(self) -> Candidate:
+        # what the ledger folds from an accepted attempt (the Attacker's recent questions)
+        if self.accepted and self.question is None:
+            raise ValueError("an accepted candidate needs its question")
+        return self
+
     @property
     def accepted(self) -> bool:
         return self.decision == "accepted"

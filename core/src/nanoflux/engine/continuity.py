@@ -63,7 +63,7 @@ def check_continuity(store: RunStore) -> list[Example]:
 
     ledger = _ledger(store)
     accepted = [c.example for c in ledger if c.accepted and c.example is not None]
-    stats = store.read_json(STATS)
+    stats = store.stats()
     for key, held in (("attempts", len(ledger)), ("accepted", len(accepted))):
         counted = stats.get(key)
         if isinstance(counted, int) and counted > held:

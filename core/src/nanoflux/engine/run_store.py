@@ -20,9 +20,16 @@ Write order for an accepted example: its candidate line (which carries the whole
 example) is appended and fsynced first, then the dataset line, then the novelty
 store. Any of these can be cut short by a kill; :meth:`RunStore.recover` repairs the
 files on resume: a torn last line is dropped, an accepted candidate missing from the
-end of dataset.jsonl is appended, and nothing is ever written twice. Damage it cannot
-repair (a line missing or changed in the middle, counts that disagree) is refused
-with one line naming the file and line.
+end of dataset.jsonl is appended, and nothing is ever written twice. A torn line is
+the beginning of a JSON object (:func:`cut_short`); a last line of anything else is
+damage like any other. Damage it cannot repair (a line missing or changed in the
+middle, counts that disagree, a file that is not what it should be) is refused with
+one line naming the file and line, and nothing is changed. Readers (export, report)
+skip a torn last line, since a run may be writing it, and refuse damage alike.
+
+Export and report do not read ``manifest.json`` (it records provenance, not data): a
+damaged one does not stop them. A resume extends it, and refuses a damaged one
+before anything else is done.
 
 One process at a time: :meth:`RunStore.lock` takes an exclusive ``flock`` on
 ``run.lock`` for the life of the run; the kernel releases it when the process dies,
@@ -35,15 +42,19 @@ import errno
 import fcntl
 import json
 import os
-import tomllib
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import DataFormatError, UsageError
+from ..inputs import decode_line, describe, iter_lines, load_json, located, parse_json
 from ..records import CANDIDATE_SCHEMA, Candidate, Example
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
 
 CONFIG = "config.toml"
 MANIFEST = "manifest.json"
@@ -93,83 +104,117 @@ def encode_line(record: dict[str, Any]) -> bytes:
         return line.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
 
 
-def _drop_torn_tail(path: Path) -> int:
-    """Cut a final line that has no newline (a write interrupted by a kill). Returns bytes cut."""
-    if not path.exists():
+# What may follow the last complete token of a line cut short: part of a number or of
+# true/false/null.
+_PARTIAL_TOKEN = re.compile(r"[-+.0-9eE]*|t(r(ue?)?)?|f(a(l(se?)?)?)?|n(u(ll?)?)?")
+
+
+def cut_short(raw: bytes) -> bool:
+    """Is ``raw``, a last line without its newline, a line a kill cut short?
+
+    Every line a run writes is one JSON object, so a cut-short line is the beginning of
+    one: valid UTF-8 up to the cut (which may fall inside a character) and JSON that
+    runs out, not JSON that goes wrong. Binary data, text that is not JSON, or a whole
+    object that only lacks its newline is not.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data" or exc.end != len(raw):
+            return False
+        text = raw[: exc.start].decode("utf-8")
+    if "\x00" in text or not text.startswith("{"):
+        return False
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Unterminated string"):
+            return True
+        return bool(_PARTIAL_TOKEN.fullmatch(text[exc.pos :]))
+    except (RecursionError, ValueError):
+        return False
+    return False  # a whole value: it lacks only its newline
+
+
+def _mend_tail(path: Path) -> int:
+    """Drop a last line cut short by a kill (returns the bytes cut); give a whole last
+    line the newline it lacks. Call it only after the file was read without error."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
         return 0
-    data = path.read_bytes()
     if not data or data.endswith(b"\n"):
         return 0
     keep = data.rfind(b"\n") + 1
+    torn = cut_short(data[keep:])
     with open(path, "r+b") as handle:
-        handle.truncate(keep)
+        if torn:
+            handle.truncate(keep)
+        else:
+            handle.seek(0, os.SEEK_END)
+            handle.write(b"\n")
         handle.flush()
         os.fsync(handle.fileno())
-    return len(data) - keep
+    return len(data) - keep if torn else 0
 
 
-def _parse(path: Path, number: int, raw: bytes) -> Any:
-    where = f"{path}:{number}"
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DataFormatError(f"{where}: not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise DataFormatError(f"{where}: JSON nested too deeply") from None
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{where}: not JSON: {exc.msg}") from None
-    except ValueError as exc:  # an integer too long to convert, and the like
-        raise DataFormatError(f"{where}: not JSON: {exc}") from None
-
-
-def _validate(path: Path, number: int, data: Any, model: type[R]) -> R:
-    where = f"{path}:{number}"
+def _validate(where: str, data: Any, model: type[R]) -> R:
     if not isinstance(data, dict):
         raise DataFormatError(f"{where}: expected a JSON object, found {type(data).__name__}")
-    try:
+    with located(where):
         return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "line"
-        raise DataFormatError(
-            f"{where}: {field}: {first['msg']} ({exc.error_count()} problem(s))"
-        ) from None
-    except RecursionError:
-        raise DataFormatError(f"{where}: JSON nested too deeply") from None
 
 
 def read_records(path: Path, model: type[R], *, torn_tail: bool = True) -> Iterator[tuple[int, R]]:
-    """(line number, record) for each line of a JSONL file a run writes. There a final
-    line without a newline is a write cut short by a kill: it is skipped (and dropped on
-    resume). ``torn_tail=False`` reads it, for files people write by hand."""
+    """(line number, record) for each line of a JSONL file; damage is one error naming
+    file and line. In a file a run writes, a last line that a kill cut short (see
+    :func:`cut_short`) is skipped: :meth:`RunStore.recover` drops it on resume.
+    ``torn_tail=False`` reads such a line too, for files people write by hand."""
     try:
-        handle = open(path, "rb")
+        os.stat(path)
     except FileNotFoundError:
         return
-    except OSError as exc:
-        raise DataFormatError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    with handle:
-        for number, raw in enumerate(handle, 1):
-            if torn_tail and not raw.endswith(b"\n"):
-                return
-            if raw.strip():
-                yield number, _validate(path, number, _parse(path, number, raw), model)
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(f"{path}: {describe(exc)}") from None
+    for number, raw in iter_lines(path):
+        if torn_tail and not raw.endswith(b"\n") and cut_short(raw):
+            return
+        where = f"{path}:{number}"
+        line = decode_line(raw, where, first=number == 1)
+        if line.strip():
+            yield number, _validate(where, parse_json(line, where), model)
 
 
 def read_json_object(path: Path) -> dict[str, Any] | None:
     """A JSON file that must hold one object; None when it does not exist."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return None
-    except OSError as exc:
-        raise DataFormatError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    data = _parse(path, 1, raw)
+    data = load_json(path)
     if not isinstance(data, dict):
         raise DataFormatError(f"{path}: expected a JSON object, found {type(data).__name__}")
     return data
+
+
+class _Derived(BaseModel):
+    """The fields of stats.json and manifest.json that NanoFlux reads back; a run
+    directory from a newer NanoFlux may hold more."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class StatsFile(_Derived):
+    attempts: int | None = None
+    accepted: int | None = None
+    target: int | None = None
+    seconds: float | None = None
+    stopped_because: str | None = None
+
+
+class ManifestFile(_Derived):
+    run_id: str | None = None
+    started_at: str | None = None
+    resumed_at: list[str] = Field(default_factory=list)
+    store_schema: int | None = None
 
 
 class RunStore:
@@ -327,43 +372,50 @@ class RunStore:
         write_atomic(self.root / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def read_json(self, name: str) -> dict[str, Any]:
-        """stats.json or manifest.json; empty when absent, one clear line when damaged."""
+        """A JSON object file of the run; empty when absent, one clear line when damaged."""
         data = read_json_object(self.root / name)
         return {} if data is None else data
 
+    def _checked(self, name: str, model: type[_Derived]) -> dict[str, Any]:
+        data = self.read_json(name)
+        _validate(str(self.root / name), data, model)
+        return data
+
     def stats(self) -> dict[str, Any]:
-        return self.read_json(STATS)
+        """stats.json, its counts and clock checked (it may lag the ledger by a second)."""
+        return self._checked(STATS, StatsFile)
 
     def manifest(self) -> dict[str, Any]:
-        return self.read_json(MANIFEST)
+        """manifest.json, the fields a resume extends checked."""
+        return self._checked(MANIFEST, ManifestFile)
 
-    def config_data(self) -> dict[str, Any]:
-        """config.toml as a table (for readers that show it; the engine loads RunConfig)."""
-        path = self.root / CONFIG
-        try:
-            return tomllib.loads(path.read_bytes().decode("utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
-            raise DataFormatError(f"{path}: not a readable TOML file: {exc}") from None
+    def config(self) -> RunConfig:
+        """config.toml as the run's configuration; one line naming file and field if not."""
+        from ..config import load_config
+
+        return load_config(self.root / CONFIG, check_out=False)
 
     # -- after a crash --------------------------------------------------------------
 
     def recover(self) -> dict[str, int]:
         """Repair what a kill leaves and check the rest; returns what was done, for the log.
 
-        Repaired: a torn last line in either file; accepted examples missing from the
-        end of dataset.jsonl (restored from their candidate lines). Refused, naming file
-        and line: anything else that makes the files disagree.
+        Repaired: a last line a kill cut short in either file (dropped), a whole last
+        line without its newline (completed), accepted examples missing from the end of
+        dataset.jsonl (restored from their candidate lines). Refused, naming file and
+        line, with nothing changed: any other damage, and files that disagree.
         """
         from .continuity import check_continuity
 
+        # Check everything before changing anything: a refused run is left as it was.
+        self.manifest()  # a resume extends it
+        missing = check_continuity(self)
         report = {
-            "torn_candidate_bytes": _drop_torn_tail(self.candidates_path),
-            "torn_dataset_bytes": _drop_torn_tail(self.dataset_path),
+            "torn_candidate_bytes": _mend_tail(self.candidates_path),
+            "torn_dataset_bytes": _mend_tail(self.dataset_path),
             "examples_restored": 0,
         }
-        for example in check_continuity(self):
+        for example in missing:
             self.append_example(example)
             report["examples_restored"] += 1
         return report

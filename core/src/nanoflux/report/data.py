@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..engine.ledger import RunState
 from ..engine.run_store import STATS, RunStore
 from ..records import Candidate, Example
 
@@ -87,12 +88,22 @@ def _load_run(folder: Path) -> RunData:
     # A run being written may end in a torn line; the store skips it. Damage elsewhere
     # is an error naming file and line, never a plot of half the data.
     store = RunStore(folder)
+    candidates = list(store.candidates())
+    config = store.config() if store.is_run() else None
+    recorded = store.stats()
+    # The counts are the ledger's own (stats.json may lag it by a second); stats.json
+    # adds what the ledger does not hold: the clock and why the run stopped.
+    target = config.target if config is not None else recorded.get("target") or 0
+    stats = RunState.replay(candidates, profile_size=0).counts(
+        target, recorded.get("seconds") or 0.0
+    )
+    stats["stopped_because"] = recorded.get("stopped_because")
     return RunData(
         folder=folder,
-        stats=store.stats() or None,
-        candidates=list(store.candidates()),
+        stats=stats if recorded or candidates else None,
+        candidates=candidates,
         dataset=list(store.examples()),
-        config=store.config_data(),
+        config=config.model_dump(mode="json") if config is not None else {},
     )
 
 
