@@ -79,3 +79,49 @@ def test_harmful_medical_advice_is_rejected_as_unsafe(tmp_path):
     # the safety screen's finding rejects it before any model judges it
     assert candidate["reason"] == "unsafe" and candidate["verdict"] is None
     assert any(e["safe"] is False for e in candidate["metadata"]["evidence"])
+
+
+def test_math_attacks_are_seeded_with_the_packs_training_problems(tmp_path, monkeypatch):
+    seen = []
+    original = domain_round_models.model
+
+    def recording(request):
+        if request.json_schema and "text" in request.json_schema["properties"]:
+            seen.append(request.messages[-1].content)
+        return original(request)
+
+    monkeypatch.setattr(domain_round_models, "model", recording)
+    domain = PluginHost.load(allow=["math"]).domain("math")
+    play_one_round("math", domain.example_question().model_dump(), tmp_path)
+    manifest = json.loads((tmp_path / "math" / "manifest.json").read_text())
+    assert manifest["seeds"]["items"] == 1000
+    assert manifest["seeds"]["spec"].endswith("gsm8k-train-1000.jsonl")
+    assert "Build your problem on this solved example" in seen[0]
+    assert "Example's answer:" in seen[0]
+
+
+def test_bench_yield_reports_what_a_fixed_budget_of_rounds_produced(tmp_path):
+    from nanoflux.default_plugins.yield_bench import yield_benchmark
+
+    domain = PluginHost.load(allow=["math"]).domain("math")
+    domain_round_models.QUESTION.clear()
+    domain_round_models.QUESTION.update(domain.example_question().model_dump())
+    domain_round_models.WRONG_ANSWER["value"] = WRONG["math"]
+    model = "scripted:domain_round_models:model"
+    report = yield_benchmark(
+        {
+            "rounds": "2",
+            "config.attacker.spec": model,
+            "config.defender.spec": model,
+            "config.judge.spec": model,
+            "config.novelty.embedder": "hashing",
+            "config.rounds.harder": "false",
+        }
+    )
+    # round 0 is accepted; round 1 asks the same question again: a duplicate
+    assert report["rounds"] == 2 and report["accepted"] == 1
+    assert report["rejections"] == {"duplicate": 1}
+    assert report["acceptance_rate"] == 0.5
+    assert report["accepted_per_hour"] > 0 and report["accepted_per_million_tokens"] > 0
+    assert set(report["seconds_per_round"]) == {"attacker", "defender", "judge"}
+    assert report["options"]["config.rounds.harder"] == "false"

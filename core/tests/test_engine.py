@@ -71,7 +71,7 @@ def test_run_fills_the_run_directory(tmp_path, arith_host):
 
 
 def test_roles_alternate(tmp_path, arith_host):
-    cfg = config(tmp_path)
+    cfg = config(tmp_path, alternate=True)
     candidates = lines(run(cfg, arith_host).out_dir / "candidates.jsonl")
     assert candidates[0]["attacker"] == cfg.attacker.spec
     assert candidates[1]["attacker"] == cfg.defender.spec

@@ -13,6 +13,9 @@ from .inputs import describe, load_toml
 from .records import Record
 
 DEFAULT_MODEL = "llamacpp:default"
+#: The default roster (README "Models"): the 1.5B model attacks and judges, the 0.5B one
+#: defends, roles fixed. Measured with `nanoflux bench yield` on 2 CPU cores.
+DEFAULT_DEFENDER = "llamacpp:qwen2.5-coder-0.5b"
 
 
 class RoleModel(Record):
@@ -101,6 +104,11 @@ class RoundSettings(Record):
         description="Defender answers per question; the pass rate is recorded and bounded "
         "by acceptance.max_pass_rate (the first answer is at the Defender's temperature).",
     )
+    seeded: bool = Field(
+        default=True,
+        description="Seeded attacks: the Attacker builds a harder variant of a real problem "
+        "(from `seeds`, else the domain's own training problems, if it ships any).",
+    )
     seeds: str | None = Field(
         default=None,
         description="DOMAIN:FORMAT:PATH of problems the Attacker builds harder variants of.",
@@ -122,11 +130,22 @@ class JudgeSettings(Record):
 
 
 class RunConfig(Record):
+    @model_validator(mode="before")
+    @classmethod
+    def _defender_default(cls, data: Any) -> Any:
+        # [defender] with options but no spec still means the default Defender
+        if isinstance(data, dict) and isinstance(data.get("defender"), dict):
+            if "spec" not in data["defender"]:
+                data = {**data, "defender": {"spec": DEFAULT_DEFENDER, **data["defender"]}}
+        return data
+
     domain: str = "math"
     attacker: RoleModel = Field(default_factory=RoleModel, description="Model A.")
-    defender: RoleModel = Field(default_factory=RoleModel, description="Model B.")
+    defender: RoleModel = Field(
+        default_factory=lambda: RoleModel(spec=DEFAULT_DEFENDER), description="Model B."
+    )
     judge: RoleModel = Field(default_factory=RoleModel)
-    alternate: bool = Field(default=True, description="A attacks B, then B attacks A.")
+    alternate: bool = Field(default=False, description="A attacks B, then B attacks A.")
     target: int = Field(default=200, ge=1)
     seed: int = 0
     lanes: int = Field(default=1, ge=1, le=256)

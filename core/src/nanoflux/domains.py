@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from .errors import ConfigError, DataFormatError, UsageError
-from .inputs import located
+from .inputs import located, read_text
 from .records import BenchmarkItem, Question, Record, ToolEvidence
 
 BenchmarkLoader = Callable[[Path], list[BenchmarkItem]]
@@ -121,9 +121,9 @@ class PromptSet(Record):
             if role not in ROLES:
                 raise ConfigError(f"prompts.{role}: unknown role", hint=f"use one of {ROLES}")
             path = Path(value) if base_dir is None else base_dir / value
-            if "\n" not in value and len(value) < 4096 and path.is_file():
-                value = path.read_text("utf-8")
             try:
+                if "\n" not in value and len(value) < 4096 and path.is_file():
+                    value = read_text(path, error=ConfigError)
                 check_template(role, value)
             except ConfigError as exc:
                 raise ConfigError(f"prompts.{role}: {exc.message}", hint=exc.hint) from None
@@ -188,6 +188,8 @@ class Domain(abc.ABC):
     skills: Sequence[str] = ()
     #: whether the Attacker should write a program whose output is the answer
     supports_programs: bool = False
+    #: the shape of a reference answer (a JSON-schema regex the grammar enforces), or None
+    answer_pattern: str | None = None
 
     @abc.abstractmethod
     def prompts(self) -> PromptSet:
@@ -213,6 +215,11 @@ class Domain(abc.ABC):
     def loaders(self) -> dict[str, BenchmarkLoader]:
         """Benchmark formats this domain reads, by format name."""
         return {}
+
+    def default_seeds(self) -> str | None:
+        """``DOMAIN:FORMAT:PATH`` of training problems the pack ships, for seeded attacks
+        when a run names none (``rounds.seeds``); None: unseeded. Never an evaluation set."""
+        return None
 
     def example_question(self) -> Question:
         """A correct, well-formed question in this domain (contract tests and docs use it)."""

@@ -31,6 +31,7 @@ from ..config import RunConfig
 from ..domains import Domain, PromptSet, Verification, choices_text
 from ..errors import BackendError, NanofluxError
 from ..evaluation.extraction import extract_answer, looks_numeric
+from ..kit.evidence import as_text
 from ..novelty import NoveltyDecision
 from ..plugins import PluginHost
 from ..records import Answer, BenchmarkItem, ChatMessage, Question, Usage, Verdict
@@ -238,7 +239,7 @@ async def attack(
         request,
         role="attacker",
         usage=attempt.usage["attacker"],
-        schema=question_schema(table.domain.supports_programs),
+        schema=question_schema(table.domain.supports_programs, table.domain.answer_pattern),
         max_tokens=max_tokens,
         temperature=temperature,
         seed=seed,
@@ -276,7 +277,7 @@ async def settle(
     if attempt.early_reason:
         # No verdict will carry the evidence: keep it on the attempt's record.
         attempt.metadata["evidence"] = [e.model_dump(mode="json") for e in verification.evidence]
-        return FollowUp("repair", _repair_message(verification))
+        return FollowUp("repair", _repair_message(question, verification))
 
     answers = await defend(table, defending, attempt, seed + 1)
     attempt.answer = answers[0]
@@ -402,17 +403,30 @@ def _defender_prompt(table: Table, question: Question) -> str:
     )
 
 
-def _repair_message(verification: Verification) -> str:
-    problems = [
-        item.note or (item.result.error or "")
+def _repair_message(question: Question, verification: Verification) -> str:
+    """What the Attacker is told when its reference is not verified. The program is the
+    ground truth: when it ran and disagrees, the Attacker is shown its value."""
+    contradicting = [
+        item
         for item in verification.evidence
-        if item.supports_reference is False or not item.result.ok
+        if item.supports_reference is False and item.result.ok and item.safe is None
     ]
-    cause = "; ".join(p for p in problems if p) or "nothing could check your answer"
+    if contradicting:
+        value = as_text(contradicting[0].result.value)
+        return (
+            f"Your program's solution() returns {value}, but your reference_answer is "
+            f"{question.reference_answer}. If the program computes what the problem asks, "
+            f"make the solution steps reach {value} and set reference_answer to {value}; "
+            "if it does not, fix the program. Reply with the complete corrected JSON object "
+            "only."
+        )
+    problems = [item.note or (item.result.error or "") for item in verification.evidence]
+    cause = "; ".join(p for p in problems if p) or "there is no program that computes the answer"
     return (
-        f"Checking your reply found a problem: {cause}. Fix it so that the question, the "
-        "solution steps, the reference answer and the program all agree (what the program "
-        "returns is what counts). Reply with the complete corrected JSON object only."
+        f"Checking your reply found a problem: {cause}. Fix it: the program must define "
+        "solution() with no parameters, use only numbers stated in the problem and return "
+        "the answer; the steps and reference_answer must agree with it. Reply with the "
+        "complete corrected JSON object only."
     )
 
 

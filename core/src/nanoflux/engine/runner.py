@@ -131,11 +131,9 @@ class Run:
             store.require_run()
         else:
             store.require_startable()  # before the lock file is made there
-        seeds = (
-            SeedPool.load(self.host, self.config.rounds.seeds, domain.name)
-            if self.config.rounds.seeds
-            else None
-        )
+        rounds = self.config.rounds
+        seeds_spec = (rounds.seeds or domain.default_seeds()) if rounds.seeded else None
+        seeds = SeedPool.load(self.host, seeds_spec, domain.name) if seeds_spec else None
         store.lock()
         closing.callback(store.unlock)
         if not self.resume:
@@ -207,6 +205,10 @@ class Run:
         }
         if self.gate is not None:
             manifest["novelty"] = self.gate.describe()
+        seeds = self.table.seeds
+        manifest["seeds"] = (
+            None if seeds is None else {"spec": seeds.spec, "items": len(seeds.items)}
+        )
         if end:
             manifest["ended_at"] = _now()
             manifest["stopped_because"] = self.stopped_because

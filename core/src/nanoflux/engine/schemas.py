@@ -24,21 +24,23 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def question_schema(with_program: bool) -> dict[str, Any]:
-    """What the Attacker writes, in the order it writes it: the program (the ground truth,
-    where the domain runs programs) before the steps and the answer that should agree with
-    it. The skill and the number of steps are not asked for: the round sets the skill it
-    targets, and the steps count themselves (every token costs on a small CPU model)."""
-    properties: dict[str, Any] = {"text": _STRING}
+def question_schema(with_program: bool, answer_pattern: str | None = None) -> dict[str, Any]:
+    """What the Attacker writes, in the order it writes it: the problem, its worked steps
+    and answer, then (where the domain runs programs) the program that recomputes the
+    answer and is its ground truth. Written after the code, a 1.5B model's answer field
+    filled with code fragments ("]obj['reference_answer']}"), so the code comes last. The
+    skill and the number of steps are not asked for: the round sets the skill it targets,
+    and the steps count themselves (every token costs on a small CPU model).
+    ``answer_pattern``: a domain's shape of an answer, which the grammar enforces."""
+    properties: dict[str, Any] = {
+        "text": _STRING,
+        "solution_steps": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 12},
+        "reference_answer": _STRING
+        if answer_pattern is None
+        else {"type": "string", "pattern": answer_pattern},
+    }
     if with_program:
         properties["program"] = _STRING
-    properties["solution_steps"] = {
-        "type": "array",
-        "items": _STRING,
-        "minItems": 1,
-        "maxItems": 12,
-    }
-    properties["reference_answer"] = _STRING
     return _object(properties)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from importlib import resources
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
 from nanoflux.kit import check_program
@@ -32,6 +33,8 @@ class MathDomain(Domain):
     description = "Math word problems: a sandboxed program recomputes the answer; sympy compares"
     skills = SKILLS
     supports_programs = True
+    # a number: signed, with thousands separators, decimals, a fraction or a percent sign
+    answer_pattern = r"^-?[0-9][0-9,]*([.][0-9]+)?(/[0-9]+)?%?$"
 
     def prompts(self) -> PromptSet:
         return PromptSet.from_package("nanoflux_math")
@@ -59,6 +62,11 @@ class MathDomain(Domain):
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
         return dict(LOADERS)
+
+    def default_seeds(self) -> str:
+        # 1,000 multi-step problems of GSM8K's training split (MIT), shipped in the pack
+        path = resources.files("nanoflux_math").joinpath("seeds", "gsm8k-train-1000.jsonl")
+        return f"math:gsm8k:{path}"
 
     def example_question(self) -> Question:
         return Question(

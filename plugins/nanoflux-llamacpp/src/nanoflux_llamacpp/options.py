@@ -44,10 +44,11 @@ class LlamaOptions(Record):
     temperature: float = Field(default=0.7, ge=0)
     max_tokens: int = Field(default=1024, ge=1)
     repeat_penalty: float = Field(
-        default=1.1,
+        default=1.0,
         ge=1.0,
-        description="Penalty on recently used tokens. 1.1 stops small models looping "
-        "(a 0.5B Defender otherwise repeats a LaTeX line until its token limit).",
+        description="Penalty on recently used tokens (llama.cpp's repeat_penalty). Off by "
+        "default: a reply's answer repeats the number its last step computed, and 1.1 "
+        "pushed a 1.5B Attacker to write 'user_input' instead of it.",
     )
     seed: int | None = Field(default=None, ge=0, description="None lets llama.cpp pick one.")
 
