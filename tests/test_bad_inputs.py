@@ -503,3 +503,75 @@ def test_a_damaged_run_file_is_one_line_for_export_report_and_resume(
             except (ValueError, RecursionError):
                 pass  # cut short by a kill: skipped until a resume drops it
         assert f"exported {expected} examples" in result.stdout
+
+
+# -- other readers: options, reply files, prompt files, pipeline configs, report files ------
+
+BAD_FILES = {
+    "binary": bytes(range(256)),
+    "latin-1": '{"a": "caf\xe9"}\n'.encode("latin-1"),
+    "deep": DEEP.encode(),
+    "huge integer": HUGE_INT.encode(),
+}
+
+
+def _run_toml(tmp_path, top: str) -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text(
+        f'domain = "math"\n{top}\n[novelty]\nembedder = "hashing"\nstore = "memory"\n'
+        "[budget]\nmax_rounds = 1\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize("value", [DEEP[90_000:-90_000], f"[{HUGE_INT}]", "{" * 200])
+def test_an_option_value_that_is_json_too_deep_or_too_long_is_one_line(cli, value):
+    result = invoke(cli, ["novelty", "stats", *CHEAP_GATE, "--store-option", f"path={value}"])
+    if value.startswith("{"):  # not JSON at all: the text itself, as a path
+        return
+    assert result.exit_code == 2 and "--store-option path" in result.stderr
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_a_bad_scripted_reply_file_is_one_line(cli, tmp_path, kind, suffix):
+    replies = tmp_path / f"replies{suffix}"
+    replies.write_bytes(BAD_FILES[kind])
+    config = _run_toml(tmp_path, f'attacker = {{ spec = "scripted:{replies}" }}')
+    result = invoke(cli, ["run", "--config", str(config), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and str(replies) in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["binary", "latin-1"])
+def test_a_bad_prompt_file_is_one_line(cli, tmp_path, kind):
+    prompt = tmp_path / "attacker.txt"
+    prompt.write_bytes(BAD_FILES[kind])
+    scripted = '{ spec = "scripted:domain_round_models:model" }'
+    config = _run_toml(
+        tmp_path,
+        f"attacker = {scripted}\ndefender = {scripted}\njudge = {scripted}\n"
+        f'prompts = {{ attacker = "{prompt}" }}',
+    )
+    sys.path.insert(0, str(Path(__file__).parent))
+    result = invoke(cli, ["run", "--config", str(config), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "prompts.attacker" in result.stderr
+    assert str(prompt) in result.stderr
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_a_bad_pipeline_config_is_one_line(cli, tmp_path, kind):
+    path = tmp_path / "pipeline.toml"
+    path.write_bytes(BAD_FILES[kind])
+    result = invoke(cli, ["pipeline", str(path), "--out", str(tmp_path / "p")])
+    assert result.exit_code == 2 and str(path) in result.stderr
+
+
+@pytest.mark.parametrize("name", ["summary.json", "train_result.json", "train_log.jsonl"])
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_a_bad_file_in_a_report_folder_is_one_line(cli, tmp_path, name, kind):
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    (folder / "train_log.jsonl").write_text('{"step": 1, "loss": 2.0}\n')
+    (folder / name).write_bytes(BAD_FILES[kind])
+    result = invoke(cli, ["report", str(tmp_path), "--out", str(tmp_path / "report.html")])
+    assert result.exit_code == 2 and str(folder / name) in result.stderr

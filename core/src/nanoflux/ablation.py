@@ -24,6 +24,7 @@ from typing import Any
 
 from .engine.run_store import RunStore
 from .errors import ConfigError, DataFormatError, UsageError
+from .inputs import load_json, located
 from .records import Candidate, quality_level
 from .training import TrainOptions, TrainResult
 
@@ -186,7 +187,8 @@ def run_ablation(
         folder = out / f"band-{band}"
         result_path = folder / "train" / "train_result.json"
         if result_path.is_file():
-            result = TrainResult.model_validate_json(result_path.read_text("utf-8"))
+            with located(str(result_path)):
+                result = TrainResult.model_validate(load_json(result_path))
         else:
             say(f"band {band}: training on {len(examples)} examples")
             result = engine.train(examples, model, folder / "train", options)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from pydantic import Field, ValidationError
 from .config import RunConfig, validate_config
 from .engine.run_store import RunStore
 from .errors import ConfigError, DataFormatError
+from .inputs import load_json, load_toml, located
 from .plugins import PluginHost
 from .records import Record
 from .training import TrainOptions, TrainResult
@@ -75,12 +75,9 @@ class PipelineConfig(Record):
 
 
 def load_pipeline_config(path: Path) -> PipelineConfig:
-    try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"pipeline config {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    if not Path(path).exists():
+        raise ConfigError(f"pipeline config {path} does not exist")
+    data = load_toml(path, error=ConfigError)
     for table in ("run", "train", "eval"):
         if not isinstance(data.get(table), dict):
             raise ConfigError(f"{path}: missing [{table}] table")
@@ -136,8 +133,17 @@ class Pipeline:
     # -- markers ---------------------------------------------------------------------
 
     def _marker(self, stage: str) -> dict[str, Any] | None:
+        """A finished stage's marker; one line naming it when it is damaged."""
         path = self.markers / f"{stage}.json"
-        return json.loads(path.read_text("utf-8")) if path.is_file() else None
+        if not path.exists():
+            return None
+        marker = load_json(path)
+        if not isinstance(marker, dict) or not isinstance(marker.get("result"), dict):
+            raise DataFormatError(
+                f"{path}: not a stage marker (an object with a result)",
+                hint=f"delete it to run the {stage} stage again",
+            )
+        return marker
 
     def _done(self, stage: str, key: str) -> dict[str, Any] | None:
         marker = self._marker(stage)
@@ -192,7 +198,8 @@ class Pipeline:
         train = self.config.train
         key = _key(train.model, train.trainer, options.model_dump(mode="json"), upstream)
         if marker := self._done(stage, key):
-            return TrainResult.model_validate(marker["result"])
+            with located(str(self.markers / f"{stage}.json")):
+                return TrainResult.model_validate(marker["result"])
         examples = examples_source()
         self.say(f"{stage}: training {train.model} on {len(examples)} examples")
         trainer = self.host.open_trainer(train.trainer)
@@ -234,7 +241,7 @@ class Pipeline:
 
         self.out.mkdir(parents=True, exist_ok=True)
         run_marker = self.run_stage()
-        run_dir = Path(run_marker["result"]["out_dir"])
+        run_dir = self.out / "run"  # where run_stage puts it, wherever OUT has moved since
         tuned = self._train(
             "train", lambda: read_examples(run_dir), run_marker["key"], self.config.train.options
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..errors import UsageError
+from ..inputs import clean_text, parse_json
 
 
 def parse_pairs(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
@@ -14,8 +15,15 @@ def parse_pairs(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"{flag} {pair!r} is not KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+        options[clean_text(key)] = _value(value, f"{flag} {clean_text(key)}")
     return options
+
+
+def _value(text: str, where: str) -> object:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return clean_text(text)  # not JSON: the text itself (a name, a path)
+    except (RecursionError, ValueError):
+        pass  # JSON too deep or an integer too long: parse_json says which, in one line
+    return parse_json(text, where, UsageError)

@@ -32,6 +32,7 @@ from ..errors import (
     RateLimited,
 )
 from ..hookspecs import hookimpl
+from ..inputs import iter_jsonl, load_json
 from ..structured import extract_json_object
 
 Reply = str | dict[str, Any]
@@ -131,10 +132,9 @@ def judge_reply(**changes: Any) -> dict[str, Any]:
 def _load_replies(source: str) -> list[Reply] | Responder:
     path = Path(source).expanduser()
     if path.is_file():
-        text = path.read_text("utf-8")
         if path.suffix == ".jsonl":
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        replies = json.loads(text)
+            return [reply for _, reply in iter_jsonl(path, error=ConfigError, objects=False)]
+        replies = load_json(path, error=ConfigError)
         if not isinstance(replies, list):
             raise ConfigError(f"{path}: a scripted reply file must hold a JSON list")
         return replies

@@ -165,11 +165,11 @@ def _validate(where: str, data: Any, model: type[R]) -> R:
         return model.model_validate(data)
 
 
-def read_records(path: Path, model: type[R], *, torn_tail: bool = True) -> Iterator[tuple[int, R]]:
-    """(line number, record) for each line of a JSONL file; damage is one error naming
-    file and line. In a file a run writes, a last line that a kill cut short (see
-    :func:`cut_short`) is skipped: :meth:`RunStore.recover` drops it on resume.
-    ``torn_tail=False`` reads such a line too, for files people write by hand."""
+def read_objects(path: Path, *, torn_tail: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each line of a JSONL file NanoFlux appends to; nothing
+    when it does not exist; damage is one error naming file and line. A last line that a
+    kill cut short (see :func:`cut_short`) is skipped: :meth:`RunStore.recover` drops it
+    on resume. ``torn_tail=False`` reads such a line too, for files people write by hand."""
     try:
         os.stat(path)
     except FileNotFoundError:
@@ -182,7 +182,17 @@ def read_records(path: Path, model: type[R], *, torn_tail: bool = True) -> Itera
         where = f"{path}:{number}"
         line = decode_line(raw, where, first=number == 1)
         if line.strip():
-            yield number, _validate(where, parse_json(line, where), model)
+            data = parse_json(line, where)
+            if not isinstance(data, dict):
+                kind = type(data).__name__
+                raise DataFormatError(f"{where}: expected a JSON object, found {kind}")
+            yield number, data
+
+
+def read_records(path: Path, model: type[R], *, torn_tail: bool = True) -> Iterator[tuple[int, R]]:
+    """(line number, record) for each line of a run's JSONL file (see :func:`read_objects`)."""
+    for number, data in read_objects(path, torn_tail=torn_tail):
+        yield number, _validate(f"{path}:{number}", data, model)
 
 
 def read_json_object(path: Path) -> dict[str, Any] | None:

@@ -7,13 +7,14 @@ stage leaves, a few levels deep; whatever is missing is simply absent.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..engine.ledger import RunState
-from ..engine.run_store import STATS, RunStore
+from ..engine.run_store import STATS, RunStore, read_objects
+from ..errors import DataFormatError
+from ..inputs import load_json
 from ..records import Candidate, Example
 
 MAX_DEPTH = 3
@@ -21,26 +22,19 @@ REPORT_FOLDER = "report"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    if not path.is_file():
-        return rows
-    for line in path.read_text("utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line of an interrupted run
-    return rows
+    """The objects of a log NanoFlux appends to (a training's), bar a last line cut short
+    by a kill; any other damage is one error naming file and line."""
+    return [row for _, row in read_objects(path)]
 
 
-def read_json(path: Path) -> Any:
-    if not path.is_file():
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file a stage wrote; None when absent, one error line when damaged."""
+    if not path.exists():
         return None
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError:
-        return None
+    data = load_json(path)
+    if not isinstance(data, dict):
+        raise DataFormatError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
 
 
 @dataclass
