@@ -188,6 +188,8 @@ class Domain(abc.ABC):
     skills: Sequence[str] = ()
     #: whether the Attacker should write a program whose output is the answer
     supports_programs: bool = False
+    #: the shape of a reference answer (a JSON-schema regex the grammar enforces), or None
+    answer_pattern: str | None = None
 
     @abc.abstractmethod
     def prompts(self) -> PromptSet:
@@ -213,6 +215,11 @@ class Domain(abc.ABC):
     def loaders(self) -> dict[str, BenchmarkLoader]:
         """Benchmark formats this domain reads, by format name."""
         return {}
+
+    def default_seeds(self) -> str | None:
+        """``DOMAIN:FORMAT:PATH`` of training problems the pack ships, for seeded attacks
+        when a run names none (``rounds.seeds``); None: unseeded. Never an evaluation set."""
+        return None
 
     def example_question(self) -> Question:
         """A correct, well-formed question in this domain (contract tests and docs use it)."""
