@@ -10,7 +10,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from .errors import ConfigError
 from .inputs import describe, load_toml
-from .records import Record
+from .records import ROLES, Record
 
 DEFAULT_MODEL = "llamacpp:default"
 #: The default roster (README "Models"): the 1.5B model attacks and judges, the 0.5B one
@@ -171,9 +171,6 @@ def validate_config(data: dict[str, Any], source: str = "configuration") -> RunC
         return RunConfig.model_validate(data)
     except ValidationError as exc:
         raise _error_line(exc, source) from exc
-
-
-ROLES = ("attacker", "defender", "judge")
 
 
 def apply_override(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:

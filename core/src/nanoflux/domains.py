@@ -18,13 +18,11 @@ from pydantic import Field, model_validator
 
 from .errors import ConfigError, DataFormatError, UsageError
 from .inputs import located, read_text
-from .records import BenchmarkItem, Question, Record, ToolEvidence
+from .records import ROLES, BenchmarkItem, Question, Record, ToolEvidence
 
 BenchmarkLoader = Callable[[Path], list[BenchmarkItem]]
 ToolCaller = Callable[[str, dict[str, Any]], ToolEvidence]
 """``call(tool_id, args)`` runs a registered judge tool and returns its evidence."""
-
-ROLES = ("attacker", "defender", "judge")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +29,7 @@ from .config import RunConfig, validate_config
 from .engine.run_store import RunStore
 from .errors import ConfigError, DataFormatError
 from .inputs import load_json, load_toml, located
+from .machine import utc_now
 from .plugins import PluginHost
 from .records import Record
 from .training import TrainOptions, TrainResult
@@ -109,10 +109,6 @@ def _key(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class Pipeline:
     def __init__(
         self,
@@ -155,7 +151,7 @@ class Pipeline:
 
     def _finish(self, stage: str, key: str, result: dict[str, Any]) -> dict[str, Any]:
         self.markers.mkdir(parents=True, exist_ok=True)
-        marker = {"stage": stage, "key": key, "finished_at": _now(), "result": result}
+        marker = {"stage": stage, "key": key, "finished_at": utc_now(), "result": result}
         (self.markers / f"{stage}.json").write_text(json.dumps(marker, indent=2) + "\n", "utf-8")
         self.ran.append(stage)
         return marker
@@ -279,7 +275,7 @@ class Pipeline:
         ]
         summary = {
             "out": str(self.out),
-            "finished_at": _now(),
+            "finished_at": utc_now(),
             "stages": {s: ("ran" if s in self.ran else "skipped") for s in self.ran + self.skipped},
             "run": run_marker["result"],
             "accuracy": {

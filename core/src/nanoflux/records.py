@@ -10,6 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+#: the three seats of a round, in the order they play
+ROLES = ("attacker", "defender", "judge")
+
 
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -72,12 +72,12 @@ def test_two_roles_on_one_file_share_one_loaded_model():
     defender = open_default(temperature=0.0)
     other_context = open_default(n_ctx=512)  # load options differ: its own instance
     try:
-        assert attacker._model is defender._model
-        assert other_context._model is not attacker._model
+        assert attacker.loaded is defender.loaded
+        assert other_context.loaded is not attacker.loaded
         assert models.loaded_count() == before + 2
 
         # calls from both roles into the shared instance never overlap
-        llama = attacker._model.llama
+        llama = attacker.loaded.llama
         original = llama.create_chat_completion
         active, peak, guard = [0], [0], threading.Lock()
 

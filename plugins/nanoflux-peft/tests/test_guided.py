@@ -82,7 +82,7 @@ def test_scoring_alternatives_leaves_the_cache_as_it_was(backend):
     from nanoflux_peft.chat import encode_text, prompt_text
     from nanoflux_peft.decoding import Decoder
 
-    loaded = backend._model()
+    loaded = backend.loaded()
     prompt = encode_text(
         loaded.tokenizer, prompt_text(loaded.tokenizer, [{"role": "user", "content": "hi"}])
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .options import protocol_option
 from .train_cmd import build_options, train_options
 
 
@@ -34,15 +35,7 @@ from .train_cmd import build_options, train_options
 @click.option(
     "--max-tokens", type=int, default=512, show_default=True, help="Reply budget per item."
 )
-@click.option(
-    "--format",
-    "answer_format",
-    type=click.Choice(["json", "text"]),
-    default="json",
-    show_default=True,
-    help="json: the defender prompt and the Answer schema; text: the bare question, "
-    "answer read from the reply's last 'Final answer:' (or GSM8K '####') line.",
-)
+@protocol_option(("json", "text"), default="json")
 @click.option("--json", "as_json", is_flag=True, help="Print ablation.json.")
 @train_options
 def ablate(
@@ -56,7 +49,7 @@ def ablate(
     limit,
     hop_bands,
     max_tokens,
-    answer_format,
+    protocol_name,
     as_json,
     trainer_name,
     **flags,
@@ -82,7 +75,7 @@ def ablate(
         limit=limit,
         hop_bands=hop_bands,
         max_tokens=max_tokens,
-        answer_format=answer_format,
+        answer_format=protocol_name,
         say=(lambda line: None) if as_json else (lambda line: click.echo(line, err=True)),
     )
     if as_json:

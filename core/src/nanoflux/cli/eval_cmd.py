@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from .options import parse_pairs
+from .options import parse_pairs, protocol_option
 
 
 def progress_printer(label: str, enabled: bool):
@@ -77,17 +77,7 @@ def warn_if_degenerate(label: str, summary) -> None:
 @click.option(
     "--option", "-O", "model_options", multiple=True, help="KEY=VALUE backend option (both models)."
 )
-@click.option(
-    "--protocol",
-    "--format",
-    "protocol_name",
-    type=click.Choice(["cot", "cot-fewshot", "json", "text"]),
-    default="cot",
-    show_default=True,
-    help="cot: zero-shot chain of thought; cot-fewshot: --shots worked exemplars from "
-    "the training split; json: the defender prompt and the Answer schema; text: the bare "
-    "question (models tuned on NanoFlux data). Greedy decoding in every protocol.",
-)
+@protocol_option(("cot", "cot-fewshot", "json", "text"), default="cot")
 @click.option("--shots", type=int, default=5, show_default=True, help="Exemplars for cot-fewshot.")
 @click.option(
     "--exemplars",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import click
+
 from ..errors import UsageError
 from ..inputs import clean_text, parse_json
 
@@ -17,6 +19,29 @@ def parse_pairs(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
             raise UsageError(f"{flag} {pair!r} is not KEY=VALUE")
         options[clean_text(key)] = _value(value, f"{flag} {clean_text(key)}")
     return options
+
+
+# what each evaluation protocol does, for --protocol's help
+PROTOCOLS = {
+    "cot": "cot: zero-shot chain of thought;",
+    "cot-fewshot": "cot-fewshot: --shots worked exemplars from the training split;",
+    "json": "json: the defender prompt and the Answer schema;",
+    "text": "text: the bare question (models tuned on NanoFlux data), answer read from the "
+    "reply's last 'Final answer:' (or GSM8K '####') line.",
+}
+
+
+def protocol_option(names: tuple[str, ...], default: str):
+    """``--protocol`` (alias ``--format``): how a model is asked a benchmark's questions."""
+    return click.option(
+        "--protocol",
+        "--format",
+        "protocol_name",
+        type=click.Choice(list(names)),
+        default=default,
+        show_default=True,
+        help=" ".join(PROTOCOLS[name] for name in names) + " Greedy decoding in every protocol.",
+    )
 
 
 def _value(text: str, where: str) -> object:

@@ -15,7 +15,7 @@ from collections import Counter, deque
 from typing import TYPE_CHECKING, Any
 
 from ..config import RunConfig
-from ..records import CANDIDATE_SCHEMA, Candidate, NoveltyCheck, Usage
+from ..records import CANDIDATE_SCHEMA, ROLES, Candidate, NoveltyCheck, Usage
 from .example import build_example, example_id
 from .policy import decide
 from .profile import DefenderProfile
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from .gate import SharedGate
     from .round import Attempt, Outcome
     from .run_store import RunStore
-
-ROLES = ("attacker", "defender", "judge")
 
 
 class RunState:

