@@ -250,3 +250,24 @@ def test_attacks_follow_the_defenders_failures():
     # failure ratios 21/22, 1/22 and an untried 1/2
     assert picks["fractions"] > picks["geometry"] > picks["counting"] > 0
     assert abs(picks["fractions"] / 600 - (21 / 22) / (21 / 22 + 1 / 22 + 0.5)) < 0.06
+
+
+def test_a_judge_reply_cut_off_in_its_rationale_keeps_its_scores():
+    from nanoflux.engine.roles import salvage_last_string
+    from nanoflux.engine.schemas import SCORES_SCHEMA
+
+    whole = (
+        '{"reference_correct": true, "defender_correct": false, "hops_real": true, '
+        '"coherence": 4, "safety": 5, "reasoning_quality": 4, "rationale": "The steps '
+    )
+    assert salvage_last_string(whole + "follow and then it rambles", SCORES_SCHEMA) == {
+        "reference_correct": True,
+        "defender_correct": False,
+        "hops_real": True,
+        "coherence": 4,
+        "safety": 5,
+        "reasoning_quality": 4,
+        "rationale": "The steps follow and then it rambles",
+    }
+    # cut anywhere else, nothing is made up
+    assert salvage_last_string(whole[:70], SCORES_SCHEMA) is None

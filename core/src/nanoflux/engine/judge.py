@@ -208,6 +208,7 @@ class Judge:
                     role="judge",
                     usage=usage,
                     schema=SCORES_SCHEMA,
+                    salvage=True,  # a rationale that runs on does not void the scores
                     max_tokens=self.max_tokens,
                     temperature=self.temperature,
                     seed=None if seed is None else seed + 101 * sample,

@@ -44,10 +44,37 @@ class Seat:
             return await self.backend.complete(request)
 
 
-def _problem(completion: Completion, record_type: type[R]) -> tuple[R | None, str]:
+def salvage_last_string(text: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """A reply cut off inside the schema's last property, a string, closed and read: every
+    other field is whole. None when the cut fell anywhere else."""
+    last = list(schema.get("properties", {}))[-1:]
+    if not last or schema["properties"][last[0]].get("type") != "string":
+        return None
+    marker = f'"{last[0]}"'
+    if marker not in text:
+        return None
+    for ending in ('"}', '\\"}', '"}'[1:]):
+        try:
+            data = extract_json_object(text + ending)
+        except ModelOutputError:
+            continue
+        if isinstance(data, dict) and set(data) >= set(schema.get("required", [])):
+            return data
+    return None
+
+
+def _problem(
+    completion: Completion, record_type: type[R], salvage: dict[str, Any] | None = None
+) -> tuple[R | None, str]:
     if completion.finish_reason == "length" and completion.data is None:
-        tail = " ".join(completion.text[-80:].split())
-        return None, f"the reply was cut off at the token limit (runaway reply), ending {tail!r}"
+        data = salvage_last_string(completion.text, salvage) if salvage else None
+        if data is not None:
+            completion = completion.model_copy(update={"data": data})
+        else:
+            tail = " ".join(completion.text[-80:].split())
+            return None, (
+                f"the reply was cut off at the token limit (runaway reply), ending {tail!r}"
+            )
     data = completion.data
     if data is None:
         try:
@@ -78,11 +105,14 @@ async def ask_for(
     system: str | None = None,
     fill: dict[str, Any] | None = None,
     history: Sequence[ChatMessage] = (),
+    salvage: bool = False,
 ) -> R:
     """One record of ``record_type`` from the model in ``seat``; ``fill`` supplies the fields
     its schema does not ask for (a reply that has them anyway keeps its own).
 
     ``history`` is the conversation before ``prompt`` (a follow-up turn on an earlier reply).
+    ``salvage``: a reply cut off inside the schema's last property (a string of comment,
+    like the Judge's rationale) is read with that string as far as it got.
     """
     messages = [ChatMessage(role="system", content=system)] if system else []
     messages.extend(history)
@@ -120,7 +150,7 @@ async def ask_for(
                 completion = completion.model_copy(update={"data": {**fill, **data}})
             except ModelOutputError:
                 pass
-        record, problem = _problem(completion, record_type)
+        record, problem = _problem(completion, record_type, schema if salvage else None)
         if record is not None:
             return record
         if completion.finish_reason == "length":

@@ -46,14 +46,16 @@ def question_schema(with_program: bool, answer_pattern: str | None = None) -> di
 
 ANSWER_SCHEMA = _object({"reasoning": _STRING, "final_answer": _STRING})
 
+# The rationale comes last: a 1.5B Judge wrote it past its token budget, and a reply
+# cut inside its last string can still be read (see roles.salvage_last_string).
 SCORES_SCHEMA = _object(
     {
-        "rationale": _STRING,
         "reference_correct": {"type": "boolean"},
         "defender_correct": {"type": "boolean"},
         "hops_real": {"type": "boolean"},
         "coherence": _SCORE,
         "safety": _SCORE,
         "reasoning_quality": {"type": "number", "minimum": 1, "maximum": 5},
+        "rationale": _STRING,
     }
 )
