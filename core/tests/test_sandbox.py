@@ -7,9 +7,15 @@ from __future__ import annotations
 import json
 import os
 import platform
+import select
 import shutil
+import signal
 import socket
 import struct
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -79,12 +85,6 @@ def test_infinite_loop_hits_the_cpu_limit():
     result = run("while True:\n    pass", cpu_seconds=1, wall_seconds=10)
     assert not result.ok and result.cause == "cpu_time"
     assert result.seconds < 5
-
-
-def test_sleeping_forever_hits_the_wall_time_limit():
-    result = run("import time\ntime.sleep(3600)", wall_seconds=1.5)
-    assert not result.ok and result.cause == "wall_time"
-    assert result.seconds < 4
 
 
 def test_memory_bomb_is_refused():
@@ -271,6 +271,210 @@ def test_no_other_process_can_be_acted_on():
     assert pid == 1
     assert errors == dict.fromkeys(names, 1)  # EPERM from the filter, for every one
     assert mem != "opened"
+
+
+def test_no_line_of_the_id_maps_names_host_root():
+    # what the program reads in its own maps, and what the host reads for it meanwhile
+    code = (
+        "import time\n"
+        "def solution():\n"
+        "    maps = [open(f'/proc/self/{n}').read().splitlines() for n in ('uid_map', 'gid_map')]\n"
+        "    time.sleep(2)\n"
+        "    return maps\n"
+    )
+    result, host_view, pidfd = _run_watched(code, _id_maps)
+    _reap([pidfd])
+    assert result.ok, result.error
+    inside = [line.split() for lines in result.value for line in lines]
+    outside = [line.split() for lines in host_view for line in lines]
+    assert inside and outside
+    assert all(line[1] != "0" for line in inside), inside
+    expected = sandbox.describe()["host_uid"]
+    assert all(int(line[1]) == expected and line[2] == "1" for line in outside), outside
+
+
+def test_the_program_holds_no_descriptor_but_its_pipes():
+    # bwrap was handed pipes (and, before, a map-writing descriptor): none but the
+    # result pipe may reach the program, and nothing that names a host directory
+    result = run(
+        "import os, stat\n"
+        "def solution():\n"
+        "    kinds = {}\n"
+        "    for fd in range(3, 256):\n"
+        "        try:\n"
+        "            kinds[fd] = stat.S_IFMT(os.fstat(fd).st_mode) == stat.S_IFIFO\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return list(kinds.values())\n"
+    )
+    assert result.ok, result.error
+    assert result.value == [True]  # the result pipe alone
+
+
+# -- no process outlives its supervisor or its wall-time limit ---------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _sandbox_processes(pid: int) -> list[int]:
+    """bwrap and the runner among the descendants of ``pid``, parents first."""
+    marker = sandbox.bubblewrap.runner_source().encode()[:200]
+    found, queue = [], _children(pid)
+    while queue:
+        current = queue.pop(0)
+        try:
+            if marker in Path(f"/proc/{current}/cmdline").read_bytes():
+                found.append(current)
+        except OSError:
+            continue
+        queue += _children(current)
+    return found
+
+
+def _runner_of(pid: int) -> int | None:
+    """The runner (the sandboxed interpreter, not bwrap) below ``pid``, if it runs yet."""
+    for each in _sandbox_processes(pid):
+        try:
+            argv0 = Path(f"/proc/{each}/cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        if argv0 == sys.executable.encode():
+            return each
+    return None
+
+
+def _wait_for_program(runner: int, otherwise: float = 1.0) -> None:
+    """Until the runner has read the program (its stdin is /dev/null from then on), or
+    ``otherwise`` seconds where we may not look (not root: an undumpable process keeps
+    its descriptors to itself)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if os.readlink(f"/proc/{runner}/fd/0") == "/dev/null":
+                time.sleep(0.2)  # into the program's sleep
+                return
+        except PermissionError:
+            time.sleep(otherwise)
+            return
+        except OSError:
+            return  # gone
+        time.sleep(0.02)
+
+
+def _id_maps(runner: int) -> list[list[str]]:
+    # not root: bwrap made the maps before the runner started, so they are final now
+    _wait_for_program(runner, otherwise=0.0)
+    return [Path(f"/proc/{runner}/{n}").read_text().splitlines() for n in ("uid_map", "gid_map")]
+
+
+def _gone(pidfds: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    waiting = list(pidfds)
+    while waiting and time.monotonic() < deadline:
+        ready, _, _ = select.select(waiting, [], [], deadline - time.monotonic())
+        waiting = [fd for fd in waiting if fd not in ready]
+    return not waiting
+
+
+def _reap(pidfds: list[int]) -> None:
+    """Kill whatever a failed test left running, so that it cannot outlive the suite."""
+    for fd in pidfds:
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+
+
+def _run_watched(code: str, look=lambda runner: None, **limits):
+    """Run ``code`` in a thread while watching its runner from here: the result, what
+    ``look(runner_pid)`` saw while it ran, and a pidfd on the runner (for the caller to
+    pass to :func:`_reap`)."""
+    box: dict = {}
+    thread = threading.Thread(target=lambda: box.update(result=run(code, **limits)))
+    thread.start()
+    runner = None
+    while runner is None and thread.is_alive():
+        runner = _runner_of(os.getpid())
+        time.sleep(0.01)
+    assert runner is not None, "the runner was never seen"
+    pidfd = os.pidfd_open(runner)
+    try:
+        seen = look(runner)
+    finally:
+        thread.join()
+    return box["result"], seen, pidfd
+
+
+def test_sleeping_forever_hits_the_wall_time_limit_and_is_gone():
+    result, _, pidfd = _run_watched("import time\ntime.sleep(3600)", wall_seconds=1.5)
+    try:
+        assert not result.ok and result.cause == "wall_time"
+        assert result.seconds < 4
+        # killed, not merely abandoned: bwrap's death alone never reached it before
+        assert _gone([pidfd], 2.0), "the program outlived its wall-time limit"
+    finally:
+        _reap([pidfd])
+
+
+def test_the_program_dies_with_its_supervisor():
+    # kill -9 the supervising Python while the program sleeps; the program first tries to
+    # cancel the parent-death signal, which the seccomp filter refuses
+    program = (
+        "import ctypes, time\n"
+        "ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG, 0\n"
+        "time.sleep(120)\n"
+    )
+    supervisor = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom nanoflux.sandbox import SandboxLimits, run_python\n"
+            "run_python(sys.argv[1], limits=SandboxLimits(wall_seconds=120, cpu_seconds=5))",
+            program,
+        ]
+    )
+    pidfds: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while (runner := _runner_of(supervisor.pid)) is None:
+            assert supervisor.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        pidfds = [os.pidfd_open(pid) for pid in _sandbox_processes(supervisor.pid)]
+        assert len(pidfds) == 2  # bwrap and the runner
+        _wait_for_program(runner)
+        assert _gone(pidfds, 0.0) is False  # still running, 120 s to go
+        supervisor.kill()
+        supervisor.wait()
+        assert _gone(pidfds, 2.0), "the sandbox outlived its supervisor"
+    finally:
+        supervisor.kill()
+        supervisor.wait()
+        _reap(pidfds)
+
+
+def test_the_parent_death_signal_cannot_be_cancelled():
+    result = run(
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def solution():\n"
+        "    cancelled = libc.prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG, 0\n"
+        "    return [cancelled, ctypes.get_errno(), libc.prctl(15, b'x', 0, 0, 0)]\n"
+    )
+    assert result.ok, result.error
+    assert result.value == [-1, 1, 0]  # EPERM for PR_SET_PDEATHSIG; PR_SET_NAME still works
 
 
 # -- memory and tasks are bounded ------------------------------------------------------

@@ -7,7 +7,8 @@ Inside, before the program's first line, :mod:`.runner` sets rlimits (CPU time, 
 space, file size, tasks, open files, no core dumps) and installs the :mod:`.seccomp`
 filter. Where a cgroup v2 can be had (:mod:`.cgroup`), memory.max and pids.max bound the
 whole sandbox as well. The parent kills it at the wall-time limit or when it writes more
-than the output limit, and reads its result defensively (:mod:`.channel`).
+than the output limit, and waits until it is gone; if the parent dies first, the sandbox
+dies with it. The parent reads the result defensively (:mod:`.channel`).
 
 Where that isolation is unavailable (no bwrap, user namespaces refused, an architecture
 without a syscall table here) :func:`run_python` raises :class:`SandboxUnavailable`; it
@@ -19,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import select
 import selectors
 import signal
 import subprocess
@@ -174,81 +176,92 @@ def _run(code: str, limits: SandboxLimits) -> SandboxResult:
     uid = bubblewrap.host_uid()
     group = _cgroup(limits)
     result_r, result_w = os.pipe()
-    # as root: bwrap waits on `block` until we have mapped its user namespace
-    block_r, block_w = os.pipe() if uid is not None else (-1, -1)
-    info_r, info_w = os.pipe() if uid is not None else (-1, -1)
-    mapping = (block_r, info_w) if uid is not None else None
+    info_r, info_w = os.pipe()  # bwrap reports the runner's pid here
     started = time.monotonic()
     try:
         process = subprocess.Popen(
-            bubblewrap.command(binary, limits, result_w, uid, mapping),
+            bubblewrap.command(binary, limits, result_w, info_w, uid),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            pass_fds=(result_w, *(mapping or ())),
+            pass_fds=(result_w, info_w),
             env={"PATH": "/usr/bin:/bin"},
             start_new_session=True,
         )
     except OSError as exc:
-        for fd in (result_r, block_w, info_r):
-            if fd >= 0:
-                os.close(fd)
+        for fd in (result_r, info_r):
+            os.close(fd)
         if group:
             group.close()
         raise SandboxUnavailable(f"could not start bubblewrap: {exc}") from exc
     finally:
-        for fd in (result_w, block_r, info_w):
-            if fd >= 0:
-                os.close(fd)
+        for fd in (result_w, info_w):
+            os.close(fd)
+    runner = _Runner()
     try:
-        if uid is not None:
-            _map_user_namespace(info_r, block_w, uid, started + limits.wall_seconds)
-        return _supervise(process, result_r, code, limits, started, group)
+        runner.find(info_r, started + limits.wall_seconds)
+        return _supervise(process, runner, result_r, code, limits, started, group)
     finally:
-        if process.poll() is None:
-            _kill(process)
+        if process.poll() is None or runner.alive():
+            _kill(process, runner)
+        runner.close()
         if group:
             group.close()
         for stream in (process.stdin, process.stdout, process.stderr):
             if stream and not stream.closed:
                 stream.close()
-        for fd in (result_r, block_w, info_r):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass  # closed by _map_user_namespace
+        os.close(result_r)
 
 
-def _map_user_namespace(info_r: int, block_w: int, uid: int, deadline: float) -> None:
-    """Map bwrap's user namespace: root for its setup, ``uid`` to itself for the program.
+class _Runner:
+    """The runner's host process, held by a pidfd, so that it can be killed and waited for
+    although it is not our child (bwrap is) and a pid may be reused."""
 
-    bwrap reports its child's pid on ``info_r`` and waits for a byte on ``block_w``. If it
-    failed before that, there is no pid; we let it go on, and its stderr says why.
-    """
-    info = bytearray()
-    try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(info_r, selectors.EVENT_READ)
-            while time.monotonic() < deadline and selector.select(deadline - time.monotonic()):
-                chunk = os.read(info_r, 4096)
-                if not chunk:
-                    break
-                info += chunk
-        pid = json.loads(info or b"{}").get("child-pid")
-        if isinstance(pid, int):
-            for name in ("uid_map", "gid_map"):
-                with open(f"/proc/{pid}/{name}", "w") as map_file:
-                    map_file.write(f"0 0 1\n{uid} {uid} 1\n")
-    except (OSError, ValueError) as exc:
-        raise SandboxUnavailable(f"could not map the sandbox's user namespace: {exc}") from exc
-    finally:
-        os.close(info_r)
+    def __init__(self) -> None:
+        self.fd: int | None = None
+
+    def find(self, info_r: int, deadline: float) -> None:
+        """Read bwrap's report of its child's pid. If bwrap failed before that there is
+        no pid; we let it go on, and its stderr says why."""
+        info = bytearray()
         try:
-            os.write(block_w, b"1")
-        except BrokenPipeError:
-            pass
-        os.close(block_w)
+            with selectors.DefaultSelector() as selector:
+                selector.register(info_r, selectors.EVENT_READ)
+                while time.monotonic() < deadline and selector.select(deadline - time.monotonic()):
+                    chunk = os.read(info_r, 4096)
+                    if not chunk:
+                        break
+                    info += chunk
+            pid = json.loads(info or b"{}").get("child-pid")
+        except (OSError, ValueError) as exc:
+            raise SandboxUnavailable(f"could not read bubblewrap's report: {exc}") from exc
+        finally:
+            os.close(info_r)
+        if isinstance(pid, int) and pid > 0:
+            try:
+                self.fd = os.pidfd_open(pid)
+            except (OSError, AttributeError):
+                self.fd = None  # gone already, or a kernel before 5.3: bwrap's death ends it
+
+    def alive(self) -> bool:
+        return self.fd is not None and not select.select([self.fd], [], [], 0)[0]
+
+    def kill(self) -> None:
+        """SIGKILL: it is pid 1 of its pid namespace, so everything inside goes with it."""
+        if self.fd is not None:
+            try:
+                signal.pidfd_send_signal(self.fd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, seconds: float) -> None:
+        if self.fd is not None:
+            select.select([self.fd], [], [], seconds)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _cgroup(limits: SandboxLimits) -> cgroup.Cgroup | None:
@@ -261,17 +274,21 @@ def _cgroup(limits: SandboxLimits) -> cgroup.Cgroup | None:
         return None  # a cgroup we may not make after all: the rlimits still hold
 
 
-def _kill(process: subprocess.Popen) -> None:
-    # bwrap's child dies with it (--die-with-parent, and the pid namespace goes with it)
+def _kill(process: subprocess.Popen, runner: _Runner) -> None:
+    # The runner first: bwrap's death reaches it only through the parent-death signal it
+    # asked for, which is a second line of defence, not the first.
+    runner.kill()
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.wait()
+    runner.wait(5.0)  # SIGKILL is not refused: this returns as soon as it has died
 
 
 def _supervise(
     process: subprocess.Popen,
+    runner: _Runner,
     result_r: int,
     code: str,
     limits: SandboxLimits,
@@ -316,13 +333,13 @@ def _supervise(
     if waiting:
         _send(process, "")
     if timed_out or overflow:
-        _kill(process)
+        _kill(process, runner)
     else:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             timed_out = True
-            _kill(process)
+            _kill(process, runner)
     seconds = time.monotonic() - started
     result = _interpret(process.returncode, buffers, limits, seconds, timed_out, overflow)
     if group:

@@ -7,14 +7,25 @@ its site-packages and editable sources read-only, /proc of its own pid namespace
 read-only /dev with the usual nodes, and three size-capped tmpfs mounts: /sandbox (its
 working directory), /tmp and /dev/shm.
 
-Whoever runs NanoFlux, the program's uid maps to an unprivileged host uid, so /proc/sys
-and other root-owned files are not writable, and RLIMIT_NPROC (which the kernel never
+Whoever runs NanoFlux, the program's uid maps to an unprivileged host uid and its user
+namespace maps no other id: every line of its /proc/self/uid_map and gid_map reads
+``65534 65534 1`` from inside, and names no host root from outside. So /proc/sys and
+other root-owned files are not writable, and RLIMIT_NPROC (which the kernel never
 enforces for host root) holds. Run by an ordinary user, bwrap maps the sandbox's uid to
-that user. Run as root, bwrap stays root while it mounts (so an interpreter under a
-private home such as /root can still be bound), we write its user namespace's maps
-ourselves (``0 0 1`` for bwrap's setup, ``U U 1`` for the program, ``U`` being
-``SANDBOX_UID``: 65534, or ``NANOFLUX_SANDBOX_UID``), and the runner drops to ``U``
-before it installs its limits; dropping from 0 clears every capability.
+that user (and /dev is built by hand: bwrap's ``--dev`` would map it to 0 of an
+intermediate namespace). Run as root, bwrap makes no user namespace and stays root while
+it mounts, so an interpreter under a private home such as /root can still be bound; the
+runner then drops to ``U`` (``SANDBOX_UID``: 65534, or ``NANOFLUX_SANDBOX_UID``) and
+makes a user namespace of its own that maps only ``U`` (:func:`.runner.drop_privileges`).
+That needs /proc writable when it starts, so as root the runner, not bwrap, makes /proc
+read-only.
+
+bwrap reports the runner's host pid on an info descriptor: the supervisor kills the
+runner itself at the wall-time limit instead of trusting bwrap's death to reach it
+(``--new-session`` puts the runner outside bwrap's process group). When the supervisor
+dies, bwrap dies (``--die-with-parent``), and the runner with it: it renews the
+parent-death signal that its uid change cancelled, and the seccomp filter keeps the
+program from cancelling it.
 """
 
 from __future__ import annotations
@@ -113,28 +124,43 @@ def _folders_above(paths: tuple[str, ...]) -> list[str]:
     return sorted(folders - {"/", "/tmp"} - set(paths))
 
 
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def _dev(writable: list[str]) -> list[str]:
+    """/dev, built by hand: read-only, the usual nodes, and a capped /dev/shm.
+
+    Not bwrap's ``--dev``: that one mounts a devpts, for which an unprivileged bwrap maps
+    the sandbox's uid to 0 of an intermediate namespace, so the program would read
+    ``65534 0 1`` in its uid_map; and its tmpfs is uncapped. A node the host lacks is
+    left out, where ``--dev`` would fail.
+    """
+    line = ["--perms", "0755", "--size", str(64 * 1024), "--tmpfs", "/dev"]
+    for node in DEVICES:
+        line += ["--dev-bind-try", f"/dev/{node}", f"/dev/{node}"]
+    line += ["--symlink", "/proc/self/fd", "/dev/fd"]
+    for number, name in enumerate(("stdin", "stdout", "stderr")):
+        line += ["--symlink", f"/proc/self/fd/{number}", f"/dev/{name}"]
+    return [*line, *writable, "/dev/shm", "--remount-ro", "/dev"]
+
+
 def command(
-    binary: str,
-    limits: SandboxLimits,
-    result_fd: int,
-    drop_to: int | None = None,
-    mapping_fds: tuple[int, int] | None = None,
+    binary: str, limits: SandboxLimits, result_fd: int, info_fd: int, drop_to: int | None = None
 ) -> list[str]:
-    """The bwrap command line. With ``drop_to`` (we are root) bwrap waits on the first of
-    ``mapping_fds`` until we have written its user namespace's maps (it reports its pid on
-    the second), keeps CAP_SETUID/CAP_SETGID for the runner, and the runner drops to
-    ``drop_to`` itself; without, bwrap maps the sandbox's uid to ours."""
+    """The bwrap command line; bwrap reports the runner's pid on ``info_fd``. Without
+    ``drop_to``, bwrap maps the sandbox's uid to ours. With it (we are root), bwrap makes
+    no user namespace, and the runner drops to ``drop_to`` and makes its own."""
     from .seccomp import seccomp_filter
 
     tmpfs_bytes = str(limits.disk_mb * 1024 * 1024)
-    line = [binary, "--unshare-all", "--unshare-user", "--cap-drop", "ALL"]
+    line = [binary, "--info-fd", str(info_fd), "--cap-drop", "ALL"]
     if drop_to is None:
-        line += ["--uid", "65534", "--gid", "65534", "--disable-userns"]
+        line += ["--unshare-all", "--unshare-user", "--disable-userns"]
+        line += ["--uid", "65534", "--gid", "65534"]
     else:
-        assert mapping_fds is not None
-        block, info = mapping_fds
-        line += ["--userns-block-fd", str(block), "--info-fd", str(info)]
-        line += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # every namespace but the user one (--unshare-all would try that one too)
+        line += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+        line += ["--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     line += [
         "--new-session",
         "--die-with-parent",
@@ -162,19 +188,13 @@ def command(
         line += ["--perms", "0755", "--dir", folder]
     for path in visible_paths():
         line += ["--ro-bind", path, path]
+    line += ["--proc", "/proc"]
+    if drop_to is None:
+        # all of it: ns_last_pid and the 0666 PSI triggers in /proc/pressure are writable.
+        # As root the runner does this, once it has written its own namespace's maps.
+        line += ["--remount-ro", "/proc"]
+    line += _dev(writable)
     line += [
-        "--proc",
-        "/proc",
-        # all of it: ns_last_pid and the 0666 PSI triggers in /proc/pressure are writable
-        "--remount-ro",
-        "/proc",
-        "--dev",
-        "/dev",
-        # bwrap's /dev is an uncapped tmpfs: a capped /dev/shm, the rest read-only
-        *writable,
-        "/dev/shm",
-        "--remount-ro",
-        "/dev",
         *writable,
         WORKDIR,
         "--remount-ro",

@@ -2,11 +2,13 @@
 
 Run as ``python -I -B -c <this file's source> RESULT_FD CPU AS FSIZE TASKS UID FILTER_HEX``
 (the sandbox reads the source once; nothing here is imported on the host side except by
-tests). It drops to the unprivileged UID when bwrap ran as root (0: bwrap already
-mapped us to an unprivileged user), sets the rlimits, makes itself undumpable, forbids
-new privileges, installs the seccomp filter, says ``READY`` on the result descriptor,
-and only then reads the program from stdin: a supervisor that moves the process into a
-cgroup does so while it waits.
+tests). When bwrap ran as root (UID is not 0) it drops to UID and moves into a user
+namespace of its own that maps nothing but UID (see :func:`drop_privileges`); with 0,
+bwrap already mapped us to an unprivileged user. Then it asks again to be killed when
+bwrap dies, sets the rlimits, makes itself undumpable, forbids new privileges, installs
+the seccomp filter (which keeps the program from cancelling that signal), says ``READY``
+on the result descriptor, and only then reads the program from stdin: a supervisor that
+moves the process into a cgroup does so while it waits.
 The last line it writes is the JSON report; the program can write lines of its own to the
 same descriptor, so the host treats that line as untrusted input.
 
@@ -23,7 +25,14 @@ import signal
 import sys
 import traceback
 
-PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 4, 38, 22, 2
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT = 1, 4, 24, 47
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+PR_CAP_AMBIENT_CLEAR_ALL, CAPABILITY_VERSION_3 = 4, 0x20080522
+CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_RELATIME = 1, 32, 4096, 1 << 21
+# statvfs flags that a remount must repeat (a namespace of our own may not clear them);
+# ST_NOSUID, ST_NODEV, ST_NOEXEC, ST_NOATIME and ST_NODIRATIME equal their MS_ flags
+KEPT_MOUNT_FLAGS, ST_RELATIME = 2 | 4 | 8 | 1024 | 2048, 4096
 OPEN_FILES = 256  # bounds pipes and socket buffers, whose memory RLIMIT_AS does not count
 MAX_ITEMS = 10_000
 MAX_DEPTH = 20
@@ -33,19 +42,128 @@ class _Fprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def drop_privileges(uid: int) -> str | None:
-    """Become ``uid`` (and its group) for good; an error message when that fails."""
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+
+
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
+    return libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        raise OSError(ctypes.get_errno(), f"{what} failed: {os.strerror(ctypes.get_errno())}")
+
+
+def drop_privileges(uid: int, libc: ctypes.CDLL) -> str | None:
+    """Become ``uid`` for good, in a user namespace that maps nothing else; an error
+    message when that fails.
+
+    Run as root, bwrap makes no user namespace (one made by root must map host root for
+    bwrap to mount in it, and the program would read ``0 0 1`` in /proc/self/uid_map), and
+    starts us as host root with CAP_SETUID and CAP_SETGID alone. We make the namespace
+    ourselves, while still root, so that root owns it: bwrap, which drops every
+    capability but stays root, may then still send us the parent-death signal. Its maps
+    say ``uid uid 1`` and nothing else; only a process in the parent namespace with
+    CAP_SETUID may write that, so a child of ours that stays there writes them. That
+    needs /proc writable, and the mount namespace made with ours lets us make it
+    read-only afterwards. Then we become ``uid`` and drop every capability the new
+    namespace gave us, before the program's first line.
+    """
+    try:
+        os.setgroups([])
+        mapped = _make_namespace(uid, libc)
+        if mapped:
+            return f"could not map the sandbox's user namespace: {mapped}"
+        kept = os.statvfs("/proc").f_flag
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY | (kept & KEPT_MOUNT_FLAGS)
+        flags |= MS_RELATIME if kept & ST_RELATIME else 0
+        _check(libc.mount(None, b"/proc", None, flags, None), "remounting /proc read-only")
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        _drop_capabilities(libc)
+    except OSError as exc:
+        return f"could not drop to uid {uid} in a namespace of its own: {exc}"
     with open("/proc/self/status") as status:
         fields = dict(line.split(":", 1) for line in status if ":" in line)
-    if os.getresuid() != (uid, uid, uid) or int(fields["CapPrm"], 16) != 0:
-        return f"could not drop to uid {uid}: {fields['Uid'].split()} CapPrm {fields['CapPrm']}"
+    caps = {k: int(fields[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+    maps = [_read(f"/proc/self/{name}").split() for name in ("uid_map", "gid_map")]
+    if os.getresuid() != (uid,) * 3 or any(caps.values()) or maps != [[str(uid)] * 2 + ["1"]] * 2:
+        return f"could not drop to uid {uid}: {fields['Uid'].split()} {caps} maps {maps}"
     return None
 
 
-def confine(cpu: int, memory: int, disk: int, tasks: int, bpf: bytes) -> str | None:
+def _make_namespace(uid: int, libc: ctypes.CDLL) -> str | None:
+    """Enter new user and mount namespaces whose maps a forked child writes; what went
+    wrong, or None."""
+    go_r, go_w = os.pipe()
+    done_r, done_w = os.pipe()
+    child = os.fork()
+    if child == 0:  # still root in the parent namespace: it may write our maps
+        os.close(go_w)
+        os.close(done_r)
+        outcome = b"ok"
+        try:
+            if os.read(go_r, 1) != b"1":
+                os._exit(1)
+            for name, text in (
+                ("setgroups", "deny"),
+                ("uid_map", f"{uid} {uid} 1"),
+                ("gid_map", f"{uid} {uid} 1"),
+            ):
+                with open(f"/proc/{os.getppid()}/{name}", "w") as map_file:
+                    map_file.write(text)
+        except BaseException as exc:
+            outcome = str(exc).encode("utf-8", "replace") or b"failed"
+        os.write(done_w, outcome)
+        os._exit(0)
+    os.close(go_r)
+    os.close(done_w)
+    try:
+        _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
+        os.write(go_w, b"1")
+    finally:
+        os.close(go_w)  # without the byte: the child gives up
+        outcome = os.read(done_r, 4096)
+        os.close(done_r)
+        os.waitpid(child, 0)
+    return None if outcome == b"ok" else outcome.decode("utf-8", "replace")
+
+
+def _read(path: str) -> str:
+    with open(path) as file:
+        return file.read()
+
+
+def _drop_capabilities(libc: ctypes.CDLL) -> None:
+    """Drop every capability: bounding set, ambient, then effective, permitted, inheritable."""
+    for number in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, number, 0, 0, 0) != 0:
+            break  # EINVAL: past the last capability this kernel knows
+    _check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clearing ambient caps")
+    header, data = _CapHeader(CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _check(libc.capset(ctypes.byref(header), data), "capset")
+
+
+def die_with_parent(libc: ctypes.CDLL) -> str | None:
+    """Be killed when bwrap dies (which dies with the supervisor). bwrap asked for this
+    before exec, but the kernel forgets it when the uid changes: without it again, a
+    supervisor killed mid-run would leave us running, pid 1 of a namespace nobody ends."""
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return f"prctl(PR_SET_PDEATHSIG) failed: errno {ctypes.get_errno()}"
+    return None
+
+
+def confine(
+    cpu: int, memory: int, disk: int, tasks: int, bpf: bytes, libc: ctypes.CDLL
+) -> str | None:
     """Limit this process for good; an error message when the kernel refuses."""
     limits = resource
     for limit, value in (
@@ -61,8 +179,6 @@ def confine(cpu: int, memory: int, disk: int, tasks: int, bpf: bytes) -> str | N
     # The runner is pid 1 of its namespace, and the kernel drops signals that pid 1 has
     # no handler for: without this the soft CPU limit would be ignored until the hard one.
     signal.signal(signal.SIGXCPU, lambda *_: os._exit(128 + signal.SIGXCPU))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
     buffer = ctypes.create_string_buffer(bpf, len(bpf))
     program = _Fprog(len(bpf) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     for args in (
@@ -146,8 +262,11 @@ def execute(source: str) -> dict:
 def main(argv: list[str]) -> None:
     fd, cpu, memory, disk, tasks, uid = (int(a) for a in argv[:6])
     out = os.fdopen(fd, "w", encoding="utf-8", errors="replace")
-    error = (drop_privileges(uid) if uid else None) or confine(
-        cpu, memory, disk, tasks, bytes.fromhex(argv[6])
+    libc = _libc()
+    error = (
+        (drop_privileges(uid, libc) if uid else None)
+        or die_with_parent(libc)
+        or confine(cpu, memory, disk, tasks, bytes.fromhex(argv[6]), libc)
     )
     if error:
         out.write(json.dumps({"setup_error": error}) + "\n")

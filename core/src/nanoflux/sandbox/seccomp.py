@@ -6,7 +6,9 @@ Unix ones, namespaces and mounts, ptrace and every other way to act on another p
 (pidfd_open/pidfd_getfd, process_vm_readv/writev, process_madvise, kcmp), memory that
 RLIMIT_AS does not count (memfd_create, memfd_secret, System V shared memory, semaphores
 and message queues, POSIX message queues), bpf, perf_event_open, userfaultfd, keyrings
-and io_uring. A foreign ABI (x32, i386 via int 0x80) kills the process.
+and io_uring. It also refuses prctl(PR_SET_PDEATHSIG): the program must not cancel the
+signal that kills it when bwrap dies. A foreign ABI (x32, i386 via int 0x80) kills the
+process.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _SYSCALLS = {
         "msgctl": 71,
         "ptrace": 101,
         "pivot_root": 155,
+        "prctl": 157,
         "chroot": 161,
         "mount": 165,
         "umount2": 166,
@@ -72,6 +75,7 @@ _SYSCALLS = {
         "chroot": 51,
         "unshare": 97,
         "ptrace": 117,
+        "prctl": 167,
         "mq_open": 180,
         "msgget": 186,
         "msgctl": 187,
@@ -160,6 +164,7 @@ DENIED = (
 )
 _EPERM, _ENOSYS = 1, 38
 _CLONE_THREAD = 0x00010000
+_PR_SET_PDEATHSIG = 1
 _AF_UNIX = 1
 _RET_ALLOW, _RET_KILL, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 _LD_ABS_W, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -190,12 +195,15 @@ def seccomp_filter(machine: str | None = None) -> bytes:
         (_JEQ, "enosys", 0, table["clone3"]),
         (_JEQ, "clone", 0, table["clone"]),
         (_JEQ, "socket", 0, table["socket"]),
+        (_JEQ, "prctl", 0, table["prctl"]),
         (_RET, 0, 0, _RET_ALLOW),
     ]
     labels = {"clone": len(code)}
     code += [(_LD_ABS_W, 0, 0, 16), (_JSET, "allow", "eperm", _CLONE_THREAD)]  # args[0]
     labels["socket"] = len(code)
     code += [(_LD_ABS_W, 0, 0, 16), (_JEQ, "allow", "eperm", _AF_UNIX)]
+    labels["prctl"] = len(code)
+    code += [(_LD_ABS_W, 0, 0, 16), (_JEQ, "eperm", "allow", _PR_SET_PDEATHSIG)]
     for name, value in (
         ("allow", _RET_ALLOW),
         ("kill", _RET_KILL),
