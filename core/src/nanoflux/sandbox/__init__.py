@@ -200,7 +200,7 @@ def _run(code: str, limits: SandboxLimits) -> SandboxResult:
     runner = _Runner()
     try:
         runner.find(info_r, started + limits.wall_seconds)
-        return _supervise(process, runner, result_r, code, limits, started, group)
+        return _supervise(process, runner, result_r, code, limits, started, group, uid)
     finally:
         if process.poll() is None or runner.alive():
             _kill(process, runner)
@@ -218,6 +218,7 @@ class _Runner:
     although it is not our child (bwrap is) and a pid may be reused."""
 
     def __init__(self) -> None:
+        self.pid: int | None = None
         self.fd: int | None = None
 
     def find(self, info_r: int, deadline: float) -> None:
@@ -238,10 +239,27 @@ class _Runner:
         finally:
             os.close(info_r)
         if isinstance(pid, int) and pid > 0:
+            self.pid = pid
             try:
                 self.fd = os.pidfd_open(pid)
             except (OSError, AttributeError):
                 self.fd = None  # gone already, or a kernel before 5.3: bwrap's death ends it
+
+    def map_to(self, uid: int) -> None:
+        """Map the user namespace the runner made (as root) to host ``uid`` alone: only
+        a process of its parent namespace with CAP_SETUID, such as us, may."""
+        if self.pid is None:
+            raise SandboxUnavailable("bubblewrap did not report the sandbox's pid")
+        try:
+            for name, text in (
+                ("setgroups", "deny"),
+                ("uid_map", f"{uid} {uid} 1"),
+                ("gid_map", f"{uid} {uid} 1"),
+            ):
+                with open(f"/proc/{self.pid}/{name}", "w") as map_file:
+                    map_file.write(text)
+        except OSError as exc:
+            raise SandboxUnavailable(f"could not map the sandbox's user namespace: {exc}") from exc
 
     def alive(self) -> bool:
         return self.fd is not None and not select.select([self.fd], [], [], 0)[0]
@@ -294,6 +312,7 @@ def _supervise(
     limits: SandboxLimits,
     started: float,
     group: cgroup.Cgroup | None,
+    uid: int | None,
 ) -> SandboxResult:
     streams = {process.stdout.fileno(): "stdout", process.stderr.fileno(): "stderr"}
     streams[result_r] = "result"
@@ -322,6 +341,11 @@ def _supervise(
             buffers[name] += chunk
             if len(buffers[name]) > limits.output_bytes:
                 overflow = name
+        if waiting and uid is not None and buffers["result"].startswith(b"MAP\n"):
+            del buffers["result"][:4]  # as root: the runner waits for its namespace's maps
+            runner.map_to(uid)
+            uid = None
+            _signal(process)
         if waiting and (buffers["result"].startswith(b"READY\n") or result_r not in open_fds):
             waiting = False
             if group and buffers["result"].startswith(b"READY\n"):
@@ -358,6 +382,14 @@ def _send(process: subprocess.Popen, code: str) -> None:
         process.stdin.close()
     except BrokenPipeError:
         pass  # bwrap failed before reading it; its stderr says why
+
+
+def _signal(process: subprocess.Popen) -> None:
+    try:
+        process.stdin.write(b"1")
+        process.stdin.flush()
+    except BrokenPipeError:
+        pass  # the runner died meanwhile; its stderr or exit status says why
 
 
 def _text(data: bytearray, limit: int) -> str:

@@ -15,10 +15,9 @@ enforces for host root) holds. Run by an ordinary user, bwrap maps the sandbox's
 that user (and /dev is built by hand: bwrap's ``--dev`` would map it to 0 of an
 intermediate namespace). Run as root, bwrap makes no user namespace and stays root while
 it mounts, so an interpreter under a private home such as /root can still be bound; the
-runner then drops to ``U`` (``SANDBOX_UID``: 65534, or ``NANOFLUX_SANDBOX_UID``) and
-makes a user namespace of its own that maps only ``U`` (:func:`.runner.drop_privileges`).
-That needs /proc writable when it starts, so as root the runner, not bwrap, makes /proc
-read-only.
+runner then makes a user namespace of its own, which the supervisor maps to ``U`` alone
+(``SANDBOX_UID``: 65534, or ``NANOFLUX_SANDBOX_UID``), and drops to ``U``
+(:func:`.runner.drop_privileges`).
 
 bwrap reports the runner's host pid on an info descriptor: the supervisor kills the
 runner itself at the wall-time limit instead of trusting bwrap's death to reach it
@@ -149,7 +148,7 @@ def command(
 ) -> list[str]:
     """The bwrap command line; bwrap reports the runner's pid on ``info_fd``. Without
     ``drop_to``, bwrap maps the sandbox's uid to ours. With it (we are root), bwrap makes
-    no user namespace, and the runner drops to ``drop_to`` and makes its own."""
+    no user namespace; the runner makes its own and drops to ``drop_to``."""
     from .seccomp import seccomp_filter
 
     tmpfs_bytes = str(limits.disk_mb * 1024 * 1024)
@@ -188,11 +187,8 @@ def command(
         line += ["--perms", "0755", "--dir", folder]
     for path in visible_paths():
         line += ["--ro-bind", path, path]
-    line += ["--proc", "/proc"]
-    if drop_to is None:
-        # all of it: ns_last_pid and the 0666 PSI triggers in /proc/pressure are writable.
-        # As root the runner does this, once it has written its own namespace's maps.
-        line += ["--remount-ro", "/proc"]
+    # all of /proc read-only: ns_last_pid and the 0666 PSI triggers in /proc/pressure
+    line += ["--proc", "/proc", "--remount-ro", "/proc"]
     line += _dev(writable)
     line += [
         *writable,

@@ -3,8 +3,9 @@
 Run as ``python -I -B -c <this file's source> RESULT_FD CPU AS FSIZE TASKS UID FILTER_HEX``
 (the sandbox reads the source once; nothing here is imported on the host side except by
 tests). When bwrap ran as root (UID is not 0) it drops to UID and moves into a user
-namespace of its own that maps nothing but UID (see :func:`drop_privileges`); with 0,
-bwrap already mapped us to an unprivileged user. Then it asks again to be killed when
+namespace of its own that maps nothing but UID (see :func:`drop_privileges`: the
+supervisor writes the maps when the runner says ``MAP``); with 0, bwrap already mapped
+us to an unprivileged user. Then it asks again to be killed when
 bwrap dies, sets the rlimits, makes itself undumpable, forbids new privileges, installs
 the seccomp filter (which keeps the program from cancelling that signal), says ``READY``
 on the result descriptor, and only then reads the program from stdin: a supervisor that
@@ -28,11 +29,7 @@ import traceback
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT = 1, 4, 24, 47
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 PR_CAP_AMBIENT_CLEAR_ALL, CAPABILITY_VERSION_3 = 4, 0x20080522
-CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
-MS_RDONLY, MS_REMOUNT, MS_BIND, MS_RELATIME = 1, 32, 4096, 1 << 21
-# statvfs flags that a remount must repeat (a namespace of our own may not clear them);
-# ST_NOSUID, ST_NODEV, ST_NOEXEC, ST_NOATIME and ST_NODIRATIME equal their MS_ flags
-KEPT_MOUNT_FLAGS, ST_RELATIME = 2 | 4 | 8 | 1024 | 2048, 4096
+CLONE_NEWUSER = 0x10000000
 OPEN_FILES = 256  # bounds pipes and socket buffers, whose memory RLIMIT_AS does not count
 MAX_ITEMS = 10_000
 MAX_DEPTH = 20
@@ -53,7 +50,6 @@ class _CapData(ctypes.Structure):
 def _libc() -> ctypes.CDLL:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
-    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
     return libc
 
 
@@ -62,7 +58,7 @@ def _check(result: int, what: str) -> None:
         raise OSError(ctypes.get_errno(), f"{what} failed: {os.strerror(ctypes.get_errno())}")
 
 
-def drop_privileges(uid: int, libc: ctypes.CDLL) -> str | None:
+def drop_privileges(uid: int, out, libc: ctypes.CDLL) -> str | None:
     """Become ``uid`` for good, in a user namespace that maps nothing else; an error
     message when that fails.
 
@@ -71,21 +67,18 @@ def drop_privileges(uid: int, libc: ctypes.CDLL) -> str | None:
     starts us as host root with CAP_SETUID and CAP_SETGID alone. We make the namespace
     ourselves, while still root, so that root owns it: bwrap, which drops every
     capability but stays root, may then still send us the parent-death signal. Its maps
-    say ``uid uid 1`` and nothing else; only a process in the parent namespace with
-    CAP_SETUID may write that, so a child of ours that stays there writes them. That
-    needs /proc writable, and the mount namespace made with ours lets us make it
-    read-only afterwards. Then we become ``uid`` and drop every capability the new
-    namespace gave us, before the program's first line.
+    say ``uid uid 1`` and nothing else; only a process of the parent namespace with
+    CAP_SETUID may write that, so we ask the supervisor (``MAP`` on ``out``) and wait for
+    its byte on stdin. Then we become ``uid`` and drop every capability the new namespace
+    gave us, before the program's first line.
     """
     try:
         os.setgroups([])
-        mapped = _make_namespace(uid, libc)
-        if mapped:
-            return f"could not map the sandbox's user namespace: {mapped}"
-        kept = os.statvfs("/proc").f_flag
-        flags = MS_REMOUNT | MS_BIND | MS_RDONLY | (kept & KEPT_MOUNT_FLAGS)
-        flags |= MS_RELATIME if kept & ST_RELATIME else 0
-        _check(libc.mount(None, b"/proc", None, flags, None), "remounting /proc read-only")
+        _check(libc.unshare(CLONE_NEWUSER), "unshare")
+        out.write("MAP\n")
+        out.flush()
+        if os.read(0, 1) != b"1":
+            return "the supervisor did not map the sandbox's user namespace"
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
         _drop_capabilities(libc)
@@ -98,43 +91,6 @@ def drop_privileges(uid: int, libc: ctypes.CDLL) -> str | None:
     if os.getresuid() != (uid,) * 3 or any(caps.values()) or maps != [[str(uid)] * 2 + ["1"]] * 2:
         return f"could not drop to uid {uid}: {fields['Uid'].split()} {caps} maps {maps}"
     return None
-
-
-def _make_namespace(uid: int, libc: ctypes.CDLL) -> str | None:
-    """Enter new user and mount namespaces whose maps a forked child writes; what went
-    wrong, or None."""
-    go_r, go_w = os.pipe()
-    done_r, done_w = os.pipe()
-    child = os.fork()
-    if child == 0:  # still root in the parent namespace: it may write our maps
-        os.close(go_w)
-        os.close(done_r)
-        outcome = b"ok"
-        try:
-            if os.read(go_r, 1) != b"1":
-                os._exit(1)
-            for name, text in (
-                ("setgroups", "deny"),
-                ("uid_map", f"{uid} {uid} 1"),
-                ("gid_map", f"{uid} {uid} 1"),
-            ):
-                with open(f"/proc/{os.getppid()}/{name}", "w") as map_file:
-                    map_file.write(text)
-        except BaseException as exc:
-            outcome = str(exc).encode("utf-8", "replace") or b"failed"
-        os.write(done_w, outcome)
-        os._exit(0)
-    os.close(go_r)
-    os.close(done_w)
-    try:
-        _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
-        os.write(go_w, b"1")
-    finally:
-        os.close(go_w)  # without the byte: the child gives up
-        outcome = os.read(done_r, 4096)
-        os.close(done_r)
-        os.waitpid(child, 0)
-    return None if outcome == b"ok" else outcome.decode("utf-8", "replace")
 
 
 def _read(path: str) -> str:
@@ -264,7 +220,7 @@ def main(argv: list[str]) -> None:
     out = os.fdopen(fd, "w", encoding="utf-8", errors="replace")
     libc = _libc()
     error = (
-        (drop_privileges(uid, libc) if uid else None)
+        (drop_privileges(uid, out, libc) if uid else None)
         or die_with_parent(libc)
         or confine(cpu, memory, disk, tasks, bytes.fromhex(argv[6]), libc)
     )
