@@ -271,3 +271,19 @@ def test_a_judge_reply_cut_off_in_its_rationale_keeps_its_scores():
     }
     # cut anywhere else, nothing is made up
     assert salvage_last_string(whole[:70], SCORES_SCHEMA) is None
+
+
+def test_steps_the_attacker_numbered_itself_are_numbered_once():
+    from nanoflux.engine.example import assistant_message
+    from nanoflux.records import Question
+
+    question = Question(
+        text="t",
+        skill="s",
+        reference_answer="262.2",
+        solution_steps=["1. 15% of 120 = 18", "Step 2: 120 + 18 = 138", "10% of 138 = 13.8"],
+    )
+    assert question.hops == 3  # counted from the steps
+    assert assistant_message(question) == (
+        "1. 15% of 120 = 18\n2. 120 + 18 = 138\n3. 10% of 138 = 13.8\n\nFinal answer: 262.2"
+    )

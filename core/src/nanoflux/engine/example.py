@@ -14,9 +14,14 @@ def example_id(domain: str, question_text: str) -> str:
     return f"{domain}-{hashlib.sha256(normalized.encode()).hexdigest()[:12]}"
 
 
+# "3.", "3)", "Step 3:" at the start of a step the Attacker numbered itself
+_OWN_NUMBER = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):]\s*", re.IGNORECASE)
+
+
 def assistant_message(question: Question) -> str:
     steps = "\n".join(
-        f"{number}. {step.strip()}" for number, step in enumerate(question.solution_steps, 1)
+        f"{number}. {_OWN_NUMBER.sub('', step).strip()}"
+        for number, step in enumerate(question.solution_steps, 1)
     )
     parts = [steps]
     if question.explanation.strip():

@@ -46,7 +46,8 @@ from .schemas import question_schema
 from .seeds import SeedPool, seed_block
 
 # Bounded per role so no reply runs away: on 2 CPU cores a wasted token costs ~0.15 s.
-DEFAULT_MAX_TOKENS = {"attacker": 640, "defender": 384, "judge": 256}
+# The Judge's scores take ~45 tokens; its rationale, last, may be cut (and is salvaged).
+DEFAULT_MAX_TOKENS = {"attacker": 512, "defender": 384, "judge": 128}
 DEFAULT_TEMPERATURE = {"attacker": 0.8, "defender": 0.2, "judge": 0.0}
 #: temperature of the Defender's extra samples, so that k answers can differ
 SAMPLE_TEMPERATURE = 0.7
