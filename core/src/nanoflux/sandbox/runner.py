@@ -5,11 +5,11 @@ Run as ``python -I -B -c <this file's source> RESULT_FD CPU AS FSIZE TASKS UID F
 tests). When bwrap ran as root (UID is not 0) it drops to UID and moves into a user
 namespace of its own that maps nothing but UID (see :func:`drop_privileges`: the
 supervisor writes the maps when the runner says ``MAP``); with 0, bwrap already mapped
-us to an unprivileged user. Then it asks again to be killed when
-bwrap dies, sets the rlimits, makes itself undumpable, forbids new privileges, installs
-the seccomp filter (which keeps the program from cancelling that signal), says ``READY``
-on the result descriptor, and only then reads the program from stdin: a supervisor that
-moves the process into a cgroup does so while it waits.
+us to an unprivileged user. Then it asks again to be killed when bwrap dies, sets the
+rlimits, makes itself undumpable, forbids new privileges, installs the seccomp filter
+(which keeps the program from cancelling that signal), says ``READY`` on the result
+descriptor, and only then reads the program from stdin: a supervisor that moves the
+process into a cgroup does so while it waits.
 The last line it writes is the JSON report; the program can write lines of its own to the
 same descriptor, so the host treats that line as untrusted input.
 
