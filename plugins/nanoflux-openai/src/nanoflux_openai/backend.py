@@ -41,6 +41,21 @@ from .retry import Failure, InvalidReply, RetryPolicy, classify
 logger = logging.getLogger("nanoflux_openai")
 
 
+class _MaskedUrls(logging.Filter):
+    """The SDK's HTTP library logs each request's URL, a key in its query string too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "://" in text:
+            record.msg, record.args = mask_urls(text), None
+        return True
+
+
+# httpx in some openai releases, httpx2 (the SDK's own copy) in others
+for _name in ("httpx", "httpx2", "httpcore", "httpcore2", "openai._base_client"):
+    logging.getLogger(_name).addFilter(_MaskedUrls())
+
+
 class OpenAIStats(Record):
     """What happened on the wire; the engine and ``nanoflux bench`` read ``backend.stats``."""
 
@@ -371,8 +386,10 @@ def _api_key(spec: str, endpoint: Endpoint, options: OpenAIOptions, named: bool)
 
 
 def open_backend(spec: ModelSpec) -> OpenAIBackend:
-    options = parse_options(str(spec), spec.options)
+    # what messages and logs show: a key in the URL masked
+    shown = str(spec.model_copy(update={"rest": mask_urls(spec.rest)}))
+    options = parse_options(shown, spec.options)
     endpoint = parse_endpoint(spec.rest)
     named = "api_key_env" in spec.options and options.api_key_env != DEFAULT_KEY_ENV
-    api_key, source = _api_key(str(spec), endpoint, options, named)
+    api_key, source = _api_key(shown, endpoint, options, named)
     return OpenAIBackend(spec, endpoint, options, api_key, key_source=source)

@@ -102,10 +102,13 @@ def classify(exc: BaseException, secret: str | None) -> Failure:
     if isinstance(exc, asyncio.TimeoutError | openai.APITimeoutError):
         return Failure("timeout", "no reply within the timeout")
     if isinstance(exc, openai.APIConnectionError):
-        import httpx
-
         reason = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-        connect_failed = isinstance(exc.__cause__, httpx.ConnectError)
+        # By name: the SDK's HTTP library is httpx in some releases and httpx2 (its own
+        # copy, whose classes are not httpx's) in others; both raise ConnectError.
+        connect_failed = any(
+            kind.__name__ == "ConnectError" or issubclass(kind, ConnectionRefusedError)
+            for kind in type(exc.__cause__).__mro__
+        )
         what = "could not connect" if connect_failed else "connection failed or dropped"
         return Failure("connection", f"{what} ({reason})", connect_failed=connect_failed)
     if isinstance(exc, openai.APIStatusError):
