@@ -1,5 +1,6 @@
 """kill -9 at random instants, resume each time: nothing lost, nothing twice."""
 
+import itertools
 import json
 import os
 import random
@@ -101,8 +102,21 @@ def test_kill_nine_and_resume_loses_nothing_and_repeats_nothing(tmp_path, cli_en
     assert len(ids) == 25 and len(set(ids)) == 25
     accepted = [c["example_id"] for c in candidates if c["decision"] == "accepted"]
     assert sorted(accepted) == sorted(ids)
-    # rounds are numbered without gaps or repeats across resumes
-    assert [c["round"] for c in candidates] == list(range(len(candidates)))
+    # Attempts are numbered without gaps or repeats across resumes. A round may hold
+    # several attempts (an attack, then repair or harder turns naming their parent):
+    # rounds go up one at a time, each opens with exactly one attack, and a follow-up
+    # names an earlier attempt of its own round.
+    assert [c["index"] for c in candidates] == list(range(len(candidates)))
+    rounds = [c["round"] for c in candidates]
+    assert rounds[0] == 0 and all(b - a in (0, 1) for a, b in itertools.pairwise(rounds))
+    attacks = [c["round"] for c in candidates if c.get("turn", "attack") == "attack"]
+    assert attacks == list(range(rounds[-1] + 1))
+    seen = set()
+    for c in candidates:
+        assert c["candidate_id"] not in seen
+        if c.get("parent_id") is not None:
+            assert c["parent_id"] in seen and c["parent_id"].split(".")[0] == str(c["round"])
+        seen.add(c["candidate_id"])
     stats = json.loads((out / "stats.json").read_text())
     assert stats["accepted"] == 25 and stats["attempts"] == len(candidates)
     manifest = json.loads((out / "manifest.json").read_text())
