@@ -14,8 +14,12 @@ from nanoflux.pipeline import load_pipeline_config
 
 THINGS = ["apples", "bolts", "cards", "drums", "eggs", "flags", "gears", "hats", "inks", "jars"]
 PLACES = ["barn", "attic", "garage", "harbor", "kiosk", "lab", "mill", "pier", "shed", "tower"]
-# (quality, hops) the scripted judge and attacker give round by round
-ROUNDS = [(4.0, 2), (3.0, 3), (2.0, 4), (4.2, 5), (3.2, 2), (1.9, 3), (4.1, 4), (3.4, 6)]
+# (question, quality, hops) the scripted attacker and judge give attempt by attempt. Round
+# 5's reference is wrong: the tools catch it, so it is never defended nor judged (None)
+# and the Attacker gets a repair turn, which mends it; round 6 then reaches the target.
+ATTEMPTS = [(0, 4.0, 2), (1, 3.0, 3), (2, 2.0, 4), (3, 4.2, 5), (4, 3.2, 2)]
+ATTEMPTS += [(5, None, 3), (5, 3.4, 3), (6, 4.1, 6)]
+UNVERIFIED = 5
 
 
 def attacker_reply(n, hops, *, wrong_reference=False):
@@ -70,13 +74,16 @@ def workdir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def config_file(workdir, tiny_model):
     tmp_path = workdir
-    attacker = [attacker_reply(n, hops) for n, (_, hops) in enumerate(ROUNDS)]
-    attacker[5] = attacker_reply(5, ROUNDS[5][1], wrong_reference=True)  # tools will catch it
+    attacker = [
+        attacker_reply(n, hops, wrong_reference=number == UNVERIFIED)
+        for number, (n, _, hops) in enumerate(ATTEMPTS)
+    ]
     files = {
         "attacker": lines(tmp_path / "attacker.jsonl", attacker),
         "defender": lines(tmp_path / "defender.jsonl", [defender_reply("0", "guess")]),
         "judge": lines(
-            tmp_path / "judge.jsonl", [judge_reply(reasoning_quality=q) for q, _ in ROUNDS]
+            tmp_path / "judge.jsonl",
+            [judge_reply(reasoning_quality=q) for _, q, _ in ATTEMPTS if q is not None],
         ),
         "test": gsm8k_file(tmp_path / "test.jsonl", 4),
         "train": gsm8k_file(tmp_path / "train.jsonl", 10, offset=20),
@@ -138,11 +145,13 @@ def test_pipeline_runs_every_stage_then_resumes(first_run, config_file, workdir)
         ["run", "train", "baseline_train", "eval_base", "eval_tuned", "eval_full"], "ran"
     )
     run = summary["run"]
-    assert run["accepted"] == 7 and run["attempts"] == 8  # round 5 is unverified
+    assert run["accepted"] == 7 and run["attempts"] == 8  # round 5's attack is unverified
     candidates = [
         json.loads(line) for line in (pipe / "run" / "candidates.jsonl").read_text().splitlines()
     ]
     assert candidates[5]["reason"] == "unverified"
+    assert (candidates[6]["turn"], candidates[6]["parent_id"]) == ("repair", "5.0")
+    assert candidates[6]["decision"] == "accepted"
     assert set(summary["accuracy"]) == {"base", "tuned", "full"}
     assert all(a["n"] == 3 for a in summary["accuracy"].values())
     assert {c["label"] for c in summary["comparisons"]} == {
@@ -206,7 +215,7 @@ def test_ablation_by_quality_and_hops(first_run, workdir, tiny_model):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     rows = {row["band"]: row for row in report["rows"]}
-    # judge qualities 4.0 3.0 2.0 4.2 3.2 (1.9: unverified) 4.1 3.4
+    # judge qualities 4.0 3.0 2.0 4.2 3.2 (unverified) 3.4 4.1
     assert [
         (b, rows[b]["eligible"], rows[b]["examples"]) for b in ("L1", "L2", "L3", "L4", "L5")
     ] == [("L1", 0, 0), ("L2", 1, 1), ("L3", 3, 2), ("L4", 3, 2), ("L5", 0, 0)]
