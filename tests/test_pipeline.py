@@ -286,7 +286,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "plugins" / "nanoflux-peft" / "
 
 def test_example_pipeline_configs_validate():
     cpu = load_pipeline_config(EXAMPLES / "pipeline-cpu.toml")
-    assert cpu.train.model == "hf:default" and cpu.run.attacker.spec == "llamacpp:default"
+    # the tiny bundled model in every role, not llamacpp:default (Qwen2.5-Coder-1.5B)
+    assert cpu.train.model == "hf:default"
+    roles = (cpu.run.attacker, cpu.run.defender, cpu.run.judge)
+    assert {role.spec for role in roles} == {"llamacpp:smollm2-135m"}
     gpu = load_pipeline_config(EXAMPLES / "pipeline-gpu-4b.toml")
     assert gpu.baseline is not None and gpu.baseline.options == {"epochs": 1}
     readme = (EXAMPLES.parent / "README.md").read_text()

@@ -24,9 +24,9 @@ def test_smollm2_gguf_trains_and_serves_with_its_adapter(tmp_path):
         for a in (2, 3)
     ]
     options = TrainOptions(rank=4, alpha=8, max_length=64, batch_size=2, max_steps=1)
-    # llamacpp:default names the same GGUF weights as hf:default
+    # llamacpp:smollm2-135m names the same GGUF weights as hf:default
     result = host.open_trainer("peft").train(
-        examples, "llamacpp:default", tmp_path / "out", options
+        examples, "llamacpp:smollm2-135m", tmp_path / "out", options
     )
     config = json.loads((result.out_dir / "train_config.json").read_text())
     assert config["base"] == "default" and config["chat_template"] == "own"

@@ -25,14 +25,18 @@ def test_a_gguf_file_and_a_folder(tiny_model):
 
 
 def test_llamacpp_specs_name_the_same_weights_for_training_only():
-    assert (
-        parse_ref("llamacpp:default", prefixes=("hf", "llamacpp")).base
-        == parse_ref("hf:default").base
-    )
+    train = ("hf", "llamacpp")
+    assert parse_ref("llamacpp:smollm2-135m", prefixes=train).base == parse_ref("hf:default").base
+    gguf = bundled_gguf()
+    assert parse_ref(f"llamacpp:{gguf}", prefixes=train).base == parse_ref(f"hf:{gguf}").base
     with pytest.raises(ConfigError, match="prefix 'llamacpp' is not accepted here"):
-        parse_ref("llamacpp:default")
-    with pytest.raises(ConfigError, match=r"must be `default` or a \.gguf file"):
-        parse_ref("llamacpp:some-model", prefixes=("hf", "llamacpp"))
+        parse_ref("llamacpp:smollm2-135m")
+    # llamacpp:default is Qwen2.5-Coder-1.5B, not the weights hf:default names
+    with pytest.raises(ConfigError, match=r"must be `smollm2-135m` .* or a \.gguf file") as caught:
+        parse_ref("llamacpp:default", prefixes=train)
+    assert "Qwen2.5-Coder-1.5B" in caught.value.one_line()
+    with pytest.raises(ConfigError, match=r"must be `smollm2-135m` .* or a \.gguf file"):
+        parse_ref("llamacpp:some-model", prefixes=train)
 
 
 def test_base_plus_adapter(tiny_model, tmp_path):

