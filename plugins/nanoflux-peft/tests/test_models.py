@@ -90,3 +90,11 @@ def test_the_model_cache_stays_small(tiny_model):
     models.load_for_inference(ref, dtype="bfloat16")
     assert len(models._models) == models.MAX_CACHED_MODELS
     assert models.load_for_inference(ref, dtype="float32") is not first  # evicted, reloaded
+
+
+def test_doctor_checks_the_hf_backend_with_the_bundled_model():
+    from nanoflux.plugins import PluginHost
+
+    spec = PluginHost.load(allow=["peft"]).backends.get("hf").offline_default
+    assert spec == "hf:default"
+    assert parse_ref(spec).base.local  # loaded with local_files_only: never a download

