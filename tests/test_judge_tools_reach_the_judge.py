@@ -122,7 +122,9 @@ def test_the_installed_example_changes_verdicts_in_real_runs(site, tmp_path):
     helped = first_candidate(site, tmp_path, "helped", "1938.84", ["finance.compound_interest"])
     assert helped["decision"] == "accepted", helped
     assert helped["verdict"]["verified_by"] == "tools"
-    (evidence,) = helped["verdict"]["evidence"]
+    # the math pack's own step check is consistent but confirms nothing: the tool does
+    steps, evidence = helped["verdict"]["evidence"]
+    assert steps["tool"] == "math.steps" and steps["supports_reference"] is None
     assert evidence["tool"] == "finance.compound_interest"
     assert evidence["args"] == {
         "principal": 1500.0,

@@ -7,8 +7,11 @@ from domain verification, and, through its JSON schema, from function-calling ju
 A tool that declares when it applies (``applies_to(question) -> arguments | None``) is
 consulted by the Judge itself: every such tool of the run's domain, and any tool a run
 names in ``[judging] tools``. What its value says is declared by ``checks``: ``"answer"``,
-the answer to the question (compared with the reference by the domain's checker), or
-``"safety"``, a ``{"safe": bool, "flags": [...]}`` finding about the reference.
+the answer to the question (compared with the reference by the domain's checker);
+``"consistency"``, a value the reference must equal but that cannot confirm it alone
+(the number a worked solution arrives at: written by the same hand as the reference), so
+it only ever contradicts; or ``"safety"``, a ``{"safe": bool, "flags": [...]}`` finding
+about the reference.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from .records import Question, ToolResult
 AppliesTo = Callable[[Question], dict[str, Any] | None]
 """``applies_to(question)``: the tool's arguments for this question, or None if it does
 not apply. Returning arguments for an ``"answer"`` tool says: my value is the answer."""
-Checks = Literal["answer", "safety"]
+Checks = Literal["answer", "consistency", "safety"]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from nanoflux_math import MathDomain
-from nanoflux_math.tools import equivalent_tool, python
+from nanoflux_math.tools import equivalent_tool, python, steps_tool
 
 from nanoflux.plugins import PluginHost
 from nanoflux.records import ToolEvidence
@@ -86,6 +86,44 @@ class TestEquivalentTool(JudgeToolContract):
 
     def assert_value(self, value, expected):
         assert value["equivalent"] is expected
+
+
+class TestStepsTool(JudgeToolContract):
+    registered_as = "math.steps"
+
+    @pytest.fixture
+    def tool(self):
+        return steps_tool
+
+    @pytest.fixture
+    def cases(self):
+        return [
+            # the last number the worked steps state: 45 pencils, 9 each, 45 - 5 * 9 = 0
+            ({"steps": ["6 + 15 + 24 = 45", "45 // 5 = 9", "45 - 5 * 9 = 0"]}, "0"),
+            ({"steps": ["$20.00 - $8.50 = $11.50"]}, "11.50"),
+            # steps with no arithmetic reach no number: they cannot confirm a reference
+            ({"steps": ["Add the pencils.", "Divide them among the students."]}, "none"),
+        ]
+
+
+def test_steps_that_stop_short_of_the_reference_leave_it_unverified(math_host):
+    from nanoflux.engine.judge import consulted_tools, gather_evidence, make_tool_caller
+
+    domain = math_host.domain("math")
+    question = domain.example_question()
+    consulted = consulted_tools(math_host, "math")
+    call = make_tool_caller(math_host)
+    whole = gather_evidence(domain, question, call, consulted)
+    assert whole.verified is True
+    # steps that agree are consistent, not a confirmation: the program confirms
+    steps = next(e for e in whole.evidence if e.tool == "math.steps")
+    assert steps.supports_reference is None and "consistent with" in steps.note
+    short = question.model_copy(update={"solution_steps": question.solution_steps[:-1]})
+    verification = gather_evidence(domain, short, call, consulted)
+    assert verification.verified is False
+    assert any(
+        e.tool == "math.steps" and e.supports_reference is False for e in verification.evidence
+    )
 
 
 def _caller(host):

@@ -406,27 +406,35 @@ def _defender_prompt(table: Table, question: Question) -> str:
 
 def _repair_message(question: Question, verification: Verification) -> str:
     """What the Attacker is told when its reference is not verified. The program is the
-    ground truth: when it ran and disagrees, the Attacker is shown its value."""
-    contradicting = [
+    ground truth: when it ran and disagrees, the Attacker is shown its value; the steps
+    must then reach that value with their own arithmetic (tools check them too)."""
+    program = [
         item
         for item in verification.evidence
-        if item.supports_reference is False and item.result.ok and item.safe is None
+        if item.supports_reference is False
+        and item.result.ok
+        and question.program
+        and item.args.get("code") == question.program
     ]
-    if contradicting:
-        value = as_text(contradicting[0].result.value)
+    problems = "; ".join(
+        item.note or (item.result.error or "")
+        for item in verification.evidence
+        if item.supports_reference is not True and (item.note or item.result.error)
+    )
+    if program:
+        value = as_text(program[0].result.value)
         return (
             f"Your program's solution() returns {value}, but your reference_answer is "
             f"{question.reference_answer}. If the program computes what the problem asks, "
-            f"make the solution steps reach {value} and set reference_answer to {value}; "
-            "if it does not, fix the program. Reply with the complete corrected JSON object "
-            "only."
+            f"redo the solution steps with their arithmetic so that they reach {value}, and "
+            f"set reference_answer to {value}; if it does not, fix the program. Reply with "
+            "the complete corrected JSON object only."
         )
-    problems = [item.note or (item.result.error or "") for item in verification.evidence]
-    cause = "; ".join(p for p in problems if p) or "there is no program that computes the answer"
     return (
-        f"Checking your reply found a problem: {cause}. Fix it: the program must define "
-        "solution() with no parameters, use only numbers stated in the problem and return "
-        "the answer; the steps and reference_answer must agree with it. Reply with the "
+        f"Checking your reply found a problem: {problems or 'nothing checks the answer'}. "
+        "Fix it: each solution step shows its arithmetic and the last one reaches the "
+        "reference answer; the program defines solution() with no parameters, uses only "
+        "numbers stated in the problem and returns that same answer. Reply with the "
         "complete corrected JSON object only."
     )
 

@@ -102,4 +102,10 @@ def consult(
     if args is None:
         return None
     evidence = call_tool(tool.id, args)
-    return screened(evidence) if tool.checks == "safety" else compared(evidence, question, same)
+    if tool.checks == "safety":
+        return screened(evidence)
+    evidence = compared(evidence, question, same)
+    if tool.checks == "consistency" and evidence.supports_reference:
+        # agreeing with the reference's own author confirms nothing
+        return noted(evidence, None, evidence.note.replace("which equals", "consistent with"))
+    return evidence

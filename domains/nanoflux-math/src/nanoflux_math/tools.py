@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from nanoflux.evaluation.extraction import extract_answer
 from nanoflux.kit import python_tool
-from nanoflux.records import Record
+from nanoflux.records import Question, Record
 from nanoflux.tools import judge_tool
 
 from .answers import equivalent
@@ -30,4 +31,25 @@ def equivalent_tool(args: EquivalentArgs):
     return equivalent(args.a, args.b).as_dict()
 
 
-TOOLS = [python, equivalent_tool]
+class StepsArgs(Record):
+    steps: list[str] = Field(min_length=1, description="A worked solution, one step a line.")
+
+
+def _worked_steps(question: Question) -> dict:
+    return {"steps": list(question.solution_steps)}
+
+
+@judge_tool("math.steps", domain="math", applies_to=_worked_steps, checks="consistency")
+def steps_tool(args: StepsArgs) -> str:
+    """The number a worked solution arrives at: its last stated number, or "none".
+
+    A dataset example teaches its steps, so they must reach the reference themselves;
+    a reference that only the program computes (steps with no arithmetic, or a last
+    step that stops short) is contradicted. Agreeing confirms nothing (``consistency``):
+    the steps and the reference have the same author; the program is the check.
+    """
+    found = extract_answer("\n".join(args.steps), numeric=True).answer
+    return found if found is not None else "none"
+
+
+TOOLS = [python, equivalent_tool, steps_tool]
