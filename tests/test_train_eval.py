@@ -348,7 +348,7 @@ def test_train_rejects_bad_input(tiny_model, tmp_path):
     bad = tmp_path / "dataset.jsonl"
     bad.write_text('{"messages": []}\nnot json\n')
     result = invoke("train", str(bad), "--model", f"hf:{tiny_model}")
-    assert result.exit_code == 2 and "dataset.jsonl:2: not JSON" in result.output
+    assert result.exit_code == 2 and "dataset.jsonl:2: not valid JSON" in result.output
     result = invoke("train", str(tmp_path), "--model", f"hf:{tiny_model}", "--rank", "0")
     assert result.exit_code == 2 and "training option rank" in result.output
     result = invoke("train", "--model", f"hf:{tiny_model}")
