@@ -24,6 +24,8 @@ def config(tmp_path, **overrides):
         "out": str(tmp_path / "run"),
         "novelty": {"embedder": "hashing", "store": "memory"},
         "budget": {"max_rounds": 1},
+        # the Judge's blind solve has tests of its own below
+        "acceptance": {"require_independent_solve": False},
     }
     for key, value in overrides.items():
         node = data
@@ -287,3 +289,30 @@ def test_steps_the_attacker_numbered_itself_are_numbered_once():
     assert assistant_message(question) == (
         "1. 15% of 120 = 18\n2. 120 + 18 = 138\n3. 10% of 138 = 13.8\n\nFinal answer: 262.2"
     )
+
+
+def test_the_judge_solving_blind_must_reach_the_reference(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+    from nanoflux.default_plugins.scripted import defender_reply
+
+    def misreading_solver(request):
+        index = arith.round_of(request)
+        truth = int(arith.question_for(index)["reference_answer"])
+        return defender_reply(str(truth if index == 1 else truth * 2), "My own reading.")
+
+    monkeypatch.setattr(arith, "solver", misreading_solver)
+    cfg = config(
+        tmp_path,
+        **{"acceptance.require_independent_solve": True, "budget.max_rounds": 3},
+    )
+    rows = candidates(run(cfg, arith_host))
+    reasons = [(r["round"], r["turn"], r["reason"]) for r in rows]
+    # round 0: the Defender is right (no need to ask the Judge); round 2: the Judge's
+    # own solve disagrees with the reference, so the rubric is never asked
+    assert (1, "attack", "accepted") in reasons and (2, "attack", "judge_disagrees") in reasons
+    disagreed = next(r for r in rows if r["reason"] == "judge_disagrees")
+    assert disagreed["metadata"]["judge_agrees"] is False
+    assert disagreed["usage"]["judge"]["calls"] == 1  # the solve, not the rubric
+    accepted = next(r for r in rows if r["reason"] == "accepted")
+    assert accepted["metadata"]["judge_agrees"] is True
+    assert accepted["usage"]["judge"]["calls"] == 2  # the solve, then the rubric

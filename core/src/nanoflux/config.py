@@ -59,6 +59,11 @@ class Acceptance(Record):
     hops_max: int = Field(default=8, ge=1)
     min_safety: int = Field(default=4, ge=1, le=5)
     require_real_hops: bool = True
+    require_independent_solve: bool = Field(
+        default=True,
+        description="The Judge model, solving the question blind before it scores it, "
+        "must reach the reference: tools check the arithmetic, this checks the reading.",
+    )
     max_pass_rate: float = Field(
         default=0.5,
         ge=0,

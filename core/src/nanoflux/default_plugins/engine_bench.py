@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..domains import Domain, PromptSet, Verification
 from ..hookspecs import hookimpl
-from .scripted import defender_reply, judge_reply
+from .scripted import defender_reply, judge_reply, solving_blind
 
 _WORDS = (
     "amber basil cedar delta ember fjord grove harbor iris juniper kelp lotus maple "
@@ -60,8 +60,8 @@ def _responder(request):
             "reference_answer": str(index),
             "explanation": "",
         }
-    if request.json_schema is None:  # the Defender answers in free text, always wrong
-        return defender_reply(str(index + 1), "guess")
+    if request.json_schema is None:  # the Defender, always wrong; the Judge solving, right
+        return defender_reply(str(index if solving_blind(request) else index + 1), "guess")
     return judge_reply()
 
 

@@ -109,6 +109,13 @@ class ScriptedBackend(Backend):
         )
 
 
+def solving_blind(request) -> bool:
+    """Whether ``request`` is the Judge solving a question blind (not the Defender)."""
+    from ..engine.round import SOLVE_SYSTEM
+
+    return bool(request.messages) and request.messages[0].content == SOLVE_SYSTEM
+
+
 def defender_reply(final_answer: str, reasoning: str = "") -> str:
     """A Defender's reply as a model writes it: its reasoning, then the answer line."""
     return f"{reasoning}\nFinal answer: {final_answer}".strip()

@@ -160,6 +160,7 @@ class Ledger:
                 pass_rate=attempt.metadata.get("pass_rate")
                 if self.config.rounds.defender_samples > 1
                 else None,
+                judge_agrees=attempt.metadata.get("judge_agrees"),
             )
             if reason == "accepted":
                 if example_id(question.domain, question.text) in self.state.accepted_ids:

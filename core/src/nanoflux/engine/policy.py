@@ -51,6 +51,13 @@ def defender_fault(
     return None
 
 
+def solve_fault(acceptance: Acceptance, judge_agrees: bool | None) -> str | None:
+    """The Judge, solving the question blind, does not reach the reference."""
+    if acceptance.require_independent_solve and judge_agrees is False:
+        return "judge_disagrees"
+    return None
+
+
 def decide(
     acceptance: Acceptance,
     question: Question,
@@ -58,6 +65,7 @@ def decide(
     novelty: NoveltyDecision | None,
     *,
     pass_rate: float | None = None,
+    judge_agrees: bool | None = None,
 ) -> str:
     """``"accepted"`` or the first reason to reject, checked in a fixed order."""
     if novelty is not None and novelty.verdict != "novel":
@@ -69,8 +77,10 @@ def decide(
         or (acceptance.require_tool_verification and verdict.verified_by != "tools")
     ):
         return "unverified"
-    fault = defender_fault(acceptance, verdict.defender_correct, pass_rate) or question_fault(
-        acceptance, question
+    fault = (
+        defender_fault(acceptance, verdict.defender_correct, pass_rate)
+        or question_fault(acceptance, question)
+        or solve_fault(acceptance, judge_agrees)
     )
     if fault:
         return fault

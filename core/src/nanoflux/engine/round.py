@@ -39,7 +39,13 @@ from ..secrets import mask_urls
 from .gate import SharedGate
 from .judge import Judge
 from .ledger import ROLES, RunState
-from .policy import defender_fault, question_fault, safety_fault, verification_fault
+from .policy import (
+    defender_fault,
+    question_fault,
+    safety_fault,
+    solve_fault,
+    verification_fault,
+)
 from .profile import DefenderProfile, describe_avoid, describe_wrong
 from .roles import RoleFailure, Seat, ask_for
 from .schemas import question_schema
@@ -51,6 +57,8 @@ DEFAULT_MAX_TOKENS = {"attacker": 512, "defender": 384, "judge": 128}
 DEFAULT_TEMPERATURE = {"attacker": 0.8, "defender": 0.2, "judge": 0.0}
 #: temperature of the Defender's extra samples, so that k answers can differ
 SAMPLE_TEMPERATURE = 0.7
+#: the Judge's system message when it solves a question blind (scripted models key on it)
+SOLVE_SYSTEM = "You check a problem by solving it yourself, carefully."
 # Model seeds: base + 0/1/2 for attacker/defender/judge (base = run seed and round); a
 # later attempt or an extra sample adds a multiple of 1_000_003, so a seed still tells
 # which round it belongs to (scripted test models rely on that) yet differs per call.
@@ -305,6 +313,28 @@ async def settle(
     if attempt.early_reason:
         return FollowUp("harder", _harder_message(attempt.answer))
 
+    if acceptance.require_independent_solve:
+        # The Judge solves the question blind, as the Defender did: a reference that a
+        # program and steps share can still misread the problem; a fresh solve that
+        # reaches it is evidence they did not.
+        solved = await answer_of(
+            table.seats["judge"],
+            attempt,
+            defender_prompt,
+            system=SOLVE_SYSTEM,
+            role="judge",
+            max_tokens=DEFAULT_MAX_TOKENS["defender"],
+            temperature=0.0,
+            seed=seed + 3,
+        )
+        agrees = table.domain.check_answer(
+            question.reference_answer, solved.final_answer, choices=question.choices
+        )
+        attempt.metadata.update(judge_answer=solved.final_answer, judge_agrees=agrees)
+        attempt.early_reason = solve_fault(acceptance, agrees)
+        if attempt.early_reason:
+            return None
+
     attempt.verdict = await table.judge.score(
         question, attempt.answer, verification, usage=attempt.usage["judge"], seed=seed + 2
     )
@@ -358,10 +388,16 @@ async def answer_of(
     max_tokens: int,
     temperature: float,
     seed: int,
+    role: str = "defender",
+    system: str | None = None,
 ) -> Answer:
-    question, usage = attempt.question, attempt.usage["defender"]
+    """A free-text answer to the attempt's question, read the way ``nanoflux eval`` reads."""
+    question, usage = attempt.question, attempt.usage[role]
     request = CompletionRequest(
-        messages=[ChatMessage(role="user", content=prompt)],
+        messages=[
+            *([ChatMessage(role="system", content=system)] if system else []),
+            ChatMessage(role="user", content=prompt),
+        ],
         max_tokens=max_tokens,
         temperature=temperature,
         seed=seed,
@@ -373,7 +409,7 @@ async def answer_of(
         usage.failed_calls += 1
         if exc.stops_run:
             raise
-        raise RoleFailure("backend_error", f"defender: {exc.cause}: {exc.message}") from exc
+        raise RoleFailure("backend_error", f"{role}: {exc.cause}: {exc.message}") from exc
     usage.add(
         Usage(
             calls=1,
@@ -394,7 +430,7 @@ async def answer_of(
             if completion.finish_reason == "length"
             else "no final answer in the reply"
         )
-        raise RoleFailure("malformed_defender", why)
+        raise RoleFailure(f"malformed_{role}", why)
     return Answer(reasoning=completion.text.strip(), final_answer=found.answer)
 
 
