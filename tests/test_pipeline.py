@@ -17,14 +17,19 @@ PLACES = ["barn", "attic", "garage", "harbor", "kiosk", "lab", "mill", "pier", "
 # (question, quality, hops) the scripted attacker and judge give attempt by attempt. Round
 # 5's reference is wrong: the tools catch it, so it is never defended nor judged (None)
 # and the Attacker gets a repair turn, which mends it; round 6 then reaches the target.
+# The Judge solves each defended question blind (reaching the reference), then scores it.
 ATTEMPTS = [(0, 4.0, 2), (1, 3.0, 3), (2, 2.0, 4), (3, 4.2, 5), (4, 3.2, 2)]
 ATTEMPTS += [(5, None, 3), (5, 3.4, 3), (6, 4.1, 6)]
 UNVERIFIED = 5
 
 
+def truth_of(n):
+    return (3 + n) * (4 + 2 * n) + n
+
+
 def attacker_reply(n, hops, *, wrong_reference=False):
     a, b = 3 + n, 4 + 2 * n
-    truth = a * b + n
+    truth = truth_of(n)
     return {
         "text": f"A {PLACES[n]} holds {a} crates with {b} {THINGS[n]} each, and {n} loose "
         f"{THINGS[n]}. How many {THINGS[n]} are in the {PLACES[n]} altogether?",
@@ -83,7 +88,15 @@ def config_file(workdir, tiny_model):
         "defender": lines(tmp_path / "defender.jsonl", [defender_reply("0", "guess")]),
         "judge": lines(
             tmp_path / "judge.jsonl",
-            [judge_reply(reasoning_quality=q) for _, q, _ in ATTEMPTS if q is not None],
+            [
+                reply
+                for n, q, _ in ATTEMPTS
+                if q is not None
+                for reply in (
+                    defender_reply(str(truth_of(n)), "Solved it blind."),
+                    judge_reply(reasoning_quality=q),
+                )
+            ],
         ),
         "test": gsm8k_file(tmp_path / "test.jsonl", 4),
         "train": gsm8k_file(tmp_path / "train.jsonl", 10, offset=20),
@@ -152,6 +165,8 @@ def test_pipeline_runs_every_stage_then_resumes(first_run, config_file, workdir)
     assert candidates[5]["reason"] == "unverified"
     assert (candidates[6]["turn"], candidates[6]["parent_id"]) == ("repair", "5.0")
     assert candidates[6]["decision"] == "accepted"
+    # each accepted question was solved blind by the Judge, who reached its reference
+    assert all(c["metadata"]["judge_agrees"] for c in candidates if c["decision"] == "accepted")
     assert set(summary["accuracy"]) == {"base", "tuned", "full"}
     assert all(a["n"] == 3 for a in summary["accuracy"].values())
     assert {c["label"] for c in summary["comparisons"]} == {
