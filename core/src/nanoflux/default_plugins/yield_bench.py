@@ -4,7 +4,8 @@ A real run (real models, real tools, the real embedder) in a temporary directory
 offline. The novelty store is the in-memory one, so the bench neither reads nor adds to
 the user's store; everything else is what ``nanoflux run`` does with its defaults.
 
-Options: ``rounds`` (default 12), ``seed`` (0), ``domain`` (math), and any dotted
+Options: ``rounds`` (default 12), ``seed`` (0), ``domain`` (math), ``keep`` (a directory
+for the run, kept afterwards; default a temporary one), and any dotted
 configuration key prefixed with ``config.`` (``--option config.rounds.harder=false``,
 ``--option config.rounds.seeds=math:gsm8k:train.jsonl``), so each feature of a round can
 be measured on and off with the same budget and seed.
@@ -58,7 +59,8 @@ def yield_benchmark(options: dict[str, str]) -> dict[str, Any]:
 
     host = PluginHost.load()
     with tempfile.TemporaryDirectory() as tmp:
-        data = yield_config(options, Path(tmp) / "run")
+        # keep=DIR keeps the run directory there, to open what the bench accepted
+        data = yield_config(options, Path(options.get("keep") or Path(tmp) / "run"))
         config = validate_config(data, "bench yield options")
         started = time.perf_counter()
         result = run(config, host)
