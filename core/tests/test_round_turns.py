@@ -293,6 +293,7 @@ def test_steps_the_attacker_numbered_itself_are_numbered_once():
 
 def test_the_judge_solving_blind_must_reach_the_reference(tmp_path, arith_host, monkeypatch):
     import nanoflux_test_arith as arith
+
     from nanoflux.default_plugins.scripted import defender_reply
 
     def misreading_solver(request):
@@ -316,3 +317,21 @@ def test_the_judge_solving_blind_must_reach_the_reference(tmp_path, arith_host, 
     accepted = next(r for r in rows if r["reason"] == "accepted")
     assert accepted["metadata"]["judge_agrees"] is True
     assert accepted["usage"]["judge"]["calls"] == 2  # the solve, then the rubric
+
+
+def test_a_question_that_carries_the_prompts_list_label_is_copied(
+    tmp_path, arith_host, monkeypatch
+):
+    import nanoflux_test_arith as arith
+
+    from nanoflux.engine.profile import WRONG_ANSWER_LABEL
+
+    def attacker(request):
+        question = arith.question_for(arith.round_of(request) + 1)
+        question["text"] += f" {WRONG_ANSWER_LABEL} 0.20"  # a list line of its prompt
+        return question
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    rows = candidates(run(config(tmp_path, **{"rounds.harder": False}), arith_host))
+    assert [r["reason"] for r in rows] == ["copied_prompt"]
+    assert rows[0]["usage"]["defender"]["calls"] == 0

@@ -46,11 +46,16 @@ class DefenderProfile:
         return rng.choices(skills, weights=weights)[0]
 
 
+#: how the Attacker's prompt labels a wrong answer; a question that carries the label
+#: copied the prompt's list, not the problem (seen: "... defective? | its wrong answer: 0.20")
+WRONG_ANSWER_LABEL = "| its wrong answer:"
+
+
 def describe_wrong(profile: DefenderProfile) -> str:
     if not profile.recent_wrong:
         return "none yet"
     return "\n".join(
-        f"- Q: {q[:160]} | its wrong answer: {a[:60]}" for q, a in profile.recent_wrong
+        f"- Q: {q[:160]} {WRONG_ANSWER_LABEL} {a[:60]}" for q, a in profile.recent_wrong
     )
 
 

@@ -46,7 +46,7 @@ from .policy import (
     solve_fault,
     verification_fault,
 )
-from .profile import DefenderProfile, describe_avoid, describe_wrong
+from .profile import WRONG_ANSWER_LABEL, DefenderProfile, describe_avoid, describe_wrong
 from .roles import RoleFailure, Seat, ask_for
 from .schemas import question_schema
 from .seeds import SeedPool, seed_block
@@ -267,7 +267,7 @@ async def settle(
     rejection is one it can mend.
     """
     question, acceptance = attempt.question, table.config.acceptance
-    if _normalize(question.text) in _normalize(shown):
+    if _normalize(question.text) in _normalize(shown) or WRONG_ANSWER_LABEL in question.text:
         # Small models copy the prompt's example or seed, or hand back the question
         # they were asked to rework; either way it is not a new question.
         attempt.early_reason = "copied_prompt"
