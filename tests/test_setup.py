@@ -23,8 +23,13 @@ def test_ci_runs_the_readme_test_command_with_doctor_before_pytest():
     commands = re.findall(r"```bash\n(scripts/setup\.sh && .*)\n```", readme)
     test_command = next(c for c in commands if c.endswith("-m pytest"))
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
-    setup, pytest = test_command.split(" && ")
-    assert ci == f"{setup} && .venv/bin/nanoflux doctor && {pytest}"
+    # exactly the README's command, and it proves the parts run before the tests do
+    assert ci == test_command
+    assert test_command.split(" && ") == [
+        "scripts/setup.sh",
+        ".venv/bin/nanoflux doctor",
+        ".venv/bin/python -m pytest",
+    ]
 
 
 def test_setup_builds_the_pinned_llama_cpp_python_portably():
