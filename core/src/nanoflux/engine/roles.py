@@ -91,6 +91,30 @@ def _problem(
         return None, "; ".join(lines)
 
 
+async def complete_counted(
+    seat: Seat, request: CompletionRequest, *, role: str, usage: Usage
+) -> Completion:
+    """One call to the model in ``seat``, counted in ``usage``; a backend failure becomes
+    the role's :class:`RoleFailure`, unless no later call could succeed (``stops_run``)."""
+    try:
+        completion = await seat.complete(request)
+    except BackendError as exc:
+        usage.calls += 1
+        usage.failed_calls += 1
+        if exc.stops_run:
+            raise  # e.g. a server never reached: no later call can succeed either
+        raise RoleFailure("backend_error", f"{role}: {exc.cause}: {exc.message}") from exc
+    usage.add(
+        Usage(
+            calls=1,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            seconds=completion.seconds,
+        )
+    )
+    return completion
+
+
 async def ask_for(
     seat: Seat,
     record_type: type[R],
@@ -126,22 +150,7 @@ async def ask_for(
             temperature=temperature,
             seed=None if seed is None else seed + attempt,
         )
-        try:
-            completion = await seat.complete(request)
-        except BackendError as exc:
-            usage.calls += 1
-            usage.failed_calls += 1
-            if exc.stops_run:
-                raise  # e.g. a server never reached: no later call can succeed either
-            raise RoleFailure("backend_error", f"{role}: {exc.cause}: {exc.message}") from exc
-        usage.add(
-            Usage(
-                calls=1,
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                seconds=completion.seconds,
-            )
-        )
+        completion = await complete_counted(seat, request, role=role, usage=usage)
         if fill and completion.data is not None:
             completion = completion.model_copy(update={"data": {**fill, **completion.data}})
         elif fill:

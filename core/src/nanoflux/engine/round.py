@@ -29,7 +29,7 @@ from ..answers import copied_from_prompt
 from ..backends import CompletionRequest
 from ..config import RunConfig
 from ..domains import Domain, PromptSet, Verification, choices_text
-from ..errors import BackendError, NanofluxError
+from ..errors import NanofluxError
 from ..evaluation.extraction import extract_answer, looks_numeric
 from ..kit.evidence import as_text
 from ..novelty import NoveltyDecision
@@ -47,7 +47,7 @@ from .policy import (
     verification_fault,
 )
 from .profile import WRONG_ANSWER_LABEL, DefenderProfile, describe_avoid, describe_wrong
-from .roles import RoleFailure, Seat, ask_for
+from .roles import RoleFailure, Seat, ask_for, complete_counted
 from .schemas import question_schema
 from .seeds import SeedPool, seed_block
 
@@ -402,22 +402,7 @@ async def answer_of(
         temperature=temperature,
         seed=seed,
     )
-    try:
-        completion = await seat.complete(request)
-    except BackendError as exc:
-        usage.calls += 1
-        usage.failed_calls += 1
-        if exc.stops_run:
-            raise
-        raise RoleFailure("backend_error", f"{role}: {exc.cause}: {exc.message}") from exc
-    usage.add(
-        Usage(
-            calls=1,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            seconds=completion.seconds,
-        )
-    )
+    completion = await complete_counted(seat, request, role=role, usage=usage)
     found = extract_answer(
         completion.text,
         choices=question.choices,
