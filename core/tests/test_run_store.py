@@ -405,9 +405,11 @@ def test_two_writers_at_once(tmp_path, cli_env):  # noqa: F811
 
 
 def test_two_resumers_at_once(tmp_path, cli_env):  # noqa: F811
-    out = finished_cli_run(tmp_path, cli_env, latency=0.02)
-    command = nanoflux("run", "--resume", str(out), "--target", "6", "--quiet", env=cli_env)
-    _one_won(_together([command, command], cli_env), out, accepted=6)
+    # long enough that the second starts while the first still holds the run (a resume
+    # that starts after the first has finished rightly finds nothing to do, exit 0)
+    out = finished_cli_run(tmp_path, cli_env, latency=0.1)
+    command = nanoflux("run", "--resume", str(out), "--target", "12", "--quiet", env=cli_env)
+    _one_won(_together([command, command], cli_env), out, accepted=12)
 
 
 # -- export ----------------------------------------------------------------------------
