@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..config import RunConfig, load_config
 from ..hookspecs import hookimpl
 
 
@@ -29,39 +31,33 @@ def _value(text: str) -> Any:
         return text
 
 
-def _set(data: dict, dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    for key in parents:
-        data = data.setdefault(key, {})
-    data[leaf] = value
-
-
-def yield_config(options: dict[str, str], out: Path) -> dict[str, Any]:
+def yield_config(options: dict[str, str], out: Path) -> RunConfig:
     rounds = int(options.get("rounds", 12))
-    data: dict[str, Any] = {
+    overrides: dict[str, Any] = {
         "domain": options.get("domain", "math"),
         "seed": int(options.get("seed", 0)),
         "target": 200,
         "out": str(out),
-        "budget": {"max_rounds": rounds, "patience": None},
-        "novelty": {"store": "memory"},
+        "budget.max_rounds": rounds,
+        "novelty.store": "memory",
     }
     for key, text in options.items():
         if key.startswith("config."):
-            _set(data, key.removeprefix("config."), _value(text))
-    return data
+            overrides[key.removeprefix("config.")] = _value(text)
+    # the run's own override path, so a bench option means what a run option means
+    config = load_config(None, overrides, check_out=False)
+    # a fixed budget of rounds: patience, which an override cannot unset, must not stop it
+    return config.model_copy(update={"budget": config.budget.model_copy(update={"patience": None})})
 
 
 def yield_benchmark(options: dict[str, str]) -> dict[str, Any]:
-    from ..config import validate_config
     from ..engine import run
     from ..plugins import PluginHost
 
     host = PluginHost.load()
     with tempfile.TemporaryDirectory() as tmp:
         # keep=DIR keeps the run directory there, to open what the bench accepted
-        data = yield_config(options, Path(options.get("keep") or Path(tmp) / "run"))
-        config = validate_config(data, "bench yield options")
+        config = yield_config(options, Path(options.get("keep") or Path(tmp) / "run"))
         started = time.perf_counter()
         result = run(config, host)
         wall = time.perf_counter() - started
@@ -71,15 +67,11 @@ def yield_benchmark(options: dict[str, str]) -> dict[str, Any]:
         ]
     stats = result.stats
     usage = stats["usage"]
-    rounds = max(stats.get("rounds_played", 0), len({c["round"] for c in candidates}), 1)
-    turns: dict[str, int] = {}
-    for candidate in candidates:
-        turns[candidate.get("turn", "attack")] = turns.get(candidate.get("turn", "attack"), 0) + 1
-    accepted_turns: dict[str, int] = {}
-    for candidate in candidates:
-        if candidate["decision"] == "accepted":
-            turn = candidate.get("turn", "attack")
-            accepted_turns[turn] = accepted_turns.get(turn, 0) + 1
+    rounds = max(len({c["round"] for c in candidates}), 1)
+    turns = Counter(c.get("turn", "attack") for c in candidates)
+    accepted_turns = Counter(
+        c.get("turn", "attack") for c in candidates if c["decision"] == "accepted"
+    )
     return {
         "rounds": rounds,
         "attempts": result.attempts,
@@ -89,8 +81,8 @@ def yield_benchmark(options: dict[str, str]) -> dict[str, Any]:
         "acceptance_rate": round(result.accepted / rounds, 4),
         "acceptance_rate_per_attempt": stats["acceptance_rate"],
         "rejections": stats["rejections"],
-        "attempts_by_turn": turns,
-        "accepted_by_turn": accepted_turns,
+        "attempts_by_turn": dict(turns),
+        "accepted_by_turn": dict(accepted_turns),
         "seconds_per_round": {role: round(u["seconds"] / rounds, 2) for role, u in usage.items()},
         "tokens": stats["total_tokens"],
         "wall_s": round(wall, 1),
