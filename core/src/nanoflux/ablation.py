@@ -134,11 +134,11 @@ def run_ablation(
     hop_bands: str = DEFAULT_HOP_BANDS,
     max_tokens: int = 512,
     concurrency: int = 8,
-    answer_format: str = "json",
+    answer_format: str = "cot",
     eval_options: dict[str, Any] | None = None,
     say: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
-    from .evaluation import compare, evaluate_model, load_benchmark, read_eval, write_eval
+    from .evaluation import compare, load_benchmark, make_protocol, run_evaluation
     from .report import plots
 
     out = Path(out)
@@ -152,29 +152,22 @@ def run_ablation(
     domain, spec, items = load_benchmark(host, benchmark, limit)
     engine = host.open_trainer(trainer)
 
+    protocol = make_protocol(answer_format, max_tokens=max_tokens)
+
     def evaluate(folder: Path, spec_text: str):
-        found = read_eval(folder)
-        if (
-            found
-            and found[0].model == spec_text
-            and found[0].n == len(items)
-            and found[0].answer_format == answer_format
-        ):
-            return found
         say(f"evaluating {spec_text} on {len(items)} items")
-        summary, results = evaluate_model(
+        return run_evaluation(
             host,
+            folder,
             spec_text,
             domain,
             str(spec),
             items,
+            protocol=protocol,
             options=eval_options,
-            max_tokens=max_tokens,
             concurrency=concurrency,
-            answer_format=answer_format,
+            say=say,
         )
-        write_eval(folder, summary, results)
-        return summary, results
 
     rows: list[dict[str, Any]] = []
     base = None

@@ -62,7 +62,7 @@ def warn_if_degenerate(label: str, summary) -> None:
     "--out",
     "-o",
     type=click.Path(path_type=Path),
-    help="Folder for results (default runs/eval-TIME).",
+    help="Folder for results (default runs/eval-TIME); the same folder again resumes.",
 )
 @click.option(
     "--max-tokens", type=int, default=512, show_default=True, help="Reply budget per item."
@@ -100,18 +100,18 @@ def eval_command(
     as_json,
 ):
     """Accuracy of MODEL on a benchmark with a 95% Wilson interval and validity flags; with
-    --baseline, the paired difference and an exact McNemar test. Per-item results go to
-    --out as JSONL."""
+    --baseline, the paired difference and an exact McNemar test. Each answered item goes
+    to --out as it finishes: the same command with the same --out resumes a stopped
+    evaluation."""
     from ..evaluation import (
         check_comparable,
         compare,
-        evaluate_model,
         load_benchmark,
         read_eval,
         report_json,
         resolve_protocol,
+        run_evaluation,
         summarise,
-        write_eval,
     )
     from . import current_host
 
@@ -143,10 +143,12 @@ def eval_command(
         concurrency=concurrency,
         protocol=protocol,
         exemplars=exemplar_items,
+        say=lambda line: click.echo(line, err=True),
     )
 
-    summary, results = evaluate_model(
+    summary, results = run_evaluation(
         host,
+        out / "model",
         model,
         domain,
         str(spec),
@@ -154,15 +156,15 @@ def eval_command(
         progress=progress_printer("model", not as_json),
         **common,
     )
-    write_eval(out / "model", summary, results)
     warn_if_degenerate("model", summary)
     comparison = base_summary = None
     if earlier is not None:
         base_summary, base_results = earlier
         comparison = compare(summary, results, base_summary, base_results)
     elif baseline:
-        base_summary, base_results = evaluate_model(
+        base_summary, base_results = run_evaluation(
             host,
+            out / "baseline",
             baseline,
             domain,
             str(spec),
@@ -170,7 +172,6 @@ def eval_command(
             progress=progress_printer("baseline", not as_json),
             **common,
         )
-        write_eval(out / "baseline", base_summary, base_results)
         warn_if_degenerate("baseline", base_summary)
         comparison = compare(summary, results, base_summary, base_results)
     data = report_json(summary, comparison)

@@ -38,11 +38,8 @@ however it dies.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import DataFormatError, UsageError
 from ..inputs import decode_line, describe, iter_lines, load_json, located, parse_json
 from ..records import CANDIDATE_SCHEMA, Candidate, Example
+from ..storage import cut_short, hold_exclusive, temporary_path, write_atomic
 
 if TYPE_CHECKING:
     from ..config import RunConfig
@@ -70,29 +68,6 @@ RUN_FILES = (CONFIG, MANIFEST, CANDIDATES, DATASET, STATS, LOG, LOCK)
 R = TypeVar("R", bound=BaseModel)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so a reader sees the old or the new file, never half."""
-    tmp = _temporary(path)
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 def encode_line(record: dict[str, Any]) -> bytes:
     """One JSON line, valid UTF-8 whatever a model or program put in its strings."""
     line = json.dumps(record, ensure_ascii=False) + "\n"
@@ -102,38 +77,6 @@ def encode_line(record: dict[str, Any]) -> bytes:
         # A lone surrogate (from a model reply or a tool's result) cannot be UTF-8:
         # it becomes U+FFFD rather than failing the commit of the whole round.
         return line.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
-
-
-# What may follow the last complete token of a line cut short: part of a number or of
-# true/false/null.
-_PARTIAL_TOKEN = re.compile(r"[-+.0-9eE]*|t(r(ue?)?)?|f(a(l(se?)?)?)?|n(u(ll?)?)?")
-
-
-def cut_short(raw: bytes) -> bool:
-    """Is ``raw``, a last line without its newline, a line a kill cut short?
-
-    Every line a run writes is one JSON object, so a cut-short line is the beginning of
-    one: valid UTF-8 up to the cut (which may fall inside a character) and JSON that
-    runs out, not JSON that goes wrong. Binary data, text that is not JSON, or a whole
-    object that only lacks its newline is not.
-    """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.reason != "unexpected end of data" or exc.end != len(raw):
-            return False
-        text = raw[: exc.start].decode("utf-8")
-    if "\x00" in text or not text.startswith("{"):
-        return False
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg.startswith("Unterminated string"):
-            return True
-        return bool(_PARTIAL_TOKEN.fullmatch(text[exc.pos :]))
-    except (RecursionError, ValueError):
-        return False
-    return False  # a whole value: it lacks only its newline
 
 
 def _mend_tail(path: Path) -> int:
@@ -255,7 +198,7 @@ class RunStore:
 
     def _foreign(self) -> list[str]:
         """Entries that are not a run's own files (nor their temporary copies)."""
-        own = set(RUN_FILES) | {_temporary(self.root / name).name for name in RUN_FILES}
+        own = set(RUN_FILES) | {temporary_path(self.root / name).name for name in RUN_FILES}
         return sorted(p.name for p in self.root.iterdir() if p.name not in own)
 
     def is_unstarted(self) -> bool:
@@ -278,27 +221,7 @@ class RunStore:
 
     def lock(self) -> None:
         """Hold ``run.lock`` exclusively until :meth:`unlock` or the process ends."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise UsageError(
-                f"run directory {self.root} cannot be used: {exc.strerror or exc}"
-            ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "another process"
-            os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise UsageError(f"cannot lock {self.root / LOCK}: {exc.strerror}") from None
-            raise UsageError(
-                f"run directory {self.root} is in use by process {holder}",
-                hint="wait for it to finish or stop it; one process writes a run at a time",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
+        self._lock_fd = hold_exclusive(self.root / LOCK, f"run directory {self.root}")
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
@@ -326,7 +249,7 @@ class RunStore:
                 # what a run killed before its first commit left behind
                 if name != LOCK:
                     (self.root / name).unlink(missing_ok=True)
-                    _temporary(self.root / name).unlink(missing_ok=True)
+                    temporary_path(self.root / name).unlink(missing_ok=True)
             write_atomic(self.root / CONFIG, config_text)
         except OSError as exc:
             raise UsageError(

@@ -8,13 +8,22 @@ significance between two models evaluated under the same protocol.
 :mod:`.validity`          parroting and format-failure flags on every result
 :mod:`.statistics`        Wilson interval, exact McNemar, paired bootstrap
 :mod:`.records`           ItemResult, ModelEval, Comparison
-:mod:`.files`             summary.json, items.jsonl, the ``--json`` object
+:mod:`.files`             the folder, written per item and resumable; ``--json``
 ========================  ==========================================================
 """
 
 from ..domains import choices_text
 from .extraction import Extraction, extract_answer
-from .files import ITEMS_FILE, SUMMARY_FILE, read_eval, report_json, write_eval
+from .files import (
+    ITEMS_FILE,
+    PARTIAL_FILE,
+    SUMMARY_FILE,
+    EvalFolder,
+    EvalIdentity,
+    read_eval,
+    report_json,
+    write_eval,
+)
 from .protocols import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_PROTOCOL,
@@ -36,6 +45,7 @@ from .running import (
     evaluate_model,
     evaluate_model_async,
     load_benchmark,
+    run_evaluation,
     summarise,
 )
 from .statistics import (
@@ -62,10 +72,13 @@ __all__ = [
     "DEFAULT_PROTOCOL",
     "DEFAULT_SHOTS",
     "ITEMS_FILE",
+    "PARTIAL_FILE",
     "PROTOCOLS",
     "SUMMARY_FILE",
     "Z95",
     "Comparison",
+    "EvalFolder",
+    "EvalIdentity",
     "Extraction",
     "ItemResult",
     "ModelEval",
@@ -92,6 +105,7 @@ __all__ = [
     "read_eval",
     "report_json",
     "resolve_protocol",
+    "run_evaluation",
     "summarise",
     "validity",
     "wilson_interval",

@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,7 +21,9 @@ from ..domains import BenchmarkSpec, Domain
 from ..domains import load_benchmark as read_benchmark
 from ..errors import BackendError, ConfigError, DataFormatError
 from ..records import Answer, BenchmarkItem
+from ..secrets import mask_urls
 from .extraction import extract_answer, looks_numeric, numeric_answer, text_answer
+from .files import EvalFolder, EvalIdentity
 from .protocols import Protocol, build_request, make_protocol
 from .records import Comparison, ItemResult, ModelEval
 from .statistics import mcnemar_exact, paired_bootstrap, wilson_interval
@@ -117,7 +120,7 @@ def summarise(
     correct = sum(r.correct for r in results)
     n = len(results)
     return ModelEval(
-        model=model,
+        model=mask_urls(model),
         benchmark=benchmark,
         answer_format=protocol.name,
         protocol=protocol,
@@ -147,43 +150,105 @@ async def evaluate_model_async(
     concurrency: int = 8,
     seed: int = 0,
     answer_format: str | None = None,
+    answered: dict[str, ItemResult] | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_item: Callable[[ItemResult], None] | None = None,
 ) -> tuple[ModelEval, list[ItemResult]]:
     """Evaluate ``model`` on ``items``. ``protocol`` says how; ``answer_format`` and
-    ``max_tokens`` alone name a protocol without exemplars (json, text, cot)."""
+    ``max_tokens`` alone name a protocol without exemplars (json, text, cot).
+
+    Items in ``answered`` (by id) are taken as they are and not asked again; ``on_item``
+    sees each newly answered item as soon as it is checked. The summary's seconds are
+    this call's wall time plus the answered items' own seconds."""
     if protocol is None:
         protocol = make_protocol(answer_format or "json", max_tokens=max_tokens or 512)
     if protocol.name == "cot-fewshot" and len(exemplars or []) < protocol.shots:
         raise ConfigError(f"protocol cot-fewshot needs {protocol.shots} exemplars")
+    answered = answered or {}
     started = time.perf_counter()
-    backend = host.open_backend(model, options)
-    limit = asyncio.Semaphore(max(1, min(concurrency, backend.max_concurrency)))
-    done = 0
+    results: list[ItemResult | None] = [answered.get(item.id) for item in items]
+    todo = [(i, item) for i, item in enumerate(items) if results[i] is None]
+    done = len(items) - len(todo)
+    if todo:  # a finished evaluation read back opens no model
+        backend = host.open_backend(model, options)
+        limit = asyncio.Semaphore(max(1, min(concurrency, backend.max_concurrency)))
 
-    async def one(index: int, item: BenchmarkItem) -> ItemResult:
-        nonlocal done
-        async with limit:
-            result = await answer_item(
-                backend, domain, item, protocol, exemplars=exemplars, seed=seed + index
-            )
-        done += 1
-        if on_item:
-            on_item(result)
-        if progress:
-            progress(done, len(items))
-        return result
+        async def one(index: int, item: BenchmarkItem) -> None:
+            nonlocal done
+            async with limit:
+                result = await answer_item(
+                    backend, domain, item, protocol, exemplars=exemplars, seed=seed + index
+                )
+            results[index] = result
+            done += 1
+            if on_item:
+                on_item(result)
+            if progress:
+                progress(done, len(items))
 
-    try:
-        results = await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
-    finally:
-        await backend.aclose()
-    seconds = time.perf_counter() - started
-    return summarise(model, benchmark, list(results), seconds, protocol), list(results)
+        try:
+            await asyncio.gather(*(one(i, item) for i, item in todo))
+        finally:
+            await backend.aclose()
+    finished = [r for r in results if r is not None]
+    seconds = time.perf_counter() - started + sum(r.seconds for r in answered.values())
+    return summarise(model, benchmark, finished, seconds, protocol), finished
 
 
 def evaluate_model(host, model: str, domain: Domain, benchmark: str, items, **kwargs):
     return asyncio.run(evaluate_model_async(host, model, domain, benchmark, items, **kwargs))
+
+
+def run_evaluation(
+    host,
+    folder: Path,
+    model: str,
+    domain: Domain,
+    benchmark: str,
+    items: list[BenchmarkItem],
+    *,
+    protocol: Protocol,
+    options: dict[str, Any] | None = None,
+    say: Callable[[str], None] = lambda line: None,
+    **kwargs: Any,
+) -> tuple[ModelEval, list[ItemResult]]:
+    """Evaluate into ``folder`` (see :mod:`.files`): each item on disk as it is answered,
+    a killed evaluation resumed by running it again, a finished one read back."""
+    store = EvalFolder(folder)
+    answered = store.open(
+        EvalIdentity(
+            model=model,
+            benchmark=benchmark,
+            protocol=protocol,
+            options=options or {},
+            item_ids=[item.id for item in items],
+        )
+    )
+    # an item the backend failed (timeout, refused connection) was never answered: ask again
+    answered = {
+        key: result
+        for key, result in answered.items()
+        if result.prediction is not None or result.cause == "malformed_output"
+    }
+    try:
+        if 0 < len(answered) < len(items):
+            say(f"{folder}: resuming, {len(answered)} of {len(items)} items already answered")
+        summary, results = evaluate_model(
+            host,
+            model,
+            domain,
+            benchmark,
+            items,
+            protocol=protocol,
+            options=options,
+            answered=answered,
+            on_item=store.record,
+            **kwargs,
+        )
+        store.finish(summary, results)
+    finally:
+        store.close()
+    return summary, results
 
 
 class ProtocolMismatch(ConfigError):
