@@ -110,7 +110,8 @@ def nanoflux_result(folder: Path):
 @click.option(
     "--against",
     type=click.Path(path_type=Path, file_okay=False),
-    help="An earlier `nanoflux eval` folder of the same model, items and protocol; "
+    help="An earlier `nanoflux eval` folder of the same model and protocol on these items "
+    "(or more: its first --limit are used); "
     "without it NanoFlux evaluates through the same endpoint first.",
 )
 @click.option("--n-ctx", type=int, default=4096, show_default=True)
@@ -155,12 +156,23 @@ def lmeval_command(
     if against is not None:
         earlier = nanoflux_result(against)
         check_comparable(summarise(model, str(spec), [], 0.0, chosen), earlier[0])
-        if [r.id for r in earlier[1]] != [item.id for item in items]:
-            raise UsageError(f"--against {against} answered other items")
+        # a longer evaluation of the same benchmark serves for its first --limit items
+        answered = earlier[1][: len(items)]
+        if [r.id for r in answered] != [item.id for item in items]:
+            raise UsageError(
+                f"--against {against} answered other items",
+                hint="use the --benchmark of that evaluation and a --limit up to its item count",
+            )
+        if len(answered) < len(earlier[1]):
+            earlier = (
+                summarise(earlier[0].model, str(spec), answered, 0.0, earlier[0].protocol),
+                answered,
+            )
     out.mkdir(parents=True, exist_ok=True)
     task = write_task(out / "task", chosen, domain, items, exemplar_items)
     with endpoint(host, model, n_ctx=n_ctx, n_threads=n_threads) as (base_url, name):
         if earlier is None:
+            # not resumable: the endpoint's port, part of the model spec, changes per start
             summary, results = evaluate_model(
                 host,
                 f"openai:{name}@{base_url}",
