@@ -57,7 +57,7 @@ def test_run_uses_the_domain_tools(domain_name, tmp_path):
     assert candidate["verdict"]["verified_by"] == "tools"
 
 
-@pytest.mark.parametrize("domain_name", ["math", "genomics", "medicine"])
+@pytest.mark.parametrize("domain_name", ["genomics", "medicine"])
 def test_a_wrong_reference_is_caught_by_the_tools(domain_name, tmp_path):
     domain = PluginHost.load(allow=[domain_name]).domain(domain_name)
     question = domain.example_question().model_dump()
@@ -66,6 +66,60 @@ def test_a_wrong_reference_is_caught_by_the_tools(domain_name, tmp_path):
     # the tools contradict the reference: rejected before the Defender and the Judge
     assert candidate["reason"] == "unverified" and candidate["verdict"] is None
     assert any(e["supports_reference"] is False for e in candidate["metadata"]["evidence"])
+
+
+def test_math_is_code_first_the_program_is_the_reference_the_solve_the_solution(
+    tmp_path, monkeypatch
+):
+    # The Attacker is asked for the problem and a program only (the scripted model
+    # answers exactly what its schema asks for); the scripted blind solve reaches the
+    # example's answer and becomes the worked solution.
+    domain = PluginHost.load(allow=["math"]).domain("math")
+    question = domain.example_question().model_dump()
+    attacker_schemas = []
+    original = domain_round_models.model
+
+    def recording(request):
+        if request.json_schema and "text" in request.json_schema["properties"]:
+            attacker_schemas.append(sorted(request.json_schema["properties"]))
+        return original(request)
+
+    monkeypatch.setattr(domain_round_models, "model", recording)
+    candidate = play_one_round("math", question, tmp_path)
+    assert attacker_schemas == [["program", "text"]]
+    assert candidate["decision"] == "accepted", candidate
+    assert candidate["question"]["reference_answer"] == question["reference_answer"]
+    assert candidate["question"]["solution"].startswith("Solved it.")
+    assert candidate["question"]["hops"] == len(candidate["question"]["solution_steps"]) >= 2
+    # the steps are the program's computing lines
+    assert all(step in question["program"] for step in candidate["question"]["solution_steps"])
+    example = json.loads((tmp_path / "math" / "dataset.jsonl").read_text())
+    assert example["messages"][1]["content"].startswith("Solved it.")
+    assert example["messages"][1]["content"].endswith(
+        f"Final answer: {question['reference_answer']}"
+    )
+
+
+def test_math_a_program_that_misreads_the_problem_is_caught_by_the_blind_solve(tmp_path):
+    domain = PluginHost.load(allow=["math"]).domain("math")
+    question = domain.example_question().model_dump()
+    # the program answers something else than the problem asks: no solve reaches it
+    wrong = question["program"].replace("return ", "return 1 + ", 1)
+    candidate = play_one_round("math", {**question, "program": wrong}, tmp_path)
+    assert candidate["reason"] == "judge_disagrees" and candidate["verdict"] is None
+    assert candidate["metadata"]["judge_answer"] == question["reference_answer"]
+
+
+def test_math_a_program_that_fails_gets_one_repair_turn(tmp_path):
+    domain = PluginHost.load(allow=["math"]).domain("math")
+    question = domain.example_question().model_dump()
+    broken = "def solution():\n    return muffins * 3\n"
+    play_one_round("math", {**question, "program": broken}, tmp_path)
+    lines = (tmp_path / "math" / "candidates.jsonl").read_text().splitlines()
+    first, repair = (json.loads(line) for line in lines)
+    assert first["reason"] == "unverified" and "NameError" in first["error"]
+    assert first["metadata"]["draft"]["program"] == broken and first["question"] is None
+    assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]
 
 
 def test_harmful_medical_advice_is_rejected_as_unsafe(tmp_path):

@@ -1,9 +1,10 @@
 """A third-party judge tool reaches the Judge: the example in CONTRIBUTING.md, installed
 from its blocks as a distribution of its own, changes verdicts in real ``nanoflux run``s.
 
-The question asks what a compounded deposit grows to and has no program, so no math
-tool can check it: without the tool it is unverified; with ``[judging] tools`` naming
-it, the tool confirms a right reference (accepted) and contradicts a wrong one.
+The question asks what a compounded deposit grows to. Math is code-first: the Attacker's
+program gives the reference, and the (scripted) blind solve reaches it. A program that
+compounds yearly where the question says quarterly passes every math check; with
+``[judging] tools`` naming the finance tool it is caught, and a right one confirmed.
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ QUESTION = {
     "What is her balance then, in dollars?",
     "hops": 2,
     "skill": "fractions_and_percentages",
-    "reference_answer": "1938.84",
-    "solution_steps": ["Quarterly rate 0.043 / 4; 24 quarters.", "1500 * 1.01075^24 = 1938.84"],
+}
+PROGRAMS = {
+    "1938.84": "def solution():\n    rate = 0.043 / 4\n    quarters = 6 * 4\n"
+    "    return round(1500 * (1 + rate) ** quarters, 2)\n",
+    # compounded yearly: the misreading the finance tool exists to catch
+    "1931.07": "def solution():\n    growth = (1 + 0.043) ** 6\n"
+    "    return round(1500 * growth, 2)\n",
 }
 
 
@@ -69,7 +75,8 @@ def site(tmp_path_factory) -> Path:
 def nanoflux_run(
     site: Path, tmp_path: Path, name: str, reference: str, tools: list[str]
 ) -> subprocess.CompletedProcess:
-    """``nanoflux run`` of one round in which the Attacker asks QUESTION with ``reference``."""
+    """``nanoflux run`` of one round: the Attacker asks QUESTION with the program that
+    computes ``reference``, and the blind solve reaches ``reference``."""
     model = "scripted:finance_round_models:model"
     config = tmp_path / f"{name}.toml"
     config.write_text(
@@ -99,7 +106,9 @@ def nanoflux_run(
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
         "NANOFLUX_HOME": str(tmp_path / "home"),
-        "FINANCE_QUESTION": json.dumps({**QUESTION, "reference_answer": reference}),
+        "FINANCE_QUESTION": json.dumps(
+            {**QUESTION, "program": PROGRAMS[reference], "reference_answer": reference}
+        ),
     }
     command = ["run", "--config", str(config), "--out", str(tmp_path / name), "--quiet"]
     return subprocess.run(
@@ -118,14 +127,25 @@ def first_candidate(
 
 
 def test_the_installed_example_changes_verdicts_in_real_runs(site, tmp_path):
-    alone = first_candidate(site, tmp_path, "alone", "1938.84", [])
-    assert alone["decision"] == "rejected" and alone["reason"] == "unverified", alone
+    # compounded yearly: every math check passes (the program is the reference and the
+    # solve reaches it); only the finance tool knows better
+    alone = first_candidate(site, tmp_path, "alone", "1931.07", [])
+    assert alone["decision"] == "accepted", alone
+
+    caught = first_candidate(site, tmp_path, "caught", "1931.07", ["finance.compound_interest"])
+    assert caught["reason"] == "unverified", caught
+    # rejected before or after the Judge's rubric, the tool's evidence is on the line
+    evidence = (caught.get("verdict") or {}).get("evidence") or caught["metadata"]["evidence"]
+    finance = [e for e in evidence if e["tool"] == "finance.compound_interest"]
+    assert [e["supports_reference"] for e in finance] == [False]
+    assert "gives 1938.84, which differs from the reference" in finance[0]["note"]
 
     helped = first_candidate(site, tmp_path, "helped", "1938.84", ["finance.compound_interest"])
     assert helped["decision"] == "accepted", helped
     assert helped["verdict"]["verified_by"] == "tools"
+    program, steps, evidence = helped["verdict"]["evidence"]
+    assert program["tool"] == "math.python" and program["supports_reference"] is True
     # the math pack's own step check is consistent but confirms nothing: the tool does
-    steps, evidence = helped["verdict"]["evidence"]
     assert steps["tool"] == "math.steps" and steps["supports_reference"] is None
     assert evidence["tool"] == "finance.compound_interest"
     assert evidence["args"] == {
@@ -136,14 +156,6 @@ def test_the_installed_example_changes_verdicts_in_real_runs(site, tmp_path):
     }
     assert evidence["result"]["value"] == pytest.approx(1938.84)
     assert evidence["supports_reference"] is True
-
-    caught = first_candidate(site, tmp_path, "caught", "1987.52", ["finance.compound_interest"])
-    assert caught["reason"] == "unverified", caught
-    # rejected before or after the Judge's rubric, the tool's evidence is on the line
-    evidence = (caught.get("verdict") or {}).get("evidence") or caught["metadata"]["evidence"]
-    finance = [e for e in evidence if e["tool"] == "finance.compound_interest"]
-    assert [e["supports_reference"] for e in finance] == [False]
-    assert "gives 1938.84, which differs from the reference" in finance[0]["note"]
 
 
 def test_a_configured_tool_that_is_not_installed_stops_the_run(site, tmp_path):

@@ -188,6 +188,10 @@ class Domain(abc.ABC):
     supports_programs: bool = False
     #: the shape of a reference answer (a JSON-schema regex the grammar enforces), or None
     answer_pattern: str | None = None
+    #: the judge tool that runs the Attacker's program. Set, attacks are code-first: the
+    #: Attacker writes the problem and a program, the program's value is the reference,
+    #: and the Judge's blind solve that reaches it is the worked solution.
+    program_tool: str | None = None
 
     @abc.abstractmethod
     def prompts(self) -> PromptSet:
@@ -229,6 +233,7 @@ class Domain(abc.ABC):
             "skills": list(self.skills),
             "formats": sorted(self.loaders()),
             "supports_programs": self.supports_programs,
+            "code_first": self.program_tool is not None,
         }
 
 

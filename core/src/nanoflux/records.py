@@ -36,6 +36,12 @@ class Question(Record):
     program: str | None = Field(
         default=None, description="Optional program whose output is the answer."
     )
+    solution: str | None = Field(
+        default=None,
+        description="A worked solution in prose, the example's answer when set. Code-first "
+        "rounds set it to the Judge's blind solve that reached the program's answer (and "
+        "solution_steps to the program's computing lines).",
+    )
     choices: list[str] | None = None
 
     @model_validator(mode="before")
@@ -47,6 +53,14 @@ class Question(Record):
             if isinstance(steps, list) and steps:
                 data = {**data, "hops": len(steps)}
         return data
+
+
+def worked_solution(question: Question) -> str:
+    """The solution a dataset example teaches and the Judge reviews."""
+    if question.solution:
+        return question.solution.strip()
+    steps = "\n".join(question.solution_steps)
+    return steps + (f"\n{question.explanation}" if question.explanation else "")
 
 
 class Answer(Record):

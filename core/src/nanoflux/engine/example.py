@@ -19,6 +19,12 @@ _OWN_NUMBER = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):]\s*", re.IGNORECASE)
 
 
 def assistant_message(question: Question) -> str:
+    final = f"Final answer: {question.reference_answer.strip()}"
+    if question.solution:
+        # a solve in the evaluation's own format; its last line may already say the answer
+        text = question.solution.strip()
+        last = text.splitlines()[-1].strip() if text else ""
+        return text if last.lower() == final.lower() else f"{text}\n\n{final}"
     steps = "\n".join(
         f"{number}. {_OWN_NUMBER.sub('', step).strip()}"
         for number, step in enumerate(question.solution_steps, 1)
@@ -26,7 +32,7 @@ def assistant_message(question: Question) -> str:
     parts = [steps]
     if question.explanation.strip():
         parts.append(question.explanation.strip())
-    parts.append(f"Final answer: {question.reference_answer.strip()}")
+    parts.append(final)
     return "\n\n".join(parts)
 
 

@@ -27,6 +27,7 @@ from ..records import (
     Usage,
     Verdict,
     quality_level,
+    worked_solution,
 )
 from ..tools import JudgeTool
 from .roles import Seat, ask_for
@@ -191,8 +192,7 @@ class Judge:
             self.template,
             question=question.text,
             reference_answer=question.reference_answer,
-            solution="\n".join(question.solution_steps)
-            + (f"\n{question.explanation}" if question.explanation else ""),
+            solution=worked_solution(question),
             defender_answer=answer.final_answer,
             defender_reasoning=answer.reasoning,
             evidence=summarize_evidence(verification.evidence),

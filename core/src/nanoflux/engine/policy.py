@@ -51,9 +51,12 @@ def defender_fault(
     return None
 
 
-def solve_fault(acceptance: Acceptance, judge_agrees: bool | None) -> str | None:
-    """The Judge, solving the question blind, does not reach the reference."""
-    if acceptance.require_independent_solve and judge_agrees is False:
+def solve_fault(
+    acceptance: Acceptance, judge_agrees: bool | None, *, required: bool = False
+) -> str | None:
+    """The Judge, solving the question blind, does not reach the reference. ``required``:
+    code-first, where the solve is the worked solution, whatever the policy says."""
+    if (acceptance.require_independent_solve or required) and judge_agrees is False:
         return "judge_disagrees"
     return None
 

@@ -12,18 +12,29 @@ calls are spent only where they can change the decision, cheapest first:
 A round is a list of attempts, each committed as its own candidate line. An unverified
 question gets one repair turn and a question the Defender solves one "make it harder"
 turn; each is a new attempt naming its parent, in the same conversation with the Attacker.
+
+Code-first domains (``Domain.program_tool``): the Attacker writes only the problem and a
+program. The program's value, run in the sandbox before anything else, is the reference
+(a program that fails gets the repair turn); the Judge's blind solve must reach it and
+becomes the worked solution, so the example teaches a solution two derivations agree on.
+The tools then check that solution before the rubric.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
+import math
 import random
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+
+from pydantic import ConfigDict, Field
 
 from ..answers import copied_from_prompt
 from ..backends import CompletionRequest
@@ -34,10 +45,10 @@ from ..evaluation.extraction import extract_answer, looks_numeric
 from ..kit.evidence import as_text
 from ..novelty import NoveltyDecision
 from ..plugins import PluginHost
-from ..records import Answer, BenchmarkItem, ChatMessage, Question, Usage, Verdict
+from ..records import Answer, BenchmarkItem, ChatMessage, Question, Record, Usage, Verdict
 from ..secrets import mask_urls
 from .gate import SharedGate
-from .judge import Judge
+from .judge import Judge, make_tool_caller
 from .ledger import ROLES, RunState
 from .policy import (
     defender_fault,
@@ -48,7 +59,7 @@ from .policy import (
 )
 from .profile import WRONG_ANSWER_LABEL, DefenderProfile, describe_avoid, describe_wrong
 from .roles import RoleFailure, Seat, ask_for, complete_counted
-from .schemas import question_schema
+from .schemas import program_draft_schema, question_schema
 from .seeds import SeedPool, seed_block
 
 # Bounded per role so no reply runs away: on 2 CPU cores a wasted token costs ~0.15 s.
@@ -101,6 +112,24 @@ class FollowUp:
     message: str
 
 
+class ProgramDraft(Record):
+    """What a code-first Attacker writes: the problem and the program that solves it.
+    Keys it adds unasked (a stated answer, steps) are dropped: the program decides."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1)
+    program: str = Field(min_length=1)
+
+
+class ProgramFailed(RoleFailure):
+    """A code-first Attacker's program gave no answer: no reference; it may be mended."""
+
+    def __init__(self, detail: str, draft: ProgramDraft):
+        super().__init__("unverified", detail)
+        self.draft = draft
+
+
 @dataclass
 class Table:
     """What every round of a run plays with: config, domain, prompts, seats and gate."""
@@ -112,6 +141,14 @@ class Table:
     seats: dict[str, Seat]
     gate: SharedGate | None
     seeds: SeedPool | None = None
+
+    @property
+    def code_first(self) -> bool:
+        return self.domain.program_tool is not None
+
+    @cached_property
+    def call_tool(self):
+        return make_tool_caller(self.host)
 
     def pairing(self, index: int) -> tuple[str, str]:
         """Which configured model attacks and which defends in round ``index``."""
@@ -178,6 +215,10 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
                 table, attacking, attempt, request, history, skill, seed + 31 * _STRIDE * number
             )
             follow_up = await settle(table, attempt, defending, shown, seed + 31 * _STRIDE * number)
+        except ProgramFailed as failed:
+            attempt.failure = failed
+            attempt.metadata["draft"] = failed.draft.model_dump()
+            follow_up = FollowUp("repair", _program_repair_message(failed.detail))
         except RoleFailure as failure:
             attempt.failure = failure
             return outcome
@@ -197,12 +238,7 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
         history = [
             *history,
             ChatMessage(role="user", content=request),
-            ChatMessage(
-                role="assistant",
-                content=_as_reply(
-                    attempt.question, question_schema(table.domain.supports_programs)
-                ),
-            ),
+            ChatMessage(role="assistant", content=_as_reply(table, attempt)),
         ]
         request, turn, parent = follow_up.message, follow_up.turn, number
 
@@ -242,6 +278,20 @@ async def attack(
 ) -> Question:
     """The Attacker writes (or, with ``history``, reworks) a question on ``skill``."""
     max_tokens, temperature = table.request_options(attacking)
+    if table.code_first:
+        draft = await ask_for(
+            table.seats[attacking],
+            ProgramDraft,
+            request,
+            role="attacker",
+            usage=attempt.usage["attacker"],
+            schema=program_draft_schema(),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            history=history,
+        )
+        return await question_from_program(table, draft, skill)
     return await ask_for(
         table.seats[attacking],
         Question,
@@ -255,6 +305,67 @@ async def attack(
         fill={"domain": table.domain.name, "skill": skill},
         history=history,
     )
+
+
+async def question_from_program(table: Table, draft: ProgramDraft, skill: str) -> Question:
+    """The question a code-first draft states: its program's value is the reference, its
+    computing lines the steps. Raises :class:`ProgramFailed` when the program gives no
+    answer (it fails, the kit refuses it, or it returns something that is not one)."""
+    domain = table.domain
+    evidence = await asyncio.to_thread(
+        table.call_tool, domain.program_tool, {"code": draft.program}
+    )
+    if not evidence.result.ok:
+        raise ProgramFailed(str(evidence.result.error), draft)
+    value = answer_value(evidence.result.value, domain.answer_pattern)
+    if value is None:
+        raise ProgramFailed(
+            f"solution() returned {evidence.result.value!r}, which is not an answer", draft
+        )
+    steps = computing_lines(draft.program)
+    return Question(
+        text=draft.text.strip(),
+        domain=domain.name,
+        skill=skill,
+        hops=min(20, max(1, len(steps))),
+        reference_answer=value,
+        solution_steps=steps or [f"return {value}"],
+        program=draft.program,
+    )
+
+
+def answer_value(value: Any, pattern: str | None = None) -> str | None:
+    """A program's value written as an answer (floats to 6 decimals, 3.0 as 3), or None
+    when it is none: not a finite number or non-empty text, or not the domain's shape."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = round(value, 6)
+        text = str(int(value)) if value.is_integer() else f"{value:.6f}".rstrip("0")
+    elif isinstance(value, int | str):
+        text = str(value).strip()
+    else:
+        return None
+    if not text or (pattern and not re.fullmatch(pattern, text)):
+        return None
+    return text
+
+
+def computing_lines(program: str) -> list[str]:
+    """The statements of a program that compute (an assignment or return with arithmetic
+    or a call): the steps a code-first question takes, and its count of hops."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return []
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.Return) and node.value is not None:
+            if any(isinstance(n, ast.BinOp | ast.Call) for n in ast.walk(node.value)):
+                lines.append((node.lineno, ast.get_source_segment(program, node) or ""))
+    return [text.strip() for _, text in sorted(lines) if text.strip()]
 
 
 async def settle(
@@ -276,17 +387,13 @@ async def settle(
     if attempt.early_reason or not await novel(table, attempt):
         return None
 
-    verification = await table.judge.verify(question)
-    attempt.metadata["tools_verdict"] = verification.verified
-    attempt.early_reason = safety_fault(acceptance, verification.safe)
-    if attempt.early_reason:  # never worth a repair
-        attempt.metadata["evidence"] = [e.model_dump(mode="json") for e in verification.evidence]
-        return None
-    attempt.early_reason = verification_fault(acceptance, verification.verified)
-    if attempt.early_reason:
-        # No verdict will carry the evidence: keep it on the attempt's record.
-        attempt.metadata["evidence"] = [e.model_dump(mode="json") for e in verification.evidence]
-        return FollowUp("repair", _repair_message(question, verification))
+    verification = None
+    if not table.code_first:
+        verification = await table.judge.verify(question)
+        if tools_reject(acceptance, attempt, verification):
+            if attempt.early_reason == "unverified":
+                return FollowUp("repair", _repair_message(question, verification))
+            return None  # unsafe: never worth a repair
 
     answers = await defend(table, defending, attempt, seed + 1)
     attempt.answer = answers[0]
@@ -313,10 +420,10 @@ async def settle(
     if attempt.early_reason:
         return FollowUp("harder", _harder_message(attempt.answer))
 
-    if acceptance.require_independent_solve:
+    if acceptance.require_independent_solve or table.code_first:
         # The Judge solves the question blind, as the Defender did: a reference that a
         # program and steps share can still misread the problem; a fresh solve that
-        # reaches it is evidence they did not.
+        # reaches it is evidence they did not. Code-first, the solve is the solution.
         solved = await answer_of(
             table.seats["judge"],
             attempt,
@@ -331,14 +438,34 @@ async def settle(
             question.reference_answer, solved.final_answer, choices=question.choices
         )
         attempt.metadata.update(judge_answer=solved.final_answer, judge_agrees=agrees)
-        attempt.early_reason = solve_fault(acceptance, agrees)
+        attempt.early_reason = solve_fault(acceptance, agrees, required=table.code_first)
         if attempt.early_reason:
+            return None
+        if table.code_first:
+            question = attempt.question = question.model_copy(update={"solution": solved.reasoning})
+
+    if verification is None:
+        # code-first: the tools check the question with the solution the example teaches
+        verification = await table.judge.verify(question)
+        if tools_reject(acceptance, attempt, verification):
             return None
 
     attempt.verdict = await table.judge.score(
         question, attempt.answer, verification, usage=attempt.usage["judge"], seed=seed + 2
     )
     return None
+
+
+def tools_reject(acceptance, attempt: Attempt, verification: Verification) -> bool:
+    """Record the tools' verdict; True (with the reason set) when it alone rejects."""
+    attempt.metadata["tools_verdict"] = verification.verified
+    attempt.early_reason = safety_fault(acceptance, verification.safe) or verification_fault(
+        acceptance, verification.verified
+    )
+    if attempt.early_reason:
+        # No verdict will carry the evidence: keep it on the attempt's record.
+        attempt.metadata["evidence"] = [e.model_dump(mode="json") for e in verification.evidence]
+    return attempt.early_reason is not None
 
 
 async def novel(table: Table, attempt: Attempt) -> bool:
@@ -469,9 +596,22 @@ def _harder_message(answer: Answer) -> str:
     )
 
 
-def _as_reply(question: Question, schema: dict[str, Any]) -> str:
-    """The Attacker's question as the JSON it wrote, for the follow-up conversation."""
-    return json.dumps({key: getattr(question, key) for key in schema["properties"]})
+def _program_repair_message(detail: str) -> str:
+    return (
+        f"Running your program found a problem: {detail}. Fix the program: solution() "
+        "takes no parameters, computes one step per line from the numbers stated in the "
+        "problem, and returns the answer as a number. Reply with the complete corrected "
+        "JSON object only."
+    )
+
+
+def _as_reply(table: Table, attempt: Attempt) -> str:
+    """What the Attacker wrote, as JSON, for the follow-up conversation."""
+    if table.code_first:
+        draft = attempt.question or getattr(attempt.failure, "draft", None)
+        return json.dumps({"text": draft.text, "program": draft.program})
+    schema = question_schema(table.domain.supports_programs)
+    return json.dumps({key: getattr(attempt.question, key) for key in schema["properties"]})
 
 
 def _normalize(text: str) -> str:

@@ -162,6 +162,11 @@ class Run:
             gate=self.gate,
             seeds=seeds,
         )
+        # a [judging] tool or a program tool that is not installed stops the run here,
+        # not at the first round that gets as far as the Judge
+        self.table.judge  # noqa: B018
+        if domain.program_tool is not None:
+            self.host.tools.get(domain.program_tool)
         self.ledger = Ledger(
             store, self.state, self.config, gate=self.gate, run_id=self.run_id, log=self.log
         )

@@ -44,6 +44,12 @@ def question_schema(with_program: bool, answer_pattern: str | None = None) -> di
     return _object(properties)
 
 
+def program_draft_schema() -> dict[str, Any]:
+    """What a code-first Attacker writes: the problem, then the program that solves it
+    (its value is the reference; see :attr:`nanoflux.domains.Domain.program_tool`)."""
+    return _object({"text": _STRING, "program": _STRING})
+
+
 ANSWER_SCHEMA = _object({"reasoning": _STRING, "final_answer": _STRING})
 
 # The rationale comes last: a 1.5B Judge wrote it past its token budget, and a reply

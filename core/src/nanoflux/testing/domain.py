@@ -8,6 +8,7 @@ import pytest
 
 from ..domains import PROMPT_VARIABLES, Domain, PromptSet, Verification
 from ..engine.judge import consulted_tools, gather_evidence, make_tool_caller
+from ..engine.round import answer_value
 from ..plugins import PluginHost
 from ..records import Question
 
@@ -93,6 +94,21 @@ class DomainContract:
         refused = [e for e in verification.evidence if "refused" in (e.result.error or "")]
         assert refused, "the program was run, or its refusal not recorded"
         assert all(e.supports_reference is None for e in refused)
+
+    def test_a_code_first_domain_runs_its_example_program(self, domain, host):
+        """Code-first (``program_tool`` set): the tool runs the example's program and its
+        value is the example's reference, as a round would take it."""
+        if domain.program_tool is None:
+            return
+        assert domain.supports_programs, "a code-first domain asks for programs"
+        evidence = make_tool_caller(host)(
+            domain.program_tool, {"code": domain.example_question().program}
+        )
+        assert evidence.result.ok, evidence.result.error
+        value = answer_value(evidence.result.value, domain.answer_pattern)
+        assert value is not None and domain.check_answer(
+            domain.example_question().reference_answer, value
+        )
 
     def test_tools_are_registered_for_the_domain(self, domain, host):
         assert host.tools_for(domain.name), "a domain pack provides judge tools"

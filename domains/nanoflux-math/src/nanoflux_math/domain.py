@@ -33,6 +33,7 @@ class MathDomain(Domain):
     description = "Math word problems: a sandboxed program recomputes the answer; sympy compares"
     skills = SKILLS
     supports_programs = True
+    program_tool = "math.python"
     # a number: signed, with thousands separators, decimals, a fraction or a percent sign
     answer_pattern = r"^-?[0-9][0-9,]*([.][0-9]+)?(/[0-9]+)?%?$"
 
@@ -57,7 +58,7 @@ class MathDomain(Domain):
         says nothing about the reference either way.
         """
         return Verification(
-            evidence=check_program(question, call_tool, "math.python", self.check_answer)
+            evidence=check_program(question, call_tool, self.program_tool, self.check_answer)
         )
 
     def loaders(self) -> dict[str, BenchmarkLoader]:

@@ -36,6 +36,8 @@ class StepsArgs(Record):
 
 
 def _worked_steps(question: Question) -> dict:
+    if question.solution:  # a prose solution: its lines are the steps
+        return {"steps": [line for line in question.solution.splitlines() if line.strip()]}
     return {"steps": list(question.solution_steps)}
 
 
