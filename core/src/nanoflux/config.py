@@ -62,7 +62,8 @@ class Acceptance(Record):
     require_independent_solve: bool = Field(
         default=True,
         description="The Judge model, solving the question blind before it scores it, "
-        "must reach the reference: tools check the arithmetic, this checks the reading.",
+        "must reach the reference: tools check the arithmetic, this checks the reading. "
+        "Always on in code-first domains, where the solve is the worked solution.",
     )
     max_pass_rate: float = Field(
         default=0.5,
@@ -96,7 +97,8 @@ class RoundSettings(Record):
 
     repair: bool = Field(
         default=True,
-        description="One repair turn when the question's program disagrees with its answer.",
+        description="One repair turn when the question's program disagrees with its answer "
+        "(code-first: when the program fails or returns no answer).",
     )
     harder: bool = Field(
         default=True,

@@ -214,6 +214,11 @@ class Domain(abc.ABC):
         """
         return Verification()
 
+    def screen(self, question: Question) -> list[str]:
+        """Free checks of a question before any model answers it: what makes it
+        ill-posed, one sentence each (the Attacker is shown them in its repair turn)."""
+        return []
+
     def loaders(self) -> dict[str, BenchmarkLoader]:
         """Benchmark formats this domain reads, by format name."""
         return {}

@@ -3,7 +3,7 @@
 :func:`play` returns an :class:`Outcome` and writes nothing; the ledger decides. Model
 calls are spent only where they can change the decision, cheapest first:
 
-1. copied from the prompt or the seed, declared steps out of band (free);
+1. copied from the prompt or the seed, steps out of band, the domain's own screen (free);
 2. novelty against accepted, protected and this run's rejected questions (an embedding);
 3. the domain's tools verify the reference (a sandboxed program, run twice);
 4. the Defender answers (``rounds.defender_samples`` times; the pass rate is recorded);
@@ -362,9 +362,13 @@ def computing_lines(program: str) -> list[str]:
         return []
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign | ast.AugAssign | ast.Return) and node.value is not None:
-            if any(isinstance(n, ast.BinOp | ast.Call) for n in ast.walk(node.value)):
-                lines.append((node.lineno, ast.get_source_segment(program, node) or ""))
+        computes = isinstance(node, ast.AugAssign) or (
+            isinstance(node, ast.Assign | ast.Return)
+            and node.value is not None
+            and any(isinstance(n, ast.BinOp | ast.Call) for n in ast.walk(node.value))
+        )
+        if computes:
+            lines.append((node.lineno, ast.get_source_segment(program, node) or ""))
     return [text.strip() for _, text in sorted(lines) if text.strip()]
 
 
@@ -384,7 +388,14 @@ async def settle(
         attempt.early_reason = "copied_prompt"
         return None
     attempt.early_reason = question_fault(acceptance, question)
-    if attempt.early_reason or not await novel(table, attempt):
+    if attempt.early_reason:
+        return None
+    problems = table.domain.screen(question)
+    if problems:
+        attempt.early_reason = "ill_posed"
+        attempt.metadata["problems"] = problems
+        return FollowUp("repair", _screen_repair_message(problems))
+    if not await novel(table, attempt):
         return None
 
     verification = None
@@ -593,6 +604,14 @@ def _harder_message(answer: Answer) -> str:
         "harder version: add one more step that uses an earlier result, or a detail that is "
         "easy to misread, or a unit change, and change the numbers. Reply with the complete "
         "JSON object only, with a program that computes the new answer."
+    )
+
+
+def _screen_repair_message(problems: list[str]) -> str:
+    return (
+        f"Checking your problem found: {'; '.join(problems)}. Rewrite the problem so that "
+        "it states every number the program uses, and keep the program. Reply with the "
+        "complete corrected JSON object only."
     )
 
 

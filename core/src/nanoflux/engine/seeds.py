@@ -1,13 +1,16 @@
 """Seeded attacks: real problems the Attacker builds harder variants of.
 
-A seed is shown to the Attacker with its answer and the instruction to change every
-quantity and add a step; the round rejects a question that copies its seed. Seeds come
-from a benchmark's training split, never from the benchmark the run protects.
+A seed is shown to the Attacker with its worked solution (where the benchmark has one:
+a code-first Attacker writes its program step by step along it) and its answer, and the
+instruction to change every quantity and add a step; the round rejects a question that
+copies its seed. Seeds come from a benchmark's training split, never from the benchmark
+the run protects.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 from ..domains import load_benchmark
@@ -16,6 +19,9 @@ from ..plugins import PluginHost
 from ..records import BenchmarkItem
 
 _CLIP = 700  # characters of a seed problem shown: a small model's context is small
+_SOLUTION_CLIP = 500
+# GSM8K's calculator annotations (``$<<216/54=4>>4``) repeat each step's arithmetic
+_ANNOTATION = re.compile(r"<<[^<>]*>>")
 
 
 @dataclass
@@ -39,14 +45,23 @@ class SeedPool:
         return self.items[rng.randrange(len(self.items))]
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
 def seed_block(item: BenchmarkItem | None) -> str:
     """The ``$seed`` text of an attacker prompt: the seed problem, or nothing."""
     if item is None:
         return ""
-    question = item.question if len(item.question) <= _CLIP else item.question[:_CLIP] + " ..."
+    solution = item.meta.get("solution")
+    worked = ""
+    if isinstance(solution, str) and solution.strip():
+        steps = " ".join(_ANNOTATION.sub("", solution).split())
+        worked = f"Example's solution: {_clip(steps, _SOLUTION_CLIP)}\n"
     return (
         "Build your problem on this solved example: keep its idea, but change every name "
         "and number and add at least one more step. Do not copy it.\n"
-        f"Example: {question}\n"
+        f"Example: {_clip(item.question, _CLIP)}\n"
+        f"{worked}"
         f"Example's answer: {item.answer}\n"
     )

@@ -12,6 +12,7 @@ from nanoflux.records import Question
 
 from .answers import equivalent
 from .loaders import LOADERS
+from .screen import screen
 
 SKILLS = (
     "arithmetic",
@@ -60,6 +61,9 @@ class MathDomain(Domain):
         return Verification(
             evidence=check_program(question, call_tool, self.program_tool, self.check_answer)
         )
+
+    def screen(self, question: Question) -> list[str]:
+        return screen(question.text, question.program)
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
         return dict(LOADERS)

@@ -1,0 +1,59 @@
+"""Code-first attacks: how a program's value becomes a reference and its lines the steps."""
+
+import pytest
+
+from nanoflux.engine.round import answer_value, computing_lines
+
+NUMBER = r"^-?[0-9][0-9,]*([.][0-9]+)?(/[0-9]+)?%?$"  # the math pack's answer_pattern
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (42, "42"),
+        (42.0, "42"),
+        (262.20000000000005, "262.2"),
+        (0.1 + 0.2, "0.3"),
+        (5 / 6, "0.833333"),
+        (-3.5, "-3.5"),
+        ("3/4", "3/4"),
+        (" 12 ", "12"),
+    ],
+)
+def test_a_programs_value_is_written_as_an_answer(value, written):
+    assert answer_value(value, NUMBER) == written
+
+
+@pytest.mark.parametrize(
+    "value", [None, True, float("nan"), float("inf"), [1, 2], {"a": 1}, "", "twelve"]
+)
+def test_a_value_that_is_not_an_answer_is_none(value):
+    # "twelve" is text, but not the shape of a math answer
+    assert answer_value(value, NUMBER) is None
+
+
+def test_without_a_pattern_any_text_is_an_answer():
+    assert answer_value("BRCA1", None) == "BRCA1"
+
+
+def test_the_computing_lines_are_the_steps():
+    program = (
+        "def solution():\n"
+        "    price = 3\n"  # a stated number: no step
+        "    muffins = 45 * price\n"
+        "    cookies = 2 * 45 * 2\n"
+        "    total = muffins + cookies\n"
+        "    total -= 60\n"
+        "    return round(total, 2)\n"
+    )
+    assert computing_lines(program) == [
+        "muffins = 45 * price",
+        "cookies = 2 * 45 * 2",
+        "total = muffins + cookies",
+        "total -= 60",
+        "return round(total, 2)",
+    ]
+
+
+def test_a_program_that_does_not_parse_has_no_steps():
+    assert computing_lines("def solution(:\n    return 1") == []
