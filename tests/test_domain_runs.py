@@ -179,3 +179,17 @@ def test_bench_yield_reports_what_a_fixed_budget_of_rounds_produced(tmp_path):
     assert report["accepted_per_hour"] > 0 and report["accepted_per_million_tokens"] > 0
     assert set(report["seconds_per_round"]) == {"attacker", "defender", "judge"}
     assert report["options"]["config.rounds.harder"] == "false"
+
+
+def test_math_a_problem_that_does_not_state_a_number_gets_one_repair_turn(tmp_path):
+    domain = PluginHost.load(allow=["math"]).domain("math")
+    question = domain.example_question().model_dump()
+    vague = "A bakery sells muffins and cookies. What was its profit on Monday, in dollars?"
+    play_one_round("math", {**question, "text": vague}, tmp_path)
+    lines = (tmp_path / "math" / "candidates.jsonl").read_text().splitlines()
+    first, repair = (json.loads(line) for line in lines)
+    # caught before any model answered: no Defender, no Judge
+    assert first["reason"] == "ill_posed" and first["answer"] is None
+    assert first["usage"]["defender"]["calls"] == first["usage"]["judge"]["calls"] == 0
+    assert "the problem does not state" in first["metadata"]["problems"][0]
+    assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]
