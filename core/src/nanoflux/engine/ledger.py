@@ -64,7 +64,10 @@ class RunState:
             if verdict is not None
             else candidate.metadata.get("defender_correct")
         )
-        if question is not None and answer is not None and correct is not None:
+        # A wrong answer to a question whose reference the Judge's blind solve did not
+        # reach says nothing about the Defender: the question was likely ill-posed.
+        unsound = candidate.metadata.get("judge_agrees") is False
+        if question is not None and answer is not None and correct is not None and not unsound:
             self.profile(candidate.defender).observe(
                 question.skill, question.text, answer.final_answer, bool(correct)
             )

@@ -59,8 +59,9 @@ def seed_block(item: BenchmarkItem | None) -> str:
         steps = " ".join(_ANNOTATION.sub("", solution).split())
         worked = f"Example's solution: {_clip(steps, _SOLUTION_CLIP)}\n"
     return (
-        "Build your problem on this solved example: keep its idea, but change every name "
-        "and number and add at least one more step. Do not copy it.\n"
+        "Build your problem on this solved example: keep its story and how its steps "
+        "connect, change every name and number, and add one more step at the end that "
+        "uses its result. Do not copy it.\n"
         f"Example: {_clip(item.question, _CLIP)}\n"
         f"{worked}"
         f"Example's answer: {item.answer}\n"
