@@ -285,3 +285,31 @@ def test_copied_from_prompt():
     assert copied_from_prompt("72", few_shot) and copied_from_prompt("1250", few_shot)
     assert not copied_from_prompt("24", few_shot) and not copied_from_prompt(None, few_shot)
     assert copied_from_prompt("Paris", 'e.g. {"final_answer": "Paris"}')
+
+
+def test_the_json_protocol_shows_no_example_object_and_requires_the_reasoning():
+    # Seen with Qwen2.5-Coder-0.5B: 66 of 100 final answers were "the answer only", the
+    # value of the instruction's example object, and the reasoning (optional in the
+    # schema the grammar was built from) was skipped.
+    from nanoflux_math import MathDomain
+
+    from nanoflux.evaluation.protocols import JSON_INSTRUCTION, build_request, make_protocol
+    from nanoflux.records import BenchmarkItem
+
+    assert "{" not in JSON_INSTRUCTION
+    protocol = make_protocol("json")
+    item = BenchmarkItem(id="1", question="What is 2 + 3?", answer="5")
+    schema = build_request(protocol, MathDomain(), item, [], seed=0).json_schema
+    assert list(schema["properties"]) == ["reasoning", "final_answer"]
+    assert schema["required"] == ["reasoning", "final_answer"]
+
+
+def test_a_result_of_an_older_protocol_revision_is_not_compared():
+    from nanoflux.evaluation import ProtocolMismatch, check_comparable, make_protocol, summarise
+    from nanoflux.evaluation.protocols import Protocol
+
+    now = summarise("m", "math:gsm8k:x", [], 0.0, make_protocol("json"))
+    before = summarise("m", "math:gsm8k:x", [], 0.0, Protocol(name="json", max_tokens=512))
+    with pytest.raises(ProtocolMismatch, match="revision: 2 vs 1"):
+        check_comparable(now, before)
+    assert "revision 2" in now.protocol.label()

@@ -9,6 +9,15 @@ from typing import Any
 from .errors import ModelOutputError
 from .inputs import settle
 
+#: what an answer in JSON is, flat and in generation order (the reasoning before the answer
+#: it supports), both required so that llama.cpp's grammar cannot skip the reasoning
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"reasoning": {"type": "string"}, "final_answer": {"type": "string"}},
+    "required": ["reasoning", "final_answer"],
+    "additionalProperties": False,
+}
+
 # where an object can start: '{' then '"' or '}' (LaTeX's \frac{1}{2} is not a candidate)
 _OBJECT_START = re.compile(r"\{\s*[\"}]")
 # each failed try costs time in proportion to its offset (the error locates its line):

@@ -50,8 +50,6 @@ def program_draft_schema() -> dict[str, Any]:
     return _object({"text": _STRING, "program": _STRING})
 
 
-ANSWER_SCHEMA = _object({"reasoning": _STRING, "final_answer": _STRING})
-
 # The rationale comes last: a 1.5B Judge wrote it past its token budget, and a reply
 # cut inside its last string can still be read (see roles.salvage_last_string).
 SCORES_SCHEMA = _object(

@@ -31,7 +31,8 @@ from pydantic import Field
 from ..backends import CompletionRequest
 from ..domains import BenchmarkSpec, Domain, choices_text
 from ..errors import ConfigError, UsageError
-from ..records import Answer, BenchmarkItem, ChatMessage, Record
+from ..records import BenchmarkItem, ChatMessage, Record
+from ..structured import ANSWER_SCHEMA
 
 PROTOCOLS = ("json", "text", "cot", "cot-fewshot")
 DEFAULT_PROTOCOL = "cot"
@@ -46,9 +47,12 @@ COT_CHOICE_INSTRUCTION = (
     "Reason step by step. Then write the letter of the correct option on the last line "
     'as "Final answer: X".'
 )
+#: json 2: no example object in the instruction, and a schema that requires the reasoning
+REVISIONS = {"json": 2}
+# No filled-in example object: a small model copies its values ("7", "the answer only").
 JSON_INSTRUCTION = (
-    'Reply with exactly one JSON object: {"reasoning": "your steps", '
-    '"final_answer": "the answer only"}'
+    'Reply with exactly one JSON object with two keys: "reasoning", your solution step by '
+    'step, then "final_answer", just the final result.'
 )
 _CALCULATOR = re.compile(r"<<[^<>]*>>")  # GSM8K's calculator annotations: 3*4=<<3*4=12>>12
 
@@ -62,11 +66,18 @@ class Protocol(Record):
     shots: int = Field(default=0, ge=0)
     exemplars: str | None = Field(default=None, description="Benchmark the exemplars came from.")
     exemplar_ids: list[str] = Field(default_factory=list)
+    revision: int = Field(
+        default=1,
+        description="Bumped when a protocol's prompt changes (REVISIONS): results of two "
+        "revisions were asked differently and are not compared.",
+    )
 
     def label(self) -> str:
         text = self.name
         if self.shots:
             text += f" ({self.shots} shots from {Path(str(self.exemplars)).name})"
+        if self.revision > 1:
+            text += f" (revision {self.revision})"
         return f"{text}, greedy, {self.max_tokens} tokens"
 
     def differences(self, other: Protocol) -> list[str]:
@@ -111,7 +122,7 @@ def make_protocol(
     if name not in PROTOCOLS:
         raise ConfigError(f"protocol {name!r}", hint=f"use one of {', '.join(PROTOCOLS)}")
     if name != "cot-fewshot":
-        return Protocol(name=name, max_tokens=max_tokens)
+        return Protocol(name=name, max_tokens=max_tokens, revision=REVISIONS.get(name, 1))
     if shots < 1:
         raise ConfigError("cot-fewshot needs --shots of at least 1")
     chosen = (exemplar_items or [])[:shots]
@@ -163,7 +174,7 @@ def build_request(
     messages: list[ChatMessage] = []
     if protocol.name == "json":
         prompt = f"{item_question(item)}\n\n{JSON_INSTRUCTION}"
-        schema = Answer.model_json_schema()
+        schema = ANSWER_SCHEMA
     elif protocol.name == "text":
         prompt = item_question(item)
     else:

@@ -9,16 +9,7 @@ import pytest
 
 from ..backends import Backend, Completion, CompletionRequest
 from ..records import ChatMessage, Record
-
-ANSWER_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "reasoning": {"type": "string"},
-        "final_answer": {"type": "string"},
-    },
-    "required": ["reasoning", "final_answer"],
-    "additionalProperties": False,
-}
+from ..structured import ANSWER_SCHEMA
 
 
 def _request(text: str, **kwargs) -> CompletionRequest:
