@@ -13,6 +13,8 @@ from nanoflux.plugins import PluginHost
 sys.path.insert(0, str(Path(__file__).parent))
 import domain_round_models
 
+from nanoflux.default_plugins.scripted import solving_blind
+
 WRONG = {"math": "41", "genomics": "0.1", "medicine": "99"}
 
 
@@ -193,3 +195,19 @@ def test_math_a_problem_that_does_not_state_a_number_gets_one_repair_turn(tmp_pa
     assert first["usage"]["defender"]["calls"] == first["usage"]["judge"]["calls"] == 0
     assert "the problem does not state" in first["metadata"]["problems"][0]
     assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]
+
+
+def test_a_defender_cut_off_before_its_answer_is_not_wrong_it_gave_none(tmp_path, monkeypatch):
+    # a reply cut at the token limit ends on a step's number: "wrong" for no reason
+    original = domain_round_models.model
+
+    def cut_defender(request):
+        if request.json_schema is None and not solving_blind(request):
+            return {"__cut__": "Muffins bring 45 * 3 = 135 dollars. Cookies are 2 * 45 = 90"}
+        return original(request)
+
+    monkeypatch.setattr(domain_round_models, "model", cut_defender)
+    domain = PluginHost.load(allow=["math"]).domain("math")
+    candidate = play_one_round("math", domain.example_question().model_dump(), tmp_path)
+    assert candidate["reason"] == "malformed_defender" and candidate["answer"] is None
+    assert "cut off at the token limit before its final answer" in candidate["error"]

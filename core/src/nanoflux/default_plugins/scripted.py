@@ -4,7 +4,7 @@ It exists for tests of what is *around* a model (the engine, the CLI, resume):
 
 * ``ScriptedBackend(replies=[...])`` from Python; replies are strings, dicts (sent as
   JSON text) or ``{"__error__": "timeout" | "unavailable" | "rate_limited" | "error"}``
-  to make that call fail;
+  to make that call fail, or ``{"__cut__": TEXT}`` for a reply cut off at the token limit;
 * ``scripted:PATH`` reads the replies from a JSON list or a JSONL file;
 * ``scripted:package.module:function`` calls ``function(request) -> str | dict`` for
   each call, for replies that depend on the prompt.
@@ -90,6 +90,9 @@ class ScriptedBackend(Backend):
         if isinstance(reply, dict) and "__error__" in reply:
             kind = reply["__error__"]
             raise _ERRORS.get(kind, BackendError)(f"scripted failure: {kind}")
+        cut = isinstance(reply, dict) and "__cut__" in reply
+        if cut:
+            reply = reply["__cut__"]
         text = reply if isinstance(reply, str) else json.dumps(reply)
         data = None
         if request.json_schema is not None:
@@ -104,7 +107,7 @@ class ScriptedBackend(Backend):
             prompt_tokens=max(1, prompt_chars // 4),
             completion_tokens=max(1, len(text) // 4),
             seconds=time.perf_counter() - started,
-            finish_reason="stop",
+            finish_reason="length" if cut else "stop",
             model=str(self.spec),
         )
 

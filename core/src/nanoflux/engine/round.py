@@ -546,11 +546,14 @@ async def answer_of(
         choices=question.choices,
         numeric=looks_numeric(question.reference_answer),
     )
-    if found.answer is None:
+    cut = completion.finish_reason == "length"
+    # Cut off before its answer, a reply's last number is a step on the way, not an
+    # answer: the Defender would be "wrong", or the solve disagree, for no reason.
+    if found.answer is None or (cut and found.fallback):
         usage.failed_calls += 1
         why = (
-            "the reply was cut off at the token limit (runaway reply)"
-            if completion.finish_reason == "length"
+            "the reply was cut off at the token limit before its final answer"
+            if cut
             else "no final answer in the reply"
         )
         raise RoleFailure(f"malformed_{role}", why)
@@ -601,9 +604,10 @@ def _repair_message(question: Question, verification: Verification) -> str:
 def _harder_message(answer: Answer) -> str:
     return (
         f"The student solved that one (its answer: {answer.final_answer[:80]}). Write a "
-        "harder version: add one more step that uses an earlier result, or a detail that is "
-        "easy to misread, or a unit change, and change the numbers. Reply with the complete "
-        "JSON object only, with a program that computes the new answer."
+        "harder version: keep the problem, change its numbers, and add one or two more "
+        "steps at the end that use its result, so that the question asks for a new final "
+        "result. Reply with the complete JSON object only, with a program that computes "
+        "the new final result."
     )
 
 
