@@ -14,10 +14,11 @@ from nanoflux.pipeline import load_pipeline_config
 
 THINGS = ["apples", "bolts", "cards", "drums", "eggs", "flags", "gears", "hats", "inks", "jars"]
 PLACES = ["barn", "attic", "garage", "harbor", "kiosk", "lab", "mill", "pier", "shed", "tower"]
-# (question, quality, hops) the scripted attacker and judge give attempt by attempt. Round
-# 5's reference is wrong: the tools catch it, so it is never defended nor judged (None)
-# and the Attacker gets a repair turn, which mends it; round 6 then reaches the target.
-# The Judge solves each defended question blind (reaching the reference), then scores it.
+# (question, quality, hops) the scripted attacker and judge give attempt by attempt. Math
+# is code-first: the program's value is the reference and its computing lines the hops.
+# Round 5's program fails: no reference, so it is never defended nor judged (None), and
+# the Attacker gets a repair turn, which mends it; round 6 then reaches the target. The
+# Judge solves each defended question blind (reaching the reference), then scores it.
 ATTEMPTS = [(0, 4.0, 2), (1, 3.0, 3), (2, 2.0, 4), (3, 4.2, 5), (4, 3.2, 2)]
 ATTEMPTS += [(5, None, 3), (5, 3.4, 3), (6, 4.1, 6)]
 UNVERIFIED = 5
@@ -27,18 +28,15 @@ def truth_of(n):
     return (3 + n) * (4 + 2 * n) + n
 
 
-def attacker_reply(n, hops, *, wrong_reference=False):
+def attacker_reply(n, hops, *, broken_program=False):
     a, b = 3 + n, 4 + 2 * n
-    truth = truth_of(n)
+    steps = [f"    total = {a} * {b}"] + ["    total = total + 0"] * (hops - 2)
     return {
         "text": f"A {PLACES[n]} holds {a} crates with {b} {THINGS[n]} each, and {n} loose "
         f"{THINGS[n]}. How many {THINGS[n]} are in the {PLACES[n]} altogether?",
-        "skill": "multi_step_word_problems",
-        "hops": hops,
-        "solution_steps": [f"{a} * {b} = {a * b}", f"{a * b} + {n} = {truth}"],
-        "reference_answer": str(truth + 1 if wrong_reference else truth),
-        "explanation": "Multiply, then add the loose ones.",
-        "program": f"def solution():\n    return {a} * {b} + {n}\n",
+        "program": "def solution():\n"
+        + "\n".join(steps)
+        + f"\n    return total + {'loose' if broken_program else n}\n",
     }
 
 
@@ -80,7 +78,7 @@ def workdir(tmp_path_factory):
 def config_file(workdir, tiny_model):
     tmp_path = workdir
     attacker = [
-        attacker_reply(n, hops, wrong_reference=number == UNVERIFIED)
+        attacker_reply(n, hops, broken_program=number == UNVERIFIED)
         for number, (n, _, hops) in enumerate(ATTEMPTS)
     ]
     files = {
@@ -158,7 +156,7 @@ def test_pipeline_runs_every_stage_then_resumes(first_run, config_file, workdir)
         ["run", "train", "baseline_train", "eval_base", "eval_tuned", "eval_full"], "ran"
     )
     run = summary["run"]
-    assert run["accepted"] == 7 and run["attempts"] == 8  # round 5's attack is unverified
+    assert run["accepted"] == 7 and run["attempts"] == 8  # round 5's program fails
     candidates = [
         json.loads(line) for line in (pipe / "run" / "candidates.jsonl").read_text().splitlines()
     ]
@@ -350,11 +348,17 @@ def test_a_tuned_hf_model_can_play_a_role_in_a_run(first_run, workdir, tiny_mode
         }
     )
     result = run(config, PluginHost.load())
-    assert result.accepted == 2
     stats = json.loads((result.out_dir / "stats.json").read_text())
-    assert (
-        stats["usage"]["defender"]["calls"] == 2 and stats["usage"]["defender"]["failed_calls"] == 0
-    )
-    assert stats["usage"]["defender"]["prompt_tokens"] > 0
-    candidates = (result.out_dir / "candidates.jsonl").read_text().splitlines()
-    assert all(json.loads(line)["answer"]["final_answer"] for line in candidates)
+    # the tuned model generated in the Defender's seat, once per round
+    defender = stats["usage"]["defender"]
+    assert defender["calls"] == 3 and defender["prompt_tokens"] > 0
+    assert defender["completion_tokens"] > 0
+    # A tiny random model writes no final answer in 24 tokens: each reply was read and
+    # found cut off before one, which is no answer (not a wrong one). A reply it does
+    # finish is read like any other.
+    for line in (result.out_dir / "candidates.jsonl").read_text().splitlines():
+        candidate = json.loads(line)
+        assert candidate["answer"] or (
+            candidate["reason"] == "malformed_defender"
+            and "cut off at the token limit" in candidate["error"]
+        ), candidate

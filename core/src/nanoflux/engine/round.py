@@ -68,8 +68,13 @@ DEFAULT_MAX_TOKENS = {"attacker": 512, "defender": 384, "judge": 128}
 DEFAULT_TEMPERATURE = {"attacker": 0.8, "defender": 0.2, "judge": 0.0}
 #: temperature of the Defender's extra samples, so that k answers can differ
 SAMPLE_TEMPERATURE = 0.7
-#: the Judge's system message when it solves a question blind (scripted models key on it)
-SOLVE_SYSTEM = "You check a problem by solving it yourself, carefully."
+#: the Judge's system message when it solves a question blind (scripted models key on it).
+#: Code-first, the solve is the example's solution: a Coder model left to itself adds a
+#: program and an invented "```output" block, which an example must not teach.
+SOLVE_SYSTEM = (
+    "You check a problem by solving it yourself, carefully, in words and arithmetic; "
+    "do not write code."
+)
 # Model seeds: base + 0/1/2 for attacker/defender/judge (base = run seed and round); a
 # later attempt or an extra sample adds a multiple of 1_000_003, so a seed still tells
 # which round it belongs to (scripted test models rely on that) yet differs per call.
