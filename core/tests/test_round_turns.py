@@ -240,6 +240,32 @@ def test_seeds_reach_the_attacker_and_a_copied_seed_is_rejected(tmp_path, arith_
     assert rows[0]["reason"] == "copied_prompt"
 
 
+def test_a_seed_copied_whole_with_lines_of_its_own_is_copied(tmp_path, arith_host, monkeypatch):
+    # seen from Qwen2.5-Coder-1.5B: the seed verbatim, then the program's lines as text
+    import nanoflux_test_arith as arith
+
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(
+        json.dumps({"question": "Ann has 3 boxes of 4 pens. How many pens?", "answer": "12"}) + "\n"
+    )
+
+    def attacker(request):
+        question = arith.question_for(arith.round_of(request))
+        question["text"] = "Ann has 3 boxes of  4 pens. How many pens?\n\nboxes = 3\npens = 4"
+        return question
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    cfg = config(
+        tmp_path,
+        **{
+            "rounds.seeds": f"arith:lines:{seeds}",
+            "prompts.attacker": "Write a question. $seed",
+            "rounds.harder": False,
+        },
+    )
+    assert candidates(run(cfg, arith_host))[0]["reason"] == "copied_prompt"
+
+
 def test_attacks_follow_the_defenders_failures():
     profile = DefenderProfile()
     for _ in range(20):

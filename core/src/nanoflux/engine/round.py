@@ -202,6 +202,7 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
     # What the Attacker could copy instead of writing: the template's own text and the
     # seed. (Past questions listed in the prompt are the novelty gate's business.)
     example = "\n".join([table.prompts.attacker, seed_item.question if seed_item else ""])
+    seed_text = _normalize(seed_item.question) if seed_item else ""
     history: list[ChatMessage] = []
     request, turn, parent, harder_done = prompt, "attack", None, False
     while True:
@@ -219,7 +220,9 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
             attempt.question = await attack(
                 table, attacking, attempt, request, history, skill, seed + 31 * _STRIDE * number
             )
-            follow_up = await settle(table, attempt, defending, shown, seed + 31 * _STRIDE * number)
+            follow_up = await settle(
+                table, attempt, defending, shown, seed + 31 * _STRIDE * number, seed_text
+            )
         except ProgramFailed as failed:
             attempt.failure = failed
             attempt.metadata["draft"] = failed.draft.model_dump()
@@ -378,18 +381,24 @@ def computing_lines(program: str) -> list[str]:
 
 
 async def settle(
-    table: Table, attempt: Attempt, defending: str, shown: str, seed: int
+    table: Table, attempt: Attempt, defending: str, shown: str, seed: int, seed_text: str = ""
 ) -> FollowUp | None:
     """Screen, verify, defend and judge one question, stopping at the first rejection.
 
     ``shown`` is what the Attacker could copy: its template, its seed and, in a follow-up
-    turn, the questions it wrote before. Returns the turn the Attacker gets next, if the
-    rejection is one it can mend.
+    turn, the questions it wrote before; ``seed_text``, the seed's normalized question.
+    Returns the turn the Attacker gets next, if the rejection is one it can mend.
     """
     question, acceptance = attempt.question, table.config.acceptance
-    if _normalize(question.text) in _normalize(shown) or WRONG_ANSWER_LABEL in question.text:
-        # Small models copy the prompt's example or seed, or hand back the question
-        # they were asked to rework; either way it is not a new question.
+    text = _normalize(question.text)
+    if (
+        text in _normalize(shown)
+        or (seed_text and seed_text in text)
+        or WRONG_ANSWER_LABEL in question.text
+    ):
+        # Small models copy the prompt's example or seed (whole, with lines of their
+        # own added), or hand back the question they were asked to rework; either way it
+        # is not a new question.
         attempt.early_reason = "copied_prompt"
         return None
     attempt.early_reason = question_fault(acceptance, question)
