@@ -112,13 +112,18 @@ def test_math_a_program_that_misreads_the_problem_is_caught_by_the_blind_solve(t
     assert candidate["metadata"]["judge_answer"] == question["reference_answer"]
 
 
-def test_math_a_program_that_fails_gets_one_repair_turn(tmp_path):
-    domain = PluginHost.load(allow=["math"]).domain("math")
-    question = domain.example_question().model_dump()
-    broken = "def solution():\n    return muffins * 3\n"
-    play_one_round("math", {**question, "program": broken}, tmp_path)
+def attempt_and_repair(tmp_path, **changes):
+    """The two candidate lines of a math round whose example question has ``changes``."""
+    question = PluginHost.load(allow=["math"]).domain("math").example_question().model_dump()
+    play_one_round("math", {**question, **changes}, tmp_path)
     lines = (tmp_path / "math" / "candidates.jsonl").read_text().splitlines()
     first, repair = (json.loads(line) for line in lines)
+    return first, repair
+
+
+def test_math_a_program_that_fails_gets_one_repair_turn(tmp_path):
+    broken = "def solution():\n    return muffins * 3\n"
+    first, repair = attempt_and_repair(tmp_path, program=broken)
     assert first["reason"] == "unverified" and "NameError" in first["error"]
     assert first["metadata"]["draft"]["program"] == broken and first["question"] is None
     assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]
@@ -184,12 +189,8 @@ def test_bench_yield_reports_what_a_fixed_budget_of_rounds_produced(tmp_path):
 
 
 def test_math_a_problem_that_does_not_state_a_number_gets_one_repair_turn(tmp_path):
-    domain = PluginHost.load(allow=["math"]).domain("math")
-    question = domain.example_question().model_dump()
     vague = "A bakery sells muffins and cookies. What was its profit on Monday, in dollars?"
-    play_one_round("math", {**question, "text": vague}, tmp_path)
-    lines = (tmp_path / "math" / "candidates.jsonl").read_text().splitlines()
-    first, repair = (json.loads(line) for line in lines)
+    first, repair = attempt_and_repair(tmp_path, text=vague)
     # caught before any model answered: no Defender, no Judge
     assert first["reason"] == "ill_posed" and first["answer"] is None
     assert first["usage"]["defender"]["calls"] == first["usage"]["judge"]["calls"] == 0

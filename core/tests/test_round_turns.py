@@ -211,20 +211,19 @@ def test_a_question_like_one_already_rejected_costs_no_round(tmp_path, arith_hos
     assert candidates(resumed)[-1]["reason"] == "repeats_rejected"
 
 
-def test_seeds_reach_the_attacker_and_a_copied_seed_is_rejected(tmp_path, arith_host, monkeypatch):
+def seeded_run(tmp_path, arith_host, monkeypatch, text, seen=None):
+    """A round seeded with "Ann has 3 boxes of 4 pens" whose Attacker writes ``text``."""
     import nanoflux_test_arith as arith
 
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text(
         json.dumps({"question": "Ann has 3 boxes of 4 pens. How many pens?", "answer": "12"}) + "\n"
     )
-    seen = []
 
     def attacker(request):
-        seen.append(request.messages[0].content)
-        question = arith.question_for(arith.round_of(request))
-        question["text"] = "Ann has 3 boxes of 4 pens. How many pens?"
-        return question
+        if seen is not None:
+            seen.append(request.messages[0].content)
+        return {**arith.question_for(arith.round_of(request)), "text": text}
 
     monkeypatch.setattr(arith, "attacker", attacker)
     cfg = config(
@@ -235,35 +234,22 @@ def test_seeds_reach_the_attacker_and_a_copied_seed_is_rejected(tmp_path, arith_
             "rounds.harder": False,
         },
     )
-    rows = candidates(run(cfg, arith_host))
+    return candidates(run(cfg, arith_host))
+
+
+def test_seeds_reach_the_attacker_and_a_copied_seed_is_rejected(tmp_path, arith_host, monkeypatch):
+    seen = []
+    rows = seeded_run(
+        tmp_path, arith_host, monkeypatch, "Ann has 3 boxes of 4 pens. How many pens?", seen
+    )
     assert "Ann has 3 boxes of 4 pens" in seen[0] and "answer: 12" in seen[0]
     assert rows[0]["reason"] == "copied_prompt"
 
 
 def test_a_seed_copied_whole_with_lines_of_its_own_is_copied(tmp_path, arith_host, monkeypatch):
     # seen from Qwen2.5-Coder-1.5B: the seed verbatim, then the program's lines as text
-    import nanoflux_test_arith as arith
-
-    seeds = tmp_path / "seeds.jsonl"
-    seeds.write_text(
-        json.dumps({"question": "Ann has 3 boxes of 4 pens. How many pens?", "answer": "12"}) + "\n"
-    )
-
-    def attacker(request):
-        question = arith.question_for(arith.round_of(request))
-        question["text"] = "Ann has 3 boxes of  4 pens. How many pens?\n\nboxes = 3\npens = 4"
-        return question
-
-    monkeypatch.setattr(arith, "attacker", attacker)
-    cfg = config(
-        tmp_path,
-        **{
-            "rounds.seeds": f"arith:lines:{seeds}",
-            "prompts.attacker": "Write a question. $seed",
-            "rounds.harder": False,
-        },
-    )
-    assert candidates(run(cfg, arith_host))[0]["reason"] == "copied_prompt"
+    text = "Ann has 3 boxes of  4 pens. How many pens?\n\nboxes = 3\npens = 4"
+    assert seeded_run(tmp_path, arith_host, monkeypatch, text)[0]["reason"] == "copied_prompt"
 
 
 def test_attacks_follow_the_defenders_failures():
