@@ -186,9 +186,9 @@ def test_json_protocol_sends_the_question_and_the_answer_schema(gsm8k, tmp_path)
     from nanoflux.default_plugins.scripted import ScriptedBackend
     from nanoflux.evaluation import evaluate_model, load_benchmark
     from nanoflux.plugins import PluginHost
-    from nanoflux.records import Answer
+    from nanoflux.structured import ANSWER_SCHEMA
 
-    backend = ScriptedBackend([{"final_answer": "12"}])
+    backend = ScriptedBackend([{"reasoning": "3 * 4 = 12", "final_answer": "12"}])
 
     class FakeBackend:
         @staticmethod
@@ -200,7 +200,7 @@ def test_json_protocol_sends_the_question_and_the_answer_schema(gsm8k, tmp_path)
     domain, spec, items = load_benchmark(host, f"math:gsm8k:{gsm8k}", limit=2)
     summary, _ = evaluate_model(host, "fake:x", domain, str(spec), items)
     request = backend.calls[0]
-    assert request.json_schema == Answer.model_json_schema()
+    assert request.json_schema == ANSWER_SCHEMA
     assert request.temperature == 0.0
     (message,) = request.messages
     assert message.content.count(GSM8K[0][0]) == 1 and '"final_answer"' in message.content
