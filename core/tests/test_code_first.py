@@ -2,7 +2,7 @@
 
 import pytest
 
-from nanoflux.engine.round import answer_value, computing_lines
+from nanoflux.engine.programs import answer_value, computing_lines
 
 NUMBER = r"^-?[0-9][0-9,]*([.][0-9]+)?(/[0-9]+)?%?$"  # the math pack's answer_pattern
 

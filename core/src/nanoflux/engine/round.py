@@ -22,19 +22,14 @@ The tools then check that solution before the rubric.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
-import math
 import random
-import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-
-from pydantic import ConfigDict, Field
 
 from ..answers import copied_from_prompt
 from ..backends import CompletionRequest
@@ -45,7 +40,7 @@ from ..evaluation.extraction import extract_answer, looks_numeric
 from ..kit.evidence import as_text
 from ..novelty import NoveltyDecision
 from ..plugins import PluginHost
-from ..records import Answer, BenchmarkItem, ChatMessage, Question, Record, Usage, Verdict
+from ..records import Answer, BenchmarkItem, ChatMessage, Question, Usage, Verdict
 from ..secrets import mask_urls
 from .gate import SharedGate
 from .judge import Judge, make_tool_caller
@@ -58,13 +53,21 @@ from .policy import (
     verification_fault,
 )
 from .profile import WRONG_ANSWER_LABEL, DefenderProfile, describe_avoid, describe_wrong
+from .programs import (
+    ProgramDraft,
+    ProgramFailed,
+    program_repair_message,
+    question_from_program,
+)
 from .roles import RoleFailure, Seat, ask_for, complete_counted
 from .schemas import program_draft_schema, question_schema
 from .seeds import SeedPool, seed_block
 
 # Bounded per role so no reply runs away: on 2 CPU cores a wasted token costs ~0.15 s.
 # The Judge's scores take ~45 tokens; its rationale, last, may be cut (and is salvaged).
-DEFAULT_MAX_TOKENS = {"attacker": 512, "defender": 384, "judge": 128}
+# The Defender (and the Judge's blind solve) get the evaluation's own budget: at 384 the
+# 0.5B Defender was cut off before its answer in 1 round of 6.
+DEFAULT_MAX_TOKENS = {"attacker": 512, "defender": 512, "judge": 128}
 DEFAULT_TEMPERATURE = {"attacker": 0.8, "defender": 0.2, "judge": 0.0}
 #: temperature of the Defender's extra samples, so that k answers can differ
 SAMPLE_TEMPERATURE = 0.7
@@ -115,24 +118,6 @@ class FollowUp:
 
     turn: str  # "repair" | "harder"
     message: str
-
-
-class ProgramDraft(Record):
-    """What a code-first Attacker writes: the problem and the program that solves it.
-    Keys it adds unasked (a stated answer, steps) are dropped: the program decides."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    text: str = Field(min_length=1)
-    program: str = Field(min_length=1)
-
-
-class ProgramFailed(RoleFailure):
-    """A code-first Attacker's program gave no answer: no reference; it may be mended."""
-
-    def __init__(self, detail: str, draft: ProgramDraft):
-        super().__init__("unverified", detail)
-        self.draft = draft
 
 
 @dataclass
@@ -226,7 +211,7 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
         except ProgramFailed as failed:
             attempt.failure = failed
             attempt.metadata["draft"] = failed.draft.model_dump()
-            follow_up = FollowUp("repair", _program_repair_message(failed.detail))
+            follow_up = FollowUp("repair", program_repair_message(failed.detail))
         except RoleFailure as failure:
             attempt.failure = failure
             return outcome
@@ -299,7 +284,7 @@ async def attack(
             seed=seed,
             history=history,
         )
-        return await question_from_program(table, draft, skill)
+        return await question_from_program(table.domain, table.call_tool, draft, skill)
     return await ask_for(
         table.seats[attacking],
         Question,
@@ -313,71 +298,6 @@ async def attack(
         fill={"domain": table.domain.name, "skill": skill},
         history=history,
     )
-
-
-async def question_from_program(table: Table, draft: ProgramDraft, skill: str) -> Question:
-    """The question a code-first draft states: its program's value is the reference, its
-    computing lines the steps. Raises :class:`ProgramFailed` when the program gives no
-    answer (it fails, the kit refuses it, or it returns something that is not one)."""
-    domain = table.domain
-    evidence = await asyncio.to_thread(
-        table.call_tool, domain.program_tool, {"code": draft.program}
-    )
-    if not evidence.result.ok:
-        raise ProgramFailed(str(evidence.result.error), draft)
-    value = answer_value(evidence.result.value, domain.answer_pattern)
-    if value is None:
-        raise ProgramFailed(
-            f"solution() returned {evidence.result.value!r}, which is not an answer", draft
-        )
-    steps = computing_lines(draft.program)
-    return Question(
-        text=draft.text.strip(),
-        domain=domain.name,
-        skill=skill,
-        hops=min(20, max(1, len(steps))),
-        reference_answer=value,
-        solution_steps=steps or [f"return {value}"],
-        program=draft.program,
-    )
-
-
-def answer_value(value: Any, pattern: str | None = None) -> str | None:
-    """A program's value written as an answer (floats to 6 decimals, 3.0 as 3), or None
-    when it is none: not a finite number or non-empty text, or not the domain's shape."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        value = round(value, 6)
-        text = str(int(value)) if value.is_integer() else f"{value:.6f}".rstrip("0")
-    elif isinstance(value, int | str):
-        text = str(value).strip()
-    else:
-        return None
-    if not text or (pattern and not re.fullmatch(pattern, text)):
-        return None
-    return text
-
-
-def computing_lines(program: str) -> list[str]:
-    """The statements of a program that compute (an assignment or return with arithmetic
-    or a call): the steps a code-first question takes, and its count of hops."""
-    try:
-        tree = ast.parse(program)
-    except SyntaxError:
-        return []
-    lines = []
-    for node in ast.walk(tree):
-        computes = isinstance(node, ast.AugAssign) or (
-            isinstance(node, ast.Assign | ast.Return)
-            and node.value is not None
-            and any(isinstance(n, ast.BinOp | ast.Call) for n in ast.walk(node.value))
-        )
-        if computes:
-            lines.append((node.lineno, ast.get_source_segment(program, node) or ""))
-    return [text.strip() for _, text in sorted(lines) if text.strip()]
 
 
 async def settle(
@@ -630,15 +550,6 @@ def _screen_repair_message(problems: list[str]) -> str:
         f"Checking your problem found: {'; '.join(problems)}. Rewrite the problem so that "
         "it states every number the program uses, and keep the program. Reply with the "
         "complete corrected JSON object only."
-    )
-
-
-def _program_repair_message(detail: str) -> str:
-    return (
-        f"Running your program found a problem: {detail}. Fix the program: solution() "
-        "takes no parameters, computes one step per line from the numbers stated in the "
-        "problem, and returns the answer as a number. Reply with the complete corrected "
-        "JSON object only."
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from ..domains import PROMPT_VARIABLES, Domain, PromptSet, Verification
 from ..engine.judge import consulted_tools, gather_evidence, make_tool_caller
-from ..engine.round import answer_value
+from ..engine.programs import answer_value
 from ..plugins import PluginHost
 from ..records import Question
 

@@ -1,0 +1,109 @@
+"""Code-first questions (``Domain.program_tool``): the Attacker writes a problem and a
+program; the program's value, run in the sandbox, is the reference, and its computing
+lines are the steps. :mod:`.round` decides what happens next."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import math
+import re
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from ..domains import Domain, ToolCaller
+from ..records import Question, Record
+from .roles import RoleFailure
+
+
+class ProgramDraft(Record):
+    """What a code-first Attacker writes: the problem and the program that solves it.
+    Keys it adds unasked (a stated answer, steps) are dropped: the program decides."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1)
+    program: str = Field(min_length=1)
+
+
+class ProgramFailed(RoleFailure):
+    """A code-first Attacker's program gave no answer: no reference; it may be mended."""
+
+    def __init__(self, detail: str, draft: ProgramDraft):
+        super().__init__("unverified", detail)
+        self.draft = draft
+
+
+async def question_from_program(
+    domain: Domain, call_tool: ToolCaller, draft: ProgramDraft, skill: str
+) -> Question:
+    """The question a code-first draft states: its program's value is the reference, its
+    computing lines the steps. Raises :class:`ProgramFailed` when the program gives no
+    answer (it fails, the kit refuses it, or it returns something that is not one)."""
+    evidence = await asyncio.to_thread(call_tool, domain.program_tool, {"code": draft.program})
+    if not evidence.result.ok:
+        raise ProgramFailed(str(evidence.result.error), draft)
+    value = answer_value(evidence.result.value, domain.answer_pattern)
+    if value is None:
+        raise ProgramFailed(
+            f"solution() returned {evidence.result.value!r}, which is not an answer", draft
+        )
+    steps = computing_lines(draft.program)
+    return Question(
+        text=draft.text.strip(),
+        domain=domain.name,
+        skill=skill,
+        hops=min(20, max(1, len(steps))),
+        reference_answer=value,
+        solution_steps=steps or [f"return {value}"],
+        program=draft.program,
+    )
+
+
+def answer_value(value: Any, pattern: str | None = None) -> str | None:
+    """A program's value written as an answer (floats to 6 decimals, 3.0 as 3), or None
+    when it is none: not a finite number or non-empty text, or not the domain's shape."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = round(value, 6)
+        text = str(int(value)) if value.is_integer() else f"{value:.6f}".rstrip("0")
+    elif isinstance(value, int | str):
+        text = str(value).strip()
+    else:
+        return None
+    if not text or (pattern and not re.fullmatch(pattern, text)):
+        return None
+    return text
+
+
+def computing_lines(program: str) -> list[str]:
+    """The statements of a program that compute (an assignment or return with arithmetic
+    or a call): the steps a code-first question takes, and its count of hops."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return []
+    lines = []
+    for node in ast.walk(tree):
+        computes = isinstance(node, ast.AugAssign) or (
+            isinstance(node, ast.Assign | ast.Return)
+            and node.value is not None
+            and any(isinstance(n, ast.BinOp | ast.Call) for n in ast.walk(node.value))
+        )
+        if computes:
+            lines.append((node.lineno, ast.get_source_segment(program, node) or ""))
+    return [text.strip() for _, text in sorted(lines) if text.strip()]
+
+
+def program_repair_message(detail: str) -> str:
+    """What the Attacker is told when its program gave no answer."""
+    return (
+        f"Running your program found a problem: {detail}. Fix the program: solution() "
+        "takes no parameters, computes one step per line from the numbers stated in the "
+        "problem, and returns the answer as a number. Reply with the complete corrected "
+        "JSON object only."
+    )
