@@ -212,3 +212,27 @@ def test_a_defender_cut_off_before_its_answer_is_not_wrong_it_gave_none(tmp_path
     candidate = play_one_round("math", domain.example_question().model_dump(), tmp_path)
     assert candidate["reason"] == "malformed_defender" and candidate["answer"] is None
     assert "cut off at the token limit before its final answer" in candidate["error"]
+
+
+def test_the_judges_verification_reuses_a_program_run_it_is_given():
+    # code-first: the program ran once to give the reference; verifying does not run it
+    # again (the run given here says 255 for a program that returns 315: it is used)
+    import asyncio
+
+    from nanoflux.engine.judge import Judge
+    from nanoflux.records import ToolEvidence, ToolResult
+
+    host = PluginHost.load(allow=["math"])
+    domain = host.domain("math")
+    question = domain.example_question()
+    program = "def solution():\n    return 315\n"
+    question = question.model_copy(update={"program": program, "reference_answer": "255"})
+    judge = Judge(None, domain, host, template=domain.prompts().judge)
+    run = ToolEvidence(
+        tool="math.python", args={"code": program}, result=ToolResult(ok=True, value=255)
+    )
+    reused = asyncio.run(judge.verify(question, [run]))
+    ran = asyncio.run(judge.verify(question))
+    python = [e for e in reused.evidence if e.tool == "math.python"]
+    assert [e.supports_reference for e in python] == [True]
+    assert [e.supports_reference for e in ran.evidence if e.tool == "math.python"] == [False]

@@ -10,6 +10,7 @@ merges it with that evidence (:func:`combine`).
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -98,6 +99,10 @@ def gather_evidence(
     return Verification(evidence=[*own.evidence, *(e for e in more if e is not None)])
 
 
+def _call_key(args: dict[str, Any]) -> str:
+    return json.dumps(args, sort_keys=True, default=str)
+
+
 def _clip(text: str, limit: int = 200) -> str:
     # The judge may be a small model with a small context: evidence is a summary.
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
@@ -159,11 +164,20 @@ class Judge:
         self.max_tokens = max_tokens
         self.temperature = temperature
 
-    async def verify(self, question: Question) -> Verification:
-        """The tool evidence on ``question``'s reference answer (see the module docstring)."""
+    async def verify(self, question: Question, known: Sequence[ToolEvidence] = ()) -> Verification:
+        """The tool evidence on ``question``'s reference answer (see the module docstring).
+        ``known``: tool calls already made on this question (a code-first program's run),
+        whose results are used instead of calling the tools again."""
+        call_tool = self.call_tool
+        if known:
+            made = {(e.tool, _call_key(e.args)): e for e in known}
+
+            def call_tool(tool_id: str, args: dict[str, Any]) -> ToolEvidence:
+                return made.get((tool_id, _call_key(args))) or self.call_tool(tool_id, args)
+
         # Tools may run a sandboxed program for seconds: keep the event loop free.
         return await asyncio.to_thread(
-            gather_evidence, self.domain, question, self.call_tool, self.consulted
+            gather_evidence, self.domain, question, call_tool, self.consulted
         )
 
     async def judge(

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from ..domains import Domain, ToolCaller
-from ..records import Question, Record
+from ..records import Question, Record, ToolEvidence
 from .roles import RoleFailure
 
 
@@ -37,10 +37,11 @@ class ProgramFailed(RoleFailure):
 
 async def question_from_program(
     domain: Domain, call_tool: ToolCaller, draft: ProgramDraft, skill: str
-) -> Question:
+) -> tuple[Question, ToolEvidence]:
     """The question a code-first draft states: its program's value is the reference, its
-    computing lines the steps. Raises :class:`ProgramFailed` when the program gives no
-    answer (it fails, the kit refuses it, or it returns something that is not one)."""
+    computing lines the steps; and the program's run, which the Judge's verification
+    reuses. Raises :class:`ProgramFailed` when the program gives no answer (it fails, the
+    kit refuses it, or it returns something that is not one)."""
     evidence = await asyncio.to_thread(call_tool, domain.program_tool, {"code": draft.program})
     if not evidence.result.ok:
         raise ProgramFailed(str(evidence.result.error), draft)
@@ -50,7 +51,7 @@ async def question_from_program(
             f"solution() returned {evidence.result.value!r}, which is not an answer", draft
         )
     steps = computing_lines(draft.program)
-    return Question(
+    question = Question(
         text=draft.text.strip(),
         domain=domain.name,
         skill=skill,
@@ -59,6 +60,7 @@ async def question_from_program(
         solution_steps=steps or [f"return {value}"],
         program=draft.program,
     )
+    return question, evidence
 
 
 def answer_value(value: Any, pattern: str | None = None) -> str | None:

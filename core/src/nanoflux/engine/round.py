@@ -40,10 +40,18 @@ from ..evaluation.extraction import extract_answer, looks_numeric
 from ..kit.evidence import as_text
 from ..novelty import NoveltyDecision
 from ..plugins import PluginHost
-from ..records import Answer, BenchmarkItem, ChatMessage, Question, Usage, Verdict
+from ..records import (
+    Answer,
+    BenchmarkItem,
+    ChatMessage,
+    Question,
+    ToolEvidence,
+    Usage,
+    Verdict,
+)
 from ..secrets import mask_urls
 from .gate import SharedGate
-from .judge import Judge, make_tool_caller
+from .judge import Judge
 from .ledger import ROLES, RunState
 from .policy import (
     defender_fault,
@@ -99,6 +107,8 @@ class Attempt:
     novelty: NoveltyDecision | None = None
     early_reason: str | None = None
     failure: RoleFailure | None = None
+    #: code-first: the program's run that gave the reference (verification reuses it)
+    program_run: ToolEvidence | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -135,10 +145,6 @@ class Table:
     @property
     def code_first(self) -> bool:
         return self.domain.program_tool is not None
-
-    @cached_property
-    def call_tool(self):
-        return make_tool_caller(self.host)
 
     def pairing(self, index: int) -> tuple[str, str]:
         """Which configured model attacks and which defends in round ``index``."""
@@ -284,7 +290,10 @@ async def attack(
             seed=seed,
             history=history,
         )
-        return await question_from_program(table.domain, table.call_tool, draft, skill)
+        question, attempt.program_run = await question_from_program(
+            table.domain, table.judge.call_tool, draft, skill
+        )
+        return question
     return await ask_for(
         table.seats[attacking],
         Question,
@@ -391,7 +400,8 @@ async def settle(
 
     if verification is None:
         # code-first: the tools check the question with the solution the example teaches
-        verification = await table.judge.verify(question)
+        known = [attempt.program_run] if attempt.program_run else []
+        verification = await table.judge.verify(question, known)
         if tools_reject(acceptance, attempt, verification):
             return None
 
