@@ -117,12 +117,16 @@ def test_a_killed_evaluation_resumes_where_it_stopped(bench, tmp_path):
     assert json.loads(second.stdout)["n"] == ITEMS
     assert len(calls(tmp_path)) == ITEMS - resumed  # only what was left was asked
 
-    # a finished folder is read back, not asked again
+    # a finished folder is read back, not asked again nor written again
+    written = {
+        name: (out / "model" / name).read_bytes() for name in ("summary.json", "items.jsonl")
+    }
     third = subprocess.run(
         command(bench, out, "--json"), env=env(tmp_path), capture_output=True, text=True
     )
     assert third.returncode == 0, third.stderr
     assert json.loads(third.stdout)["correct"] == summary.correct and calls(tmp_path) == []
+    assert {name: (out / "model" / name).read_bytes() for name in written} == written
 
 
 def test_a_folder_holding_another_evaluation_is_refused_in_one_line(bench, tmp_path):

@@ -96,6 +96,8 @@ class EvalFolder:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        #: the result already in the folder, when :meth:`open` found a finished one
+        self.finished: tuple[ModelEval, list[ItemResult]] | None = None
         self._lock_fd: int | None = None
 
     def open(self, identity: EvalIdentity) -> dict[str, ItemResult]:
@@ -130,6 +132,7 @@ class EvalFolder:
                 hint="choose another --out, or repeat that evaluation's command to resume it",
             )
         if finished is not None:
+            self.finished = finished
             return {result.id: result for result in finished[1]}
         return self._read_partial()
 

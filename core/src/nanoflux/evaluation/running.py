@@ -230,6 +230,9 @@ def run_evaluation(
         for key, result in answered.items()
         if result.prediction is not None or result.cause == "malformed_output"
     }
+    if store.finished is not None and len(answered) == len(items):
+        store.close()  # nothing to ask: the result stands as it was written
+        return store.finished
     try:
         if 0 < len(answered) < len(items):
             say(f"{folder}: resuming, {len(answered)} of {len(items)} items already answered")
