@@ -57,3 +57,34 @@ def test_the_computing_lines_are_the_steps():
 
 def test_a_program_that_does_not_parse_has_no_steps():
     assert computing_lines("def solution(:\n    return 1") == []
+
+
+BRACED = "def solution():\n    parts = [1, 2]\n    return sum(parts)}"
+
+
+@pytest.mark.parametrize(
+    ("written", "program"),
+    [
+        # the JSON object's closing brace, caught inside the program string
+        (BRACED, "def solution():\n    parts = [1, 2]\n    return sum(parts)\n"),
+        (BRACED + "}\n", "def solution():\n    parts = [1, 2]\n    return sum(parts)\n"),
+        # a markdown fence around the code
+        ("```python\ndef solution():\n    return 2 * 3\n```", "def solution():\n    return 2 * 3"),
+    ],
+)
+def test_what_json_or_markdown_left_on_a_program_is_taken_off(written, program):
+    from nanoflux.engine.programs import ProgramDraft
+
+    draft = ProgramDraft(text="t", program=written)
+    assert draft.program == program
+    compile(draft.program, "<draft>", "exec")
+
+
+def test_a_program_with_balanced_braces_is_kept_whole():
+    from nanoflux.engine.programs import ProgramDraft
+
+    program = "def solution():\n    prices = {'a': 2}\n    return prices['a'] * 3\n"
+    assert ProgramDraft(text="t", program=program).program == program
+    # a brace that closes nothing, inside it, is the program's own business
+    odd = "def solution():\n    return len('}')\n"
+    assert ProgramDraft(text="t", program=odd).program == odd

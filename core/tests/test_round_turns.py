@@ -74,7 +74,8 @@ def test_a_repair_is_not_repaired_again(tmp_path, arith_host, monkeypatch):
     import nanoflux_test_arith as arith
 
     def attacker(request):
-        question = arith.question_for(arith.round_of(request) + 1)
+        # a repair that changes the question, and is still wrong
+        question = arith.question_for(arith.round_of(request) + (2 if follow_up(request) else 1))
         question["reference_answer"] = "7"
         return question
 
@@ -89,8 +90,12 @@ def test_a_repair_is_not_repaired_again(tmp_path, arith_host, monkeypatch):
 def test_a_solved_question_gets_one_harder_turn(tmp_path, arith_host, monkeypatch):
     import nanoflux_test_arith as arith
 
+    told = []
+
     def attacker(request):
         index = arith.round_of(request)
+        if follow_up(request):
+            told.append(request.messages[-1].content)
         return arith.question_for(index + 100 if follow_up(request) else index)
 
     def defender(request):
@@ -111,7 +116,9 @@ def test_a_solved_question_gets_one_harder_turn(tmp_path, arith_host, monkeypatc
         ("harder", "accepted"),
     ]
     assert rows[1]["parent_id"] == "0.0"
-    assert "solved that one" in json.dumps(rows) or True  # the message is not recorded
+    # the Attacker is told what the Defender answered (the right answer, here)
+    assert len(told) == 1 and "solved that one" in told[0]
+    assert f"its answer: {arith.question_for(0)['reference_answer']}" in told[0]
     assert rows[0]["metadata"]["defender_correct"] is True
     # the Judge is only asked about the question that can be accepted
     assert rows[0]["usage"]["judge"]["calls"] == 0 and rows[1]["usage"]["judge"]["calls"] == 1
@@ -347,3 +354,117 @@ def test_a_question_that_carries_the_prompts_list_label_is_copied(
     rows = candidates(run(config(tmp_path, **{"rounds.harder": False}), arith_host))
     assert [r["reason"] for r in rows] == ["copied_prompt"]
     assert rows[0]["usage"]["defender"]["calls"] == 0
+
+
+def three_steps(question: dict) -> dict:
+    """``question`` with one more step: add 1 at the end."""
+    total = int(question["reference_answer"]) + 1
+    return {
+        **question,
+        "text": question["text"].replace("How many", "One more is bought. How many"),
+        "hops": 3,
+        "solution_steps": [*question["solution_steps"], f"{total - 1} + 1 = {total}"],
+        "reference_answer": str(total),
+        "program": question["program"] + " + 1",
+    }
+
+
+def test_a_question_with_too_few_steps_gets_the_harder_turn(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    told = []
+
+    def attacker(request):
+        question = arith.question_for(arith.round_of(request))  # two steps
+        if not follow_up(request):
+            return question
+        told.append(request.messages[-1].content)
+        return three_steps(question)
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    rows = candidates(run(config(tmp_path, **{"acceptance.hops_min": 3}), arith_host))
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "hops_out_of_band"),
+        ("harder", "accepted"),
+    ]
+    assert rows[1]["parent_id"] == "0.0" and rows[1]["question"]["hops"] == 3
+    assert "only 2 calculation steps" in told[0] and "at least 3" in told[0]
+    # rejected for free: no Defender, no Judge
+    assert rows[0]["usage"]["defender"]["calls"] == rows[0]["usage"]["judge"]["calls"] == 0
+
+
+def test_a_question_with_too_many_steps_gets_no_further_turn(tmp_path, arith_host, monkeypatch):
+    rows = candidates(
+        run(config(tmp_path, **{"acceptance.hops_max": 1, "acceptance.hops_min": 1}), arith_host)
+    )
+    assert [(r["turn"], r["reason"]) for r in rows] == [("attack", "hops_out_of_band")]
+
+
+def test_a_question_the_blind_solve_does_not_reach_gets_one_repair_turn(
+    tmp_path, arith_host, monkeypatch
+):
+    import nanoflux_test_arith as arith
+
+    from nanoflux.default_plugins.scripted import defender_reply
+
+    told = []
+
+    def attacker(request):
+        index = arith.round_of(request)
+        if follow_up(request):
+            told.append(request.messages[-1].content)
+            return arith.question_for(index + 50)  # reworded: now read one way only
+        return arith.question_for(index)
+
+    def solver(request):
+        # reads the first question another way (twice the truth); the repaired one right
+        text = request.messages[-1].content
+        first = arith.question_for(0)
+        truth = int(first["reference_answer"])
+        if first["text"] in text:
+            return defender_reply(str(truth * 2), "My own reading.")
+        return defender_reply(arith.question_for(50)["reference_answer"], "Worked it out.")
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    monkeypatch.setattr(arith, "solver", solver)
+    monkeypatch.setattr(arith, "defender", lambda r: defender_reply("1", "I guessed."))
+    cfg = config(tmp_path, **{"acceptance.require_independent_solve": True})
+    rows = candidates(run(cfg, arith_host))
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "judge_disagrees"),
+        ("repair", "accepted"),
+    ]
+    assert rows[1]["parent_id"] == "0.0" and rows[1]["metadata"]["judge_agrees"] is True
+    # the repair is asked blind: neither the solver's answer nor the reference is shown
+    first = arith.question_for(0)
+    assert "did not reach" in told[0]
+    for value in (first["reference_answer"], str(int(first["reference_answer"]) * 2)):
+        assert value not in told[0]
+    # and a repair that the solver still does not reach is not repaired again
+    monkeypatch.setattr(arith, "solver", lambda r: defender_reply("0", "Another reading."))
+    rows = candidates(
+        run(
+            config(tmp_path / "again", **{"acceptance.require_independent_solve": True}), arith_host
+        )
+    )
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "judge_disagrees"),
+        ("repair", "judge_disagrees"),
+    ]
+
+
+def test_a_repair_handed_back_unchanged_is_not_played_again(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    from nanoflux.default_plugins.scripted import defender_reply
+
+    # the solver never reaches the reference; the Attacker hands its question back
+    monkeypatch.setattr(arith, "solver", lambda r: defender_reply("0", "Another reading."))
+    monkeypatch.setattr(arith, "defender", lambda r: defender_reply("1", "I guessed."))
+    cfg = config(tmp_path, **{"acceptance.require_independent_solve": True})
+    rows = candidates(run(cfg, arith_host))
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "judge_disagrees"),
+        ("repair", "copied_prompt"),
+    ]
+    assert rows[1]["usage"]["defender"]["calls"] == rows[1]["usage"]["judge"]["calls"] == 0

@@ -10,7 +10,7 @@ import math
 import re
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from ..domains import Domain, ToolCaller
 from ..records import Question, Record, ToolEvidence
@@ -25,6 +25,29 @@ class ProgramDraft(Record):
 
     text: str = Field(min_length=1)
     program: str = Field(min_length=1)
+
+    @field_validator("program")
+    @classmethod
+    def _untangled(cls, program: str) -> str:
+        return untangle_program(program)
+
+
+# a program written inside a JSON string sometimes carries the object's closing brace,
+# or the markdown fence a Coder model puts around code
+_FENCE = re.compile(r"^\s*```[a-zA-Z]*\n(?P<code>.*?)\n?```\s*$", re.S)
+
+
+def untangle_program(program: str) -> str:
+    """The program without what its JSON or markdown wrapping left on it: a fence around
+    it, or closing braces after its last line that leave it unbalanced (a 1.5B Attacker
+    wrote ``return sum(parts)}``). A program that is Python as it stands is kept whole."""
+    fenced = _FENCE.match(program)
+    if fenced:
+        program = fenced.group("code")
+    stripped = program.rstrip()
+    while stripped.endswith("}") and stripped.count("}") > stripped.count("{"):
+        stripped = stripped[:-1].rstrip()
+    return stripped + "\n" if stripped != program.rstrip() else program
 
 
 class ProgramFailed(RoleFailure):

@@ -207,12 +207,19 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
             if a.question and not (turn == "repair" and n == parent)
         ]
         shown = "\n".join([example, *earlier])
+        reworked = outcome.attempts[parent].question if parent is not None else None
         try:
             attempt.question = await attack(
                 table, attacking, attempt, request, history, skill, seed + 31 * _STRIDE * number
             )
             follow_up = await settle(
-                table, attempt, defending, shown, seed + 31 * _STRIDE * number, seed_text
+                table,
+                attempt,
+                defending,
+                shown,
+                seed + 31 * _STRIDE * number,
+                seed_text,
+                reworked=reworked,
             )
         except ProgramFailed as failed:
             attempt.failure = failed
@@ -310,12 +317,20 @@ async def attack(
 
 
 async def settle(
-    table: Table, attempt: Attempt, defending: str, shown: str, seed: int, seed_text: str = ""
+    table: Table,
+    attempt: Attempt,
+    defending: str,
+    shown: str,
+    seed: int,
+    seed_text: str = "",
+    *,
+    reworked: Question | None = None,
 ) -> FollowUp | None:
     """Screen, verify, defend and judge one question, stopping at the first rejection.
 
     ``shown`` is what the Attacker could copy: its template, its seed and, in a follow-up
-    turn, the questions it wrote before; ``seed_text``, the seed's normalized question.
+    turn, the questions it wrote before; ``seed_text``, the seed's normalized question;
+    ``reworked``, the question a follow-up turn was asked to rework.
     Returns the turn the Attacker gets next, if the rejection is one it can mend.
     """
     question, acceptance = attempt.question, table.config.acceptance
@@ -324,14 +339,19 @@ async def settle(
         text in _normalize(shown)
         or (seed_text and seed_text in text)
         or WRONG_ANSWER_LABEL in question.text
+        or (reworked is not None and _same_question(question, reworked))
     ):
         # Small models copy the prompt's example or seed (whole, with lines of their
         # own added), or hand back the question they were asked to rework; either way it
-        # is not a new question.
+        # is not a new question. A repair may keep the text, not the whole question:
+        # handed back unchanged, it would only be played and rejected again.
         attempt.early_reason = "copied_prompt"
         return None
     attempt.early_reason = question_fault(acceptance, question)
     if attempt.early_reason:
+        if question.hops < acceptance.hops_min:
+            # too few steps is too easy: the "harder" turn adds the steps it lacks
+            return FollowUp("harder", _more_steps_message(question.hops, acceptance.hops_min))
         return None
     problems = table.domain.screen(question)
     if problems:
@@ -394,7 +414,9 @@ async def settle(
         attempt.metadata.update(judge_answer=solved.final_answer, judge_agrees=agrees)
         attempt.early_reason = solve_fault(acceptance, agrees, required=table.code_first)
         if attempt.early_reason:
-            return None
+            # Unverified: the repair turn. The Attacker is shown neither answer, so a
+            # repaired question that the next blind solve reaches is still reached blind.
+            return FollowUp("repair", _disagreement_message(table.code_first))
         if table.code_first:
             question = attempt.question = question.model_copy(update={"solution": solved.reasoning})
 
@@ -555,6 +577,31 @@ def _harder_message(answer: Answer) -> str:
     )
 
 
+def _more_steps_message(hops: int, hops_min: int) -> str:
+    steps = f"{hops} calculation step" + ("" if hops == 1 else "s")
+    return (
+        f"That problem takes only {steps}; it needs at least {hops_min}. Write a harder "
+        "version: keep the problem, and add steps at the end that use its result, so that "
+        "the question asks for a new final result. Reply with the complete JSON object "
+        "only, with a program that computes the new final result."
+    )
+
+
+def _disagreement_message(code_first: bool) -> str:
+    checked = "your program's value" if code_first else "your reference answer"
+    fix = (
+        "the program computes exactly what the question asks, one line per step"
+        if code_first
+        else "the steps and the reference answer solve exactly what the question asks"
+    )
+    return (
+        f"A careful solver who read your problem did not reach {checked}. Either the "
+        "problem can be read in more than one way, or it does not state everything the "
+        "solution uses. Rewrite it so that it states every number and has exactly one "
+        f"reading, and make sure {fix}. Reply with the complete corrected JSON object only."
+    )
+
+
 def _screen_repair_message(problems: list[str]) -> str:
     return (
         f"Checking your problem found: {'; '.join(problems)}. Rewrite the problem so that "
@@ -570,6 +617,14 @@ def _as_reply(table: Table, attempt: Attempt) -> str:
         return json.dumps({"text": draft.text, "program": draft.program})
     schema = question_schema(table.domain.supports_programs)
     return json.dumps({key: getattr(attempt.question, key) for key in schema["properties"]})
+
+
+def _same_question(question: Question, other: Question) -> bool:
+    return _normalize(question.text) == _normalize(other.text) and (
+        question.program,
+        question.reference_answer,
+        question.solution_steps,
+    ) == (other.program, other.reference_answer, other.solution_steps)
 
 
 def _normalize(text: str) -> str:
