@@ -88,3 +88,31 @@ def test_a_program_with_balanced_braces_is_kept_whole():
     # a brace that closes nothing, inside it, is the program's own business
     odd = "def solution():\n    return len('}')\n"
     assert ProgramDraft(text="t", program=odd).program == odd
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        # the body's lines at column 0, a tab on the first, and a call after the body
+        "def solution():\n\tcattle = 300\ntrips = cattle // 30\nreturn trips * 2\n"
+        "\nprint(solution())",
+        # the first step on the def line itself
+        "def solution(): cattle = 300  # head\ntrips = cattle // 30\nreturn trips * 2",
+    ],
+)
+def test_a_body_that_lost_its_indentation_is_indented_again(written):
+    from nanoflux.engine.programs import ProgramDraft
+
+    program = ProgramDraft(text="t", program=written).program
+    assert program.startswith("def solution():\n    cattle = 300")
+    namespace = {}
+    exec(compile(program, "<draft>", "exec"), namespace)
+    assert namespace["solution"]() == 20
+
+
+def test_a_program_with_blocks_is_not_reindented_by_guess():
+    from nanoflux.engine.programs import ProgramDraft
+
+    # where the blocks end cannot be told: it stays as written and fails as written
+    written = "def solution():\ntotal = 0\nfor n in range(3):\ntotal += n\nreturn total"
+    assert ProgramDraft(text="t", program=written).program == written

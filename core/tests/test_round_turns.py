@@ -43,7 +43,9 @@ def candidates(result):
 
 def follow_up(request) -> bool:
     """The Attacker is being asked to rework its question (the conversation goes on)."""
-    return len(request.messages) > 1
+    from nanoflux.engine.round import FOLLOW_UP_MARK
+
+    return FOLLOW_UP_MARK in request.messages[-1].content
 
 
 def test_an_unverified_question_gets_one_repair_turn(tmp_path, arith_host, monkeypatch):
@@ -435,11 +437,13 @@ def test_a_question_the_blind_solve_does_not_reach_gets_one_repair_turn(
         ("repair", "accepted"),
     ]
     assert rows[1]["parent_id"] == "0.0" and rows[1]["metadata"]["judge_agrees"] is True
-    # the repair is asked blind: neither the solver's answer nor the reference is shown
+    # the repair is asked blind: it shows the Attacker its own question, not the solver's
+    # answer, and its instruction names no value
     first = arith.question_for(0)
-    assert "did not reach" in told[0]
-    for value in (first["reference_answer"], str(int(first["reference_answer"]) * 2)):
-        assert value not in told[0]
+    written, instruction = told[0].rsplit("\n\n", 1)
+    assert first["text"] in written and "did not reach" in instruction
+    assert str(int(first["reference_answer"]) * 2) not in told[0]
+    assert not any(ch.isdigit() for ch in instruction)
     # and a repair that the solver still does not reach is not repaired again
     monkeypatch.setattr(arith, "solver", lambda r: defender_reply("0", "Another reading."))
     rows = candidates(

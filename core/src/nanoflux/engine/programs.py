@@ -47,7 +47,40 @@ def untangle_program(program: str) -> str:
     stripped = program.rstrip()
     while stripped.endswith("}") and stripped.count("}") > stripped.count("{"):
         stripped = stripped[:-1].rstrip()
-    return stripped + "\n" if stripped != program.rstrip() else program
+    program = stripped + "\n" if stripped != program.rstrip() else program
+    if not _compiles(program):
+        program = _reindented(program) or program
+    return program
+
+
+_DEF = re.compile(r"^def solution\(\):[ \t]*(?P<inline>.*)$")
+
+
+def _compiles(program: str) -> bool:
+    try:
+        compile(program, "<program>", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _reindented(program: str) -> str | None:
+    """A straight-line ``solution()`` whose body lost its indentation in the JSON string
+    (a 1.5B Attacker wrote the lines after ``def solution():`` at column 0, or on the def
+    line itself), indented again; None when that is not what went wrong. Only a body
+    without blocks of its own is re-indented, and calls of ``solution()`` are left out of
+    it (a ``print(solution())`` that followed the body would recurse)."""
+    lines = program.expandtabs(4).splitlines()
+    start = next((n for n, line in enumerate(lines) if _DEF.match(line)), None)
+    if start is None:
+        return None
+    inline = _DEF.match(lines[start]).group("inline").strip()
+    body = [inline, *lines[start + 1 :]]
+    body = [line.strip() for line in body if line.strip() and "solution(" not in line]
+    if not body or any(line.endswith(":") for line in body):
+        return None
+    mended = "\n".join([*lines[:start], "def solution():", *("    " + b for b in body)]) + "\n"
+    return mended if _compiles(mended) else None
 
 
 class ProgramFailed(RoleFailure):

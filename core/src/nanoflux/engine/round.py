@@ -194,7 +194,6 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
     # seed. (Past questions listed in the prompt are the novelty gate's business.)
     example = "\n".join([table.prompts.attacker, seed_item.question if seed_item else ""])
     seed_text = _normalize(seed_item.question) if seed_item else ""
-    history: list[ChatMessage] = []
     request, turn, parent, harder_done = prompt, "attack", None, False
     while True:
         attempt = Attempt(turn=turn, parent=parent)
@@ -210,7 +209,7 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
         reworked = outcome.attempts[parent].question if parent is not None else None
         try:
             attempt.question = await attack(
-                table, attacking, attempt, request, history, skill, seed + 31 * _STRIDE * number
+                table, attacking, attempt, request, skill, seed + 31 * _STRIDE * number
             )
             follow_up = await settle(
                 table,
@@ -241,12 +240,8 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
         if follow_up.turn == "harder" and (harder_done or not rounds.harder):
             return outcome
         harder_done = harder_done or follow_up.turn == "harder"
-        history = [
-            *history,
-            ChatMessage(role="user", content=request),
-            ChatMessage(role="assistant", content=_as_reply(table, attempt)),
-        ]
-        request, turn, parent = follow_up.message, follow_up.turn, number
+        request = follow_up_prompt(table, attempt, follow_up, prompt)
+        turn, parent = follow_up.turn, number
 
 
 def attacker_prompt(
@@ -278,11 +273,10 @@ async def attack(
     attacking: str,
     attempt: Attempt,
     request: str,
-    history: list[ChatMessage],
     skill: str,
     seed: int,
 ) -> Question:
-    """The Attacker writes (or, with ``history``, reworks) a question on ``skill``."""
+    """The Attacker writes (or, asked by :func:`follow_up_prompt`, reworks) a question."""
     max_tokens, temperature = table.request_options(attacking)
     if table.code_first:
         draft = await ask_for(
@@ -295,7 +289,6 @@ async def attack(
             max_tokens=max_tokens,
             temperature=temperature,
             seed=seed,
-            history=history,
         )
         question, attempt.program_run = await question_from_program(
             table.domain, table.judge.call_tool, draft, skill
@@ -312,7 +305,6 @@ async def attack(
         temperature=temperature,
         seed=seed,
         fill={"domain": table.domain.name, "skill": skill},
-        history=history,
     )
 
 
@@ -610,8 +602,22 @@ def _screen_repair_message(problems: list[str]) -> str:
     )
 
 
+#: what a follow-up turn's prompt shows the Attacker's reply under (scripted test models
+#: key on it)
+FOLLOW_UP_MARK = "Earlier you wrote this reply:"
+
+
+def follow_up_prompt(table: Table, attempt: Attempt, follow_up: FollowUp, brief: str) -> str:
+    """A follow-up turn asked afresh: the round's brief (its rules), what the Attacker
+    wrote, and what to change, in one message. Asked as the next turn of a conversation,
+    the 1.5B Attacker handed its reply back unchanged in 4 of 4 repairs (``bench yield``,
+    seed 0); shown without the brief, it forgot the rules (parameters, prose in the text).
+    """
+    return f"{brief}\n\n{FOLLOW_UP_MARK}\n{_as_reply(table, attempt)}\n\n{follow_up.message}"
+
+
 def _as_reply(table: Table, attempt: Attempt) -> str:
-    """What the Attacker wrote, as JSON, for the follow-up conversation."""
+    """What the Attacker wrote, as the JSON it wrote it in."""
     if table.code_first:
         draft = attempt.question or getattr(attempt.failure, "draft", None)
         return json.dumps({"text": draft.text, "program": draft.program})
