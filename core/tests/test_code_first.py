@@ -116,3 +116,42 @@ def test_a_program_with_blocks_is_not_reindented_by_guess():
     # where the blocks end cannot be told: it stays as written and fails as written
     written = "def solution():\ntotal = 0\nfor n in range(3):\ntotal += n\nreturn total"
     assert ProgramDraft(text="t", program=written).program == written
+
+
+def test_a_program_asked_for_as_its_lines_is_joined():
+    from nanoflux.engine.programs import ProgramDraft
+    from nanoflux.engine.schemas import program_draft_schema
+
+    assert program_draft_schema()["properties"]["program"]["type"] == "array"
+    lines = ["def solution():", "    cows = 15", "    return cows * 2"]
+    assert ProgramDraft(text="t", program=lines).program == "\n".join(lines)
+
+
+def test_a_body_written_on_one_line_is_split_into_its_statements():
+    from nanoflux.engine.programs import ProgramDraft
+
+    written = "def solution(): books = 50 cost = 5 total = books * cost total += 2 return total"
+    program = ProgramDraft(text="t", program=written).program
+    assert program.splitlines() == [
+        "def solution():",
+        "    books = 50",
+        "    cost = 5",
+        "    total = books * cost",
+        "    total += 2",
+        "    return total",
+    ]
+
+
+def test_a_body_without_its_def_line_is_put_under_one():
+    from nanoflux.engine.programs import ProgramDraft
+
+    lines = ["layers = 3", "flour = 2 * layers", "return flour"]
+    assert ProgramDraft(text="t", program=lines).program.splitlines() == [
+        "def solution():",
+        "    layers = 3",
+        "    flour = 2 * layers",
+        "    return flour",
+    ]
+    # without a return there is no answer to guess: it stays as written and fails
+    lines = ["layers = 3", "flour = 2 * layers"]
+    assert ProgramDraft(text="t", program=lines).program == "\n".join(lines)

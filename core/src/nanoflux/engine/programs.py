@@ -26,10 +26,12 @@ class ProgramDraft(Record):
     text: str = Field(min_length=1)
     program: str = Field(min_length=1)
 
-    @field_validator("program")
+    @field_validator("program", mode="before")
     @classmethod
-    def _untangled(cls, program: str) -> str:
-        return untangle_program(program)
+    def _untangled(cls, program: Any) -> Any:
+        if isinstance(program, list) and all(isinstance(line, str) for line in program):
+            program = "\n".join(program)  # asked for as its lines (see program_draft_schema)
+        return untangle_program(program) if isinstance(program, str) else program
 
 
 # a program written inside a JSON string sometimes carries the object's closing brace,
@@ -54,6 +56,8 @@ def untangle_program(program: str) -> str:
 
 
 _DEF = re.compile(r"^def solution\(\):[ \t]*(?P<inline>.*)$")
+# where a statement starts in a body written on one line: an assignment to a name, or return
+_STATEMENT_START = re.compile(r"\s+(?=(?:[A-Za-z_]\w*\s*[-+*/]?=(?!=)|return\b))")
 
 
 def _compiles(program: str) -> bool:
@@ -67,15 +71,22 @@ def _compiles(program: str) -> bool:
 def _reindented(program: str) -> str | None:
     """A straight-line ``solution()`` whose body lost its indentation in the JSON string
     (a 1.5B Attacker wrote the lines after ``def solution():`` at column 0, or on the def
-    line itself), indented again; None when that is not what went wrong. Only a body
+    line itself, or only the body's lines, with its return), indented again (under the
+    def line it left out); None when that is not what went wrong. Only a body
     without blocks of its own is re-indented, and calls of ``solution()`` are left out of
     it (a ``print(solution())`` that followed the body would recurse)."""
     lines = program.expandtabs(4).splitlines()
     start = next((n for n, line in enumerate(lines) if _DEF.match(line)), None)
     if start is None:
-        return None
+        # the body alone, asked for as lines: the function it is the body of
+        if "def " in program or not any(line.strip().startswith("return") for line in lines):
+            return None
+        lines, start = ["def solution():", *lines], 0
     inline = _DEF.match(lines[start]).group("inline").strip()
-    body = [inline, *lines[start + 1 :]]
+    if len(lines) == start + 1:
+        # the whole body on the def line, its newlines written as spaces
+        inline = "\n".join(_STATEMENT_START.split(inline))
+    body = [*inline.splitlines(), *lines[start + 1 :]]
     body = [line.strip() for line in body if line.strip() and "solution(" not in line]
     if not body or any(line.endswith(":") for line in body):
         return None

@@ -620,7 +620,7 @@ def _as_reply(table: Table, attempt: Attempt) -> str:
     """What the Attacker wrote, as the JSON it wrote it in."""
     if table.code_first:
         draft = attempt.question or getattr(attempt.failure, "draft", None)
-        return json.dumps({"text": draft.text, "program": draft.program})
+        return json.dumps({"text": draft.text, "program": draft.program.splitlines()})
     schema = question_schema(table.domain.supports_programs)
     return json.dumps({key: getattr(attempt.question, key) for key in schema["properties"]})
 
