@@ -155,3 +155,33 @@ def test_a_body_without_its_def_line_is_put_under_one():
     # without a return there is no answer to guess: it stays as written and fails
     lines = ["layers = 3", "flour = 2 * layers"]
     assert ProgramDraft(text="t", program=lines).program == "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "def solution():\n    cows = 15\n    milk = cows * 2\n",
+        "def solution():\n    cows = 15\n    milk = cows * 2\n    milk\n",
+        "def solution():\n    milk = 0\n    milk += 15 * 2\n",
+    ],
+)
+def test_a_function_that_ends_on_its_last_result_returns_it(written):
+    from nanoflux.engine.programs import ProgramDraft
+
+    program = ProgramDraft(text="t", program=written).program
+    namespace = {}
+    exec(compile(program, "<draft>", "exec"), namespace)
+    assert namespace["solution"]() == 30
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "def solution():\n    milk = 30\n    print(milk)\n",  # ends another way
+        "def solution():\n    if True:\n        return 30\n    milk = 1\n",  # returns somewhere
+    ],
+)
+def test_a_function_that_does_not_end_on_a_result_is_kept(written):
+    from nanoflux.engine.programs import ProgramDraft
+
+    assert ProgramDraft(text="t", program=written).program == written

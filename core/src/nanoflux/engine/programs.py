@@ -52,7 +52,40 @@ def untangle_program(program: str) -> str:
     program = stripped + "\n" if stripped != program.rstrip() else program
     if not _compiles(program):
         program = _reindented(program) or program
-    return program
+    return _with_return(program)
+
+
+def _with_return(program: str) -> str:
+    """A ``solution()`` with no return at all that ends by naming its last result (an
+    assignment to one name, or the bare name) returns it: the brief asks it to return the
+    last result, and a 1.5B Attacker left the return out in 3 of 9 rounds. A function
+    that returns anywhere, or ends any other way (a ``print``), is kept as written."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return program
+    function = next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "solution"), None
+    )
+    if function is None or any(isinstance(n, ast.Return) for n in ast.walk(function)):
+        return program
+    last = function.body[-1]
+    if isinstance(last, ast.Assign) and len(last.targets) == 1:
+        target = last.targets[0]
+    elif isinstance(last, ast.AugAssign | ast.Expr):
+        target = last.target if isinstance(last, ast.AugAssign) else last.value
+    else:
+        return program
+    if not isinstance(target, ast.Name):
+        return program
+    lines = program.rstrip().splitlines()
+    indent = " " * last.col_offset
+    return (
+        "\n".join(
+            [*lines[: last.end_lineno], f"{indent}return {target.id}", *lines[last.end_lineno :]]
+        )
+        + "\n"
+    )
 
 
 _DEF = re.compile(r"^def solution\(\):[ \t]*(?P<inline>.*)$")

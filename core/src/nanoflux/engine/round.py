@@ -81,10 +81,11 @@ DEFAULT_TEMPERATURE = {"attacker": 0.8, "defender": 0.2, "judge": 0.0}
 SAMPLE_TEMPERATURE = 0.7
 #: the Judge's system message when it solves a question blind (scripted models key on it).
 #: Code-first, the solve is the example's solution: a Coder model left to itself adds a
-#: program and an invented "```output" block, which an example must not teach.
+#: program and an invented "```output" block, which an example must not teach. Brief:
+#: the 1.5B ran past 512 tokens in 3 of 9 rounds of one README run (50 s each, wasted).
 SOLVE_SYSTEM = (
     "You check a problem by solving it yourself, carefully, in words and arithmetic; "
-    "do not write code."
+    "do not write code. Be brief: one short line per step."
 )
 # Model seeds: base + 0/1/2 for attacker/defender/judge (base = run seed and round); a
 # later attempt or an extra sample adds a multiple of 1_000_003, so a seed still tells
