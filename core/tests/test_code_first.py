@@ -163,6 +163,7 @@ def test_a_body_without_its_def_line_is_put_under_one():
         "def solution():\n    cows = 15\n    milk = cows * 2\n",
         "def solution():\n    cows = 15\n    milk = cows * 2\n    milk\n",
         "def solution():\n    milk = 0\n    milk += 15 * 2\n",
+        "def solution():\n    cows = 15\n    cows * 2\n",
     ],
 )
 def test_a_function_that_ends_on_its_last_result_returns_it(written):

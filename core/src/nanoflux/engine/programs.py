@@ -56,10 +56,10 @@ def untangle_program(program: str) -> str:
 
 
 def _with_return(program: str) -> str:
-    """A ``solution()`` with no return at all that ends by naming its last result (an
-    assignment to one name, or the bare name) returns it: the brief asks it to return the
-    last result, and a 1.5B Attacker left the return out in 3 of 9 rounds. A function
-    that returns anywhere, or ends any other way (a ``print``), is kept as written."""
+    """A ``solution()`` with no return at all that ends on its last result (an assignment
+    to one name, or a bare expression that is not a call) returns it: the brief asks it
+    to return the last result, and a 1.5B Attacker left the return out in 4 of 9 rounds.
+    A function that returns anywhere, or ends any other way (a ``print``), is kept."""
     try:
         tree = ast.parse(program)
     except SyntaxError:
@@ -70,22 +70,23 @@ def _with_return(program: str) -> str:
     if function is None or any(isinstance(n, ast.Return) for n in ast.walk(function)):
         return program
     last = function.body[-1]
+    lines = program.rstrip().splitlines()
+    indent = " " * last.col_offset
+    if isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call):
+        # the last result written as a bare expression (``son - daughter``)
+        returned = f"{indent}return {ast.get_source_segment(program, last.value)}"
+        kept = lines[last.end_lineno :]
+        return "\n".join([*lines[: last.lineno - 1], returned, *kept]) + "\n"
     if isinstance(last, ast.Assign) and len(last.targets) == 1:
         target = last.targets[0]
-    elif isinstance(last, ast.AugAssign | ast.Expr):
-        target = last.target if isinstance(last, ast.AugAssign) else last.value
+    elif isinstance(last, ast.AugAssign):
+        target = last.target
     else:
         return program
     if not isinstance(target, ast.Name):
         return program
-    lines = program.rstrip().splitlines()
-    indent = " " * last.col_offset
-    return (
-        "\n".join(
-            [*lines[: last.end_lineno], f"{indent}return {target.id}", *lines[last.end_lineno :]]
-        )
-        + "\n"
-    )
+    returned = f"{indent}return {target.id}"
+    return "\n".join([*lines[: last.end_lineno], returned, *lines[last.end_lineno :]]) + "\n"
 
 
 _DEF = re.compile(r"^def solution\(\):[ \t]*(?P<inline>.*)$")
