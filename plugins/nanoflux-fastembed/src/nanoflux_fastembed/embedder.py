@@ -50,7 +50,7 @@ class FastembedOptions(Record):
     threads: int = Field(
         default_factory=default_threads,
         ge=1,
-        description="ONNX Runtime threads; default half the CPUs.",
+        description="ONNX Runtime threads; default the physical cores.",
     )
     batch_size: int = Field(default=64, ge=1, le=4096)
 
