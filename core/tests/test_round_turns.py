@@ -472,3 +472,27 @@ def test_a_repair_handed_back_unchanged_is_not_played_again(tmp_path, arith_host
         ("repair", "copied_prompt"),
     ]
     assert rows[1]["usage"]["defender"]["calls"] == rows[1]["usage"]["judge"]["calls"] == 0
+
+
+def test_a_solution_that_ends_on_its_numbered_final_answer_does_not_repeat_it():
+    from nanoflux.engine.example import assistant_message
+    from nanoflux.records import Question
+
+    for last in ("4. Final answer: 60", "**Final answer: 60**", "Final answer: 60"):
+        solution = f"1. Field 1 is 20 acres.\n2. Field 3 = 3 * 20 = 60 acres.\n{last}"
+        question = Question(
+            text="t",
+            skill="s",
+            reference_answer="60",
+            solution_steps=["3 * 20 = 60"],
+            solution=solution,
+        )
+        assert assistant_message(question) == solution
+    question = Question(
+        text="t",
+        skill="s",
+        reference_answer="60",
+        solution_steps=["3 * 20 = 60"],
+        solution="3 * 20 = 60",
+    )
+    assert assistant_message(question) == "3 * 20 = 60\n\nFinal answer: 60"

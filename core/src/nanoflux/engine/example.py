@@ -23,7 +23,8 @@ def assistant_message(question: Question) -> str:
     if question.solution:
         # a solve in the evaluation's own format; its last line may already say the answer
         text = question.solution.strip()
-        last = text.splitlines()[-1].strip() if text else ""
+        last = _OWN_NUMBER.sub("", text.splitlines()[-1]).strip(" *") if text else ""
+        # "4. Final answer: 60" says it too: the answer is not repeated under it
         return text if last.lower() == final.lower() else f"{text}\n\n{final}"
     steps = "\n".join(
         f"{number}. {_OWN_NUMBER.sub('', step).strip()}"
