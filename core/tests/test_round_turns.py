@@ -41,6 +41,11 @@ def candidates(result):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def with_blind_solve(path, **overrides):
+    """The run's config with the Judge's blind solve required, as code-first requires it."""
+    return config(path, **{"acceptance.require_independent_solve": True, **overrides})
+
+
 def follow_up(request) -> bool:
     """The Attacker is being asked to rework its question (the conversation goes on)."""
     from nanoflux.engine.round import FOLLOW_UP_MARK
@@ -323,10 +328,7 @@ def test_the_judge_solving_blind_must_reach_the_reference(tmp_path, arith_host, 
         return defender_reply(str(truth if index == 1 else truth * 2), "My own reading.")
 
     monkeypatch.setattr(arith, "solver", misreading_solver)
-    cfg = config(
-        tmp_path,
-        **{"acceptance.require_independent_solve": True, "budget.max_rounds": 3},
-    )
+    cfg = with_blind_solve(tmp_path, **{"budget.max_rounds": 3})
     rows = candidates(run(cfg, arith_host))
     reasons = [(r["round"], r["turn"], r["reason"]) for r in rows]
     # round 0: the Defender is right (no need to ask the Judge); round 2: the Judge's
@@ -430,8 +432,7 @@ def test_a_question_the_blind_solve_does_not_reach_gets_one_repair_turn(
     monkeypatch.setattr(arith, "attacker", attacker)
     monkeypatch.setattr(arith, "solver", solver)
     monkeypatch.setattr(arith, "defender", lambda r: defender_reply("1", "I guessed."))
-    cfg = config(tmp_path, **{"acceptance.require_independent_solve": True})
-    rows = candidates(run(cfg, arith_host))
+    rows = candidates(run(with_blind_solve(tmp_path), arith_host))
     assert [(r["turn"], r["reason"]) for r in rows] == [
         ("attack", "judge_disagrees"),
         ("repair", "accepted"),
@@ -446,11 +447,7 @@ def test_a_question_the_blind_solve_does_not_reach_gets_one_repair_turn(
     assert not any(ch.isdigit() for ch in instruction)
     # and a repair that the solver still does not reach is not repaired again
     monkeypatch.setattr(arith, "solver", lambda r: defender_reply("0", "Another reading."))
-    rows = candidates(
-        run(
-            config(tmp_path / "again", **{"acceptance.require_independent_solve": True}), arith_host
-        )
-    )
+    rows = candidates(run(with_blind_solve(tmp_path / "again"), arith_host))
     assert [(r["turn"], r["reason"]) for r in rows] == [
         ("attack", "judge_disagrees"),
         ("repair", "judge_disagrees"),
@@ -465,8 +462,7 @@ def test_a_repair_handed_back_unchanged_is_not_played_again(tmp_path, arith_host
     # the solver never reaches the reference; the Attacker hands its question back
     monkeypatch.setattr(arith, "solver", lambda r: defender_reply("0", "Another reading."))
     monkeypatch.setattr(arith, "defender", lambda r: defender_reply("1", "I guessed."))
-    cfg = config(tmp_path, **{"acceptance.require_independent_solve": True})
-    rows = candidates(run(cfg, arith_host))
+    rows = candidates(run(with_blind_solve(tmp_path), arith_host))
     assert [(r["turn"], r["reason"]) for r in rows] == [
         ("attack", "judge_disagrees"),
         ("repair", "copied_prompt"),

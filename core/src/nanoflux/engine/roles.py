@@ -8,7 +8,6 @@ with its cause, which the round records as a failed attempt.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -128,18 +127,15 @@ async def ask_for(
     seed: int | None,
     system: str | None = None,
     fill: dict[str, Any] | None = None,
-    history: Sequence[ChatMessage] = (),
     salvage: bool = False,
 ) -> R:
     """One record of ``record_type`` from the model in ``seat``; ``fill`` supplies the fields
     its schema does not ask for (a reply that has them anyway keeps its own).
 
-    ``history`` is the conversation before ``prompt`` (a follow-up turn on an earlier reply).
     ``salvage``: a reply cut off inside the schema's last property (a string of comment,
     like the Judge's rationale) is read with that string as far as it got.
     """
     messages = [ChatMessage(role="system", content=system)] if system else []
-    messages.extend(history)
     messages.append(ChatMessage(role="user", content=prompt))
     problem = ""
     for attempt in range(2):
