@@ -13,7 +13,8 @@ from nanoflux.plugins import PluginHost
 sys.path.insert(0, str(Path(__file__).parent))
 import domain_round_models
 
-from nanoflux.default_plugins.scripted import solving_blind
+from nanoflux.default_plugins.scripted import attacking, solving_blind
+from nanoflux.engine.programs import PROGRAM_REPLY_FORMAT
 
 WRONG = {"math": "41", "genomics": "0.1", "medicine": "99"}
 
@@ -21,6 +22,21 @@ WRONG = {"math": "41", "genomics": "0.1", "medicine": "99"}
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("NANOFLUX_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def attacker_asked(monkeypatch) -> list:
+    """The requests the Attacker gets, in order, as the scripted models see them."""
+    asked = []
+    original = domain_round_models.model
+
+    def recording(request):
+        if attacking(request):
+            asked.append(request)
+        return original(request)
+
+    monkeypatch.setattr(domain_round_models, "model", recording)
+    return asked
 
 
 def play_one_round(domain_name, question, tmp_path):
@@ -71,24 +87,16 @@ def test_a_wrong_reference_is_caught_by_the_tools(domain_name, tmp_path):
 
 
 def test_math_is_code_first_the_program_is_the_reference_the_solve_the_solution(
-    tmp_path, monkeypatch
+    tmp_path, attacker_asked
 ):
-    # The Attacker is asked for the problem and a program only (the scripted model
-    # answers exactly what its schema asks for); the scripted blind solve reaches the
+    # The Attacker is asked for the problem and a program only, in free text (the
+    # scripted model writes them in that form); the scripted blind solve reaches the
     # example's answer and becomes the worked solution.
     domain = PluginHost.load(allow=["math"]).domain("math")
     question = domain.example_question().model_dump()
-    attacker_schemas = []
-    original = domain_round_models.model
-
-    def recording(request):
-        if request.json_schema and "text" in request.json_schema["properties"]:
-            attacker_schemas.append(sorted(request.json_schema["properties"]))
-        return original(request)
-
-    monkeypatch.setattr(domain_round_models, "model", recording)
     candidate = play_one_round("math", question, tmp_path)
-    assert attacker_schemas == [["program", "text"]]
+    assert [r.json_schema for r in attacker_asked] == [None]
+    assert attacker_asked[0].messages[-1].content.endswith(PROGRAM_REPLY_FORMAT)
     assert candidate["decision"] == "accepted", candidate
     assert candidate["question"]["reference_answer"] == question["reference_answer"]
     assert candidate["question"]["solution"].startswith("Solved it.")
@@ -121,12 +129,18 @@ def attempt_and_repair(tmp_path, **changes):
     return first, repair
 
 
-def test_math_a_program_that_fails_gets_one_repair_turn(tmp_path):
+def test_math_a_program_that_fails_gets_one_repair_turn(tmp_path, attacker_asked):
+    from nanoflux.engine.round import FOLLOW_UP_MARK
+
     broken = "def solution():\n    return muffins * 3\n"
     first, repair = attempt_and_repair(tmp_path, program=broken)
     assert first["reason"] == "unverified" and "NameError" in first["error"]
     assert first["metadata"]["draft"]["program"] == broken and first["question"] is None
     assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]
+    # the repair turn shows the reply in the form it was written in, and asks for it again
+    shown = attacker_asked[1].messages[-1].content.split(FOLLOW_UP_MARK)[1]
+    assert f"```python\n{broken}```" in shown and "NameError" in shown
+    assert shown.strip().endswith("in the same form.")
 
 
 def test_harmful_medical_advice_is_rejected_as_unsafe(tmp_path):
@@ -142,23 +156,22 @@ def test_harmful_medical_advice_is_rejected_as_unsafe(tmp_path):
     assert any(e["safe"] is False for e in candidate["metadata"]["evidence"])
 
 
-def test_math_attacks_are_seeded_with_the_packs_training_problems(tmp_path, monkeypatch):
-    seen = []
-    original = domain_round_models.model
-
-    def recording(request):
-        if request.json_schema and "text" in request.json_schema["properties"]:
-            seen.append(request.messages[-1].content)
-        return original(request)
-
-    monkeypatch.setattr(domain_round_models, "model", recording)
+def test_math_attacks_are_seeded_with_the_packs_training_problems(tmp_path, attacker_asked):
     domain = PluginHost.load(allow=["math"]).domain("math")
     play_one_round("math", domain.example_question().model_dump(), tmp_path)
     manifest = json.loads((tmp_path / "math" / "manifest.json").read_text())
     assert manifest["seeds"]["items"] == 1000
     assert manifest["seeds"]["spec"].endswith("gsm8k-train-1000.jsonl")
-    assert "Build your problem on this solved example" in seen[0]
-    assert "Example's answer:" in seen[0]
+    seen = attacker_asked[0].messages[-1].content
+    assert "Build your problem on this solved example" in seen
+    assert "Example's answer:" in seen
+    candidate = json.loads((tmp_path / "math" / "candidates.jsonl").read_text().splitlines()[0])
+    # the candidate names the training problem its prompt showed
+    seed = candidate["metadata"]["seed"]
+    assert seed.startswith("gsm8k-gsm8k-train-1000-")
+    lines = Path(domain.default_seeds().split(":", 2)[2]).read_text().splitlines()
+    shown = json.loads(lines[int(seed.rsplit("-", 1)[1]) - 1])["question"]  # line N
+    assert f"Example: {shown[:200]}" in seen
 
 
 def test_bench_yield_reports_what_a_fixed_budget_of_rounds_produced(tmp_path):
@@ -203,7 +216,7 @@ def test_a_defender_cut_off_before_its_answer_is_not_wrong_it_gave_none(tmp_path
     original = domain_round_models.model
 
     def cut_defender(request):
-        if request.json_schema is None and not solving_blind(request):
+        if request.json_schema is None and not (solving_blind(request) or attacking(request)):
             return {"__cut__": "Muffins bring 45 * 3 = 135 dollars. Cookies are 2 * 45 = 90"}
         return original(request)
 

@@ -55,17 +55,19 @@ def site(tmp_path_factory) -> Path:
         textwrap.dedent("""
         import json, os
 
-        from nanoflux.default_plugins.scripted import defender_reply, judge_reply, solving_blind
+        from nanoflux.default_plugins.scripted import (
+            attacking, defender_reply, judge_reply, solving_blind,
+        )
 
         QUESTION = json.loads(os.environ["FINANCE_QUESTION"])
 
         def model(request):
+            if attacking(request):
+                return QUESTION
             if request.json_schema is None and solving_blind(request):
                 return defender_reply(QUESTION["reference_answer"], "compounded quarterly")
             if request.json_schema is None:  # the Defender answers in free text
                 return defender_reply("1887.3", "1500 * 1.043 * 6")
-            if "text" in request.json_schema["properties"]:
-                return QUESTION
             return judge_reply()
         """)
     )

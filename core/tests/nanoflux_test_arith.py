@@ -13,7 +13,12 @@ import operator
 from pydantic import BaseModel
 
 from nanoflux import hookimpl
-from nanoflux.default_plugins.scripted import defender_reply, judge_reply, solving_blind
+from nanoflux.default_plugins.scripted import (
+    attacking,
+    defender_reply,
+    judge_reply,
+    solving_blind,
+)
 from nanoflux.domains import Domain, PromptSet, Verification
 from nanoflux.records import Question
 from nanoflux.tools import judge_tool
@@ -146,10 +151,10 @@ def model(request):
     """One scripted 'model' that can play any role: it answers the schema it is given
     (the Defender is asked for free text, with no schema)."""
     module = globals()  # look up at call time, so tests can monkeypatch a role
+    if attacking(request):
+        return module["attacker"](request)
     if request.json_schema is None:
         return module["solver" if solving_blind(request) else "defender"](request)
-    if "text" in request.json_schema.get("properties", {}):
-        return module["attacker"](request)
     return module["judge"](request)
 
 

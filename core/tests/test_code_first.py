@@ -118,11 +118,9 @@ def test_a_program_with_blocks_is_not_reindented_by_guess():
     assert ProgramDraft(text="t", program=written).program == written
 
 
-def test_a_program_asked_for_as_its_lines_is_joined():
+def test_a_program_written_in_json_as_its_lines_is_joined():
     from nanoflux.engine.programs import ProgramDraft
-    from nanoflux.engine.schemas import program_draft_schema
 
-    assert program_draft_schema()["properties"]["program"]["type"] == "array"
     lines = ["def solution():", "    cows = 15", "    return cows * 2"]
     assert ProgramDraft(text="t", program=lines).program == "\n".join(lines)
 
@@ -186,3 +184,66 @@ def test_a_function_that_does_not_end_on_a_result_is_kept(written):
     from nanoflux.engine.programs import ProgramDraft
 
     assert ProgramDraft(text="t", program=written).program == written
+
+
+# -- the Attacker's reply: the problem, then its program ------------------------------
+
+PROGRAM = "def solution():\n    cows = 15\n    return cows * 2\n"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # as asked
+        "Problem: A farm has 15 cows. How many legs?\n```python\n" + PROGRAM + "```",
+        # bold label, a blank line, a label before the code and prose after it
+        "**Problem:** A farm has 15 cows. How many legs?\n\nProgram:\n```py\n"
+        + PROGRAM
+        + "```\nThis program multiplies the cows by 2.",
+        # no label, the fence cut off at the token limit
+        "A farm has 15 cows. How many legs?\n```python\n" + PROGRAM,
+        # no fence at all
+        "Problem: A farm has 15 cows. How many legs?\n" + PROGRAM,
+    ],
+)
+def test_an_attackers_reply_is_read_into_its_problem_and_program(reply):
+    from nanoflux.engine.programs import ProgramDraft, read_program_reply
+
+    draft = ProgramDraft.model_validate(read_program_reply(reply))
+    assert draft.text == "A farm has 15 cows. How many legs?"
+    assert draft.program.rstrip() == PROGRAM.rstrip()
+
+
+def test_a_reply_is_read_back_from_how_it_is_written():
+    from nanoflux.engine.programs import ProgramDraft, read_program_reply
+
+    draft = ProgramDraft(text="A farm has 15 cows. How many legs?", program=PROGRAM)
+    assert ProgramDraft.model_validate(read_program_reply(draft.as_reply())) == draft
+
+
+def test_a_reply_in_json_is_read_as_json():
+    from nanoflux.engine.programs import read_program_reply
+
+    reply = '{"text": "A farm has 15 cows.", "program": ["def solution():", "    return 30"]}'
+    assert read_program_reply(reply) == {
+        "text": "A farm has 15 cows.",
+        "program": ["def solution():", "    return 30"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("reply", "missing"),
+    [
+        ("Problem: A farm has 15 cows. How many legs? The answer is 30.", "no program"),
+        ("```python\n" + PROGRAM + "```", "no problem"),
+        ("Problem:\n```python\n" + PROGRAM + "```", "no problem"),
+        # a block without the function is not the program
+        ("Problem: A farm has 15 cows.\n```python\nprint(30)\n```", "no program"),
+    ],
+)
+def test_a_reply_without_its_problem_or_program_names_what_is_missing(reply, missing):
+    from nanoflux.engine.programs import read_program_reply
+    from nanoflux.errors import ModelOutputError
+
+    with pytest.raises(ModelOutputError, match=missing):
+        read_program_reply(reply)

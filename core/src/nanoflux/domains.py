@@ -190,7 +190,9 @@ class Domain(abc.ABC):
     answer_pattern: str | None = None
     #: the judge tool that runs the Attacker's program. Set, attacks are code-first: the
     #: Attacker writes the problem and a program, the program's value is the reference,
-    #: and the Judge's blind solve that reaches it is the worked solution.
+    #: and the Judge's blind solve that reaches it is the worked solution. The round adds
+    #: the form of the reply (``nanoflux.engine.programs.PROGRAM_REPLY_FORMAT``) to the
+    #: domain's attacker prompt: a template says what to write, not how to format it.
     program_tool: str | None = None
 
     @abc.abstractmethod

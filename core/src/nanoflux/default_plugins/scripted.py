@@ -119,6 +119,23 @@ def solving_blind(request) -> bool:
     return bool(request.messages) and request.messages[0].content == SOLVE_SYSTEM
 
 
+def attacking(request) -> bool:
+    """Whether ``request`` asks the Attacker for a question: in JSON with a ``text`` key,
+    or, code-first, in the reply form of :data:`nanoflux.engine.programs.PROGRAM_REPLY_FORMAT`."""
+    from ..engine.programs import PROGRAM_REPLY_FORMAT
+
+    if request.json_schema is not None:
+        return "text" in request.json_schema.get("properties", {})
+    return bool(request.messages) and PROGRAM_REPLY_FORMAT in request.messages[-1].content
+
+
+def program_reply(text: str, program: str) -> str:
+    """A code-first Attacker's reply as a model writes it: the problem, then its program."""
+    from ..engine.programs import ProgramDraft
+
+    return ProgramDraft(text=text, program=program).as_reply()
+
+
 def defender_reply(final_answer: str, reasoning: str = "") -> str:
     """A Defender's reply as a model writes it: its reasoning, then the answer line."""
     return f"{reasoning}\nFinal answer: {final_answer}".strip()

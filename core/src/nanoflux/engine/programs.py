@@ -13,8 +13,22 @@ from typing import Any
 from pydantic import ConfigDict, Field, field_validator
 
 from ..domains import Domain, ToolCaller
+from ..errors import ModelOutputError
 from ..records import Question, Record, ToolEvidence
+from ..structured import extract_json_object
 from .roles import RoleFailure
+
+#: How a code-first Attacker is asked to reply; the round appends it to the domain's brief
+#: and :func:`read_program_reply` reads it. Free text, not JSON: under a JSON grammar the
+#: 1.5B Attacker wrote about half as many tokens a second (6 replies each way, one
+#: session), and wrote a program's lines as JSON strings with their indentation lost.
+PROGRAM_REPLY_FORMAT = """Reply in exactly this form, with nothing after the code:
+Problem: <the problem>
+```python
+def solution():
+    <one line per calculation step>
+    return <the last result>
+```"""
 
 
 class ProgramDraft(Record):
@@ -30,8 +44,45 @@ class ProgramDraft(Record):
     @classmethod
     def _untangled(cls, program: Any) -> Any:
         if isinstance(program, list) and all(isinstance(line, str) for line in program):
-            program = "\n".join(program)  # asked for as its lines (see program_draft_schema)
+            program = "\n".join(program)  # a reply in JSON that wrote it as its lines
         return untangle_program(program) if isinstance(program, str) else program
+
+    def as_reply(self) -> str:
+        """The draft written the way :data:`PROGRAM_REPLY_FORMAT` asks for it."""
+        return f"Problem: {self.text.strip()}\n```python\n{self.program.rstrip()}\n```"
+
+
+# the program: a fenced block (its closing fence may be cut off), else from its def line on
+_CODE_BLOCK = re.compile(
+    r"^[ \t]*```[ \t]*(?:python|py)?[ \t]*\n(?P<code>.*?)(?:^[ \t]*```|\Z)", re.S | re.M
+)
+_DEF_LINE = re.compile(r"^[ \t]*def solution\(", re.M)
+# what a model writes before the problem and after it, before the code
+_PROBLEM_LABEL = re.compile(r"^\W*(?:new\s+)?(?:math\s+)?(?:word\s+)?problem\W*?:\**\s*", re.I)
+_CODE_LABEL = re.compile(r"\n\W*(?:python\s+)?(?:program|code|solution)\W*:?\W*$", re.I)
+
+
+def read_program_reply(text: str) -> dict[str, Any]:
+    """``{"text", "program"}`` from a code-first Attacker's reply: the problem, then its
+    program in a python block (see :data:`PROGRAM_REPLY_FORMAT`). Prose after the code is
+    dropped; a reply in JSON anyway (an API model's habit) is read as JSON. Raises
+    :class:`ModelOutputError` naming what is missing."""
+    if text.lstrip().startswith("{"):
+        return extract_json_object(text)
+    code = None
+    for block in _CODE_BLOCK.finditer(text):
+        if "def solution" in block.group("code"):
+            code, problem = block.group("code"), text[: block.start()]
+            break
+    if code is None:
+        line = _DEF_LINE.search(text)
+        if line is None:
+            raise ModelOutputError("no program: no ```python block with def solution()")
+        code, problem = text[line.start() :], text[: line.start()]
+    problem = _CODE_LABEL.sub("", _PROBLEM_LABEL.sub("", problem.strip())).strip()
+    if not problem:
+        raise ModelOutputError("no problem: write it after 'Problem:', before the program")
+    return {"text": problem, "program": code}
 
 
 # a program written inside a JSON string sometimes carries the object's closing brace,
@@ -207,6 +258,5 @@ def program_repair_message(detail: str) -> str:
     return (
         f"Running your program found a problem: {detail}. Fix the program: solution() "
         "takes no parameters, computes one step per line from the numbers stated in the "
-        "problem, and returns the answer as a number. Reply with the complete corrected "
-        "JSON object only."
+        "problem, and returns the answer as a number."
     )

@@ -8,6 +8,7 @@ with its cause, which the round records as a failed attempt.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -63,7 +64,10 @@ def salvage_last_string(text: str, schema: dict[str, Any]) -> dict[str, Any] | N
 
 
 def _problem(
-    completion: Completion, record_type: type[R], salvage: dict[str, Any] | None = None
+    completion: Completion,
+    record_type: type[R],
+    salvage: dict[str, Any] | None = None,
+    read: Callable[[str], Any] = extract_json_object,
 ) -> tuple[R | None, str]:
     if completion.finish_reason == "length" and completion.data is None:
         data = salvage_last_string(completion.text, salvage) if salvage else None
@@ -77,7 +81,7 @@ def _problem(
     data = completion.data
     if data is None:
         try:
-            data = extract_json_object(completion.text)
+            data = read(completion.text)
         except ModelOutputError as exc:
             return None, exc.message
     try:
@@ -121,16 +125,20 @@ async def ask_for(
     *,
     role: str,
     usage: Usage,
-    schema: dict[str, Any],
+    schema: dict[str, Any] | None,
     max_tokens: int | None,
     temperature: float | None,
     seed: int | None,
     system: str | None = None,
     fill: dict[str, Any] | None = None,
     salvage: bool = False,
+    read: Callable[[str], Any] | None = None,
 ) -> R:
     """One record of ``record_type`` from the model in ``seat``; ``fill`` supplies the fields
     its schema does not ask for (a reply that has them anyway keeps its own).
+
+    ``schema`` None with ``read``: the reply is free text in a form the prompt describes,
+    and ``read`` turns it into the record's fields (raising ModelOutputError if it cannot).
 
     ``salvage``: a reply cut off inside the schema's last property (a string of comment,
     like the Judge's rationale) is read with that string as far as it got.
@@ -155,7 +163,12 @@ async def ask_for(
                 completion = completion.model_copy(update={"data": {**fill, **data}})
             except ModelOutputError:
                 pass
-        record, problem = _problem(completion, record_type, schema if salvage else None)
+        record, problem = _problem(
+            completion,
+            record_type,
+            schema if salvage else None,
+            read or extract_json_object,
+        )
         if record is not None:
             return record
         if completion.finish_reason == "length":
@@ -166,8 +179,12 @@ async def ask_for(
                 ChatMessage(role="assistant", content=completion.text[:2000]),
                 ChatMessage(
                     role="user",
-                    content=f"That reply was not valid: {problem}. Reply again with only "
-                    "the corrected JSON object.",
+                    content=f"That reply was not valid: {problem}. "
+                    + (
+                        "Reply again with only the corrected JSON object."
+                        if schema is not None
+                        else "Reply again, in the form asked for."
+                    ),
                 ),
             ]
     usage.failed_calls += 1

@@ -62,13 +62,15 @@ from .policy import (
 )
 from .profile import WRONG_ANSWER_LABEL, DefenderProfile, describe_avoid, describe_wrong
 from .programs import (
+    PROGRAM_REPLY_FORMAT,
     ProgramDraft,
     ProgramFailed,
     program_repair_message,
     question_from_program,
+    read_program_reply,
 )
 from .roles import RoleFailure, Seat, ask_for, complete_counted
-from .schemas import program_draft_schema, question_schema
+from .schemas import question_schema
 from .seeds import SeedPool, seed_block
 
 # Bounded per role so no reply runs away: on 2 CPU cores a wasted token costs ~0.15 s.
@@ -198,6 +200,8 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
     request, turn, parent, harder_done = prompt, "attack", None, False
     while True:
         attempt = Attempt(turn=turn, parent=parent)
+        if seed_item is not None:
+            attempt.metadata["seed"] = seed_item.id  # which training problem it builds on
         outcome.attempts.append(attempt)
         number = len(outcome.attempts) - 1
         # A repair may keep its parent's text (it mends the answer); a rewrite may not.
@@ -252,10 +256,11 @@ def attacker_prompt(
     target_skill: str,
     seed_item: BenchmarkItem | None = None,
 ) -> str:
-    """The Attacker's brief: the Defender's weaknesses, what to avoid, maybe a seed."""
+    """The Attacker's brief: the Defender's weaknesses, what to avoid, maybe a seed; and,
+    code-first, the form of its reply (the round reads it, so the round says it)."""
     domain, acceptance = table.domain, table.config.acceptance
     skills = list(domain.skills)
-    return table.prompts.render(
+    brief = table.prompts.render(
         "attacker",
         domain=domain.name,
         skills=", ".join(skills),
@@ -267,6 +272,7 @@ def attacker_prompt(
         hops_max=acceptance.hops_max,
         seed=seed_block(seed_item),
     )
+    return f"{brief.rstrip()}\n\n{PROGRAM_REPLY_FORMAT}" if table.code_first else brief
 
 
 async def attack(
@@ -286,7 +292,8 @@ async def attack(
             request,
             role="attacker",
             usage=attempt.usage["attacker"],
-            schema=program_draft_schema(),
+            schema=None,
+            read=read_program_reply,
             max_tokens=max_tokens,
             temperature=temperature,
             seed=seed,
@@ -548,15 +555,13 @@ def _repair_message(question: Question, verification: Verification) -> str:
             f"Your program's solution() returns {value}, but your reference_answer is "
             f"{question.reference_answer}. If the program computes what the problem asks, "
             f"redo the solution steps with their arithmetic so that they reach {value}, and "
-            f"set reference_answer to {value}; if it does not, fix the program. Reply with "
-            "the complete corrected JSON object only."
+            f"set reference_answer to {value}; if it does not, fix the program."
         )
     return (
         f"Checking your reply found a problem: {problems or 'nothing checks the answer'}. "
         "Fix it: each solution step shows its arithmetic and the last one reaches the "
         "reference answer; the program defines solution() with no parameters, uses only "
-        "numbers stated in the problem and returns that same answer. Reply with the "
-        "complete corrected JSON object only."
+        "numbers stated in the problem and returns that same answer."
     )
 
 
@@ -565,8 +570,7 @@ def _harder_message(answer: Answer) -> str:
         f"The student solved that one (its answer: {answer.final_answer[:80]}). Write a "
         "harder version: keep the problem, change its numbers, and add one or two more "
         "steps at the end that use its result, so that the question asks for a new final "
-        "result. Reply with the complete JSON object only, with a program that computes "
-        "the new final result."
+        "result, and a program that computes the new final result."
     )
 
 
@@ -575,8 +579,7 @@ def _more_steps_message(hops: int, hops_min: int) -> str:
     return (
         f"That problem takes only {steps}; it needs at least {hops_min}. Write a harder "
         "version: keep the problem, and add steps at the end that use its result, so that "
-        "the question asks for a new final result. Reply with the complete JSON object "
-        "only, with a program that computes the new final result."
+        "the question asks for a new final result, and a program that computes it."
     )
 
 
@@ -591,15 +594,14 @@ def _disagreement_message(code_first: bool) -> str:
         f"A careful solver who read your problem did not reach {checked}. Either the "
         "problem can be read in more than one way, or it does not state everything the "
         "solution uses. Rewrite it so that it states every number and has exactly one "
-        f"reading, and make sure {fix}. Reply with the complete corrected JSON object only."
+        f"reading, and make sure {fix}."
     )
 
 
 def _screen_repair_message(problems: list[str]) -> str:
     return (
         f"Checking your problem found: {'; '.join(problems)}. Rewrite the problem so that "
-        "it states every number the program uses, and keep the program. Reply with the "
-        "complete corrected JSON object only."
+        "it states every number the program uses, and keep the program."
     )
 
 
@@ -614,14 +616,22 @@ def follow_up_prompt(table: Table, attempt: Attempt, follow_up: FollowUp, brief:
     the 1.5B Attacker handed its reply back unchanged in 4 of 4 repairs (``bench yield``,
     seed 0); shown without the brief, it forgot the rules (parameters, prose in the text).
     """
-    return f"{brief}\n\n{FOLLOW_UP_MARK}\n{_as_reply(table, attempt)}\n\n{follow_up.message}"
+    again = (
+        "Reply with the complete corrected problem and program, in the same form."
+        if table.code_first
+        else "Reply with the complete corrected JSON object only."
+    )
+    reply = _as_reply(table, attempt)
+    return f"{brief}\n\n{FOLLOW_UP_MARK}\n{reply}\n\n{follow_up.message} {again}"
 
 
 def _as_reply(table: Table, attempt: Attempt) -> str:
-    """What the Attacker wrote, as the JSON it wrote it in."""
+    """What the Attacker wrote, in the form it wrote it in."""
     if table.code_first:
-        draft = attempt.question or getattr(attempt.failure, "draft", None)
-        return json.dumps({"text": draft.text, "program": draft.program.splitlines()})
+        if attempt.question is not None:
+            question = attempt.question
+            return ProgramDraft(text=question.text, program=question.program).as_reply()
+        return attempt.failure.draft.as_reply()
     schema = question_schema(table.domain.supports_programs)
     return json.dumps({key: getattr(attempt.question, key) for key in schema["properties"]})
 

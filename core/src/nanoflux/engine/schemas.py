@@ -44,15 +44,6 @@ def question_schema(with_program: bool, answer_pattern: str | None = None) -> di
     return _object(properties)
 
 
-def program_draft_schema() -> dict[str, Any]:
-    """What a code-first Attacker writes: the problem, then the program that solves it
-    (its value is the reference; see :attr:`nanoflux.domains.Domain.program_tool`), one
-    string per line: asked for one string, a 1.5B model wrote its newlines as spaces or
-    dropped the body's indentation in 4 of 10 rounds (``bench yield``, seed 0)."""
-    lines = {"type": "array", "items": _STRING, "minItems": 2, "maxItems": 40}
-    return _object({"text": _STRING, "program": lines})
-
-
 # The rationale comes last: a 1.5B Judge wrote it past its token budget, and a reply
 # cut inside its last string can still be read (see roles.salvage_last_string).
 SCORES_SCHEMA = _object(
