@@ -1,5 +1,5 @@
 import pytest
-from nanoflux_llamacpp.bench import overhead_benchmark
+from nanoflux_llamacpp.bench import grammar_benchmark, overhead_benchmark
 from nanoflux_llamacpp.grammar import grammar_schema
 
 
@@ -32,3 +32,14 @@ def test_overhead_benchmark_reports_a_ratio_from_matching_calls():
     assert detail["calls"] == 2
     assert detail["same_outputs"] is True
     assert detail["plugin_completion_tokens"] == detail["bare_completion_tokens"] > 0
+
+
+@pytest.mark.slow
+def test_grammar_benchmark_times_the_same_request_both_ways():
+    result = grammar_benchmark(
+        {"llamacpp_n": "2", "llamacpp_max_tokens": "12", "llamacpp_model": "smollm2-135m"}
+    )
+    detail = result["grammar"]
+    assert result["grammar_time_ratio"] > 0 and detail["calls_each"] == 2
+    assert set(detail["seconds_per_call"]) == {"json", "text"}
+    assert all(tokens > 0 for tokens in detail["completion_tokens"].values())

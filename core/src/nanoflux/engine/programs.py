@@ -20,8 +20,9 @@ from .roles import RoleFailure
 
 #: How a code-first Attacker is asked to reply; the round appends it to the domain's brief
 #: and :func:`read_program_reply` reads it. Free text, not JSON: under a JSON grammar the
-#: 1.5B Attacker wrote about half as many tokens a second (6 replies each way, one
-#: session), and wrote a program's lines as JSON strings with their indentation lost.
+#: 1.5B Attacker's replies took 11.5 s against 9.4 s (9.6 against 13.8 tokens a second,
+#: prompt included; 8 briefs each way, alternating, no shared prompt prefix), and it
+#: wrote a program's lines as JSON strings with their indentation lost.
 PROGRAM_REPLY_FORMAT = """Reply in exactly this form, with nothing after the code:
 Problem: <the problem>
 ```python

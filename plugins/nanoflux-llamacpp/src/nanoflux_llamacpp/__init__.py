@@ -28,6 +28,12 @@ def overhead_benchmark(options):
     return run(options)
 
 
+def grammar_benchmark(options):
+    from .bench import grammar_benchmark as run
+
+    return run(options)
+
+
 @hookimpl
 def register_backends(register):
     register(
@@ -43,6 +49,11 @@ def register_benchmarks(register):
         "backend",
         overhead_benchmark,
         description="overhead_ratio: structured calls through the plugin vs bare llama-cpp-python",
+    )
+    register(
+        "grammar",
+        grammar_benchmark,
+        description="grammar_time_ratio: a reply under a JSON schema vs the same in free text",
     )
 
 

@@ -133,3 +133,78 @@ def overhead_benchmark(options: dict[str, str]) -> dict[str, Any]:
             "goal": "overhead_ratio <= 1.05",
         },
     }
+
+
+# -- the cost of a JSON grammar ---------------------------------------------------------
+
+_WRITE = (
+    "Write a short math word problem about {thing} that takes three calculation steps, "
+    "and a Python function solution() with no parameters that solves it."
+)
+_AS_JSON = 'Reply with one JSON object: {"text": "<the problem>", "program": ["<line>", ...]}'
+_AS_TEXT = "Reply with 'Problem: <the problem>', then the function in a python code block."
+_DRAFT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string"},
+        "program": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+    },
+    "required": ["text", "program"],
+    "additionalProperties": False,
+}
+_THINGS = ["apples", "trains", "paint", "tickets", "rope", "flour", "tiles", "coins"]
+
+
+def grammar_benchmark(options: dict[str, str]) -> dict[str, Any]:
+    """``nanoflux bench grammar``: the same request asked under a JSON schema (a llama.cpp
+    grammar) and as free text, N times each, alternating which goes first. Each prompt
+    opens with a line of its own, so no call reuses the previous one's cached prefix.
+    Options: ``llamacpp_n`` (default 8), ``llamacpp_max_tokens`` (default 384),
+    ``llamacpp_model`` (default ``default``, the roster's 1.5B model)."""
+    n = int(options.get("llamacpp_n", 8))
+    max_tokens = int(options.get("llamacpp_max_tokens", 384))
+    model = options.get("llamacpp_model", "default")
+    backend = open_backend(ModelSpec(prefix="llamacpp", rest=model))
+    loop = asyncio.new_event_loop()
+    totals = {mode: {"calls": 0, "seconds": 0.0, "tokens": 0} for mode in ("json", "text")}
+
+    def ask(i: int, mode: str) -> None:
+        ask_for = _AS_JSON if mode == "json" else _AS_TEXT
+        prompt = f"Request {i} ({mode}).\n{_WRITE.format(thing=_THINGS[i % len(_THINGS)])}"
+        request = CompletionRequest(
+            messages=[ChatMessage(role="user", content=f"{prompt}\n{ask_for}")],
+            json_schema=_DRAFT_SCHEMA if mode == "json" else None,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            seed=i,
+        )
+        started = time.perf_counter()
+        completion = loop.run_until_complete(backend.complete(request))
+        total = totals[mode]
+        total["calls"] += 1
+        total["seconds"] += time.perf_counter() - started
+        total["tokens"] += completion.completion_tokens
+
+    try:
+        ask(n, "text")  # warm-up, untimed: loading the model is not the grammar's cost
+        totals["text"] = {"calls": 0, "seconds": 0.0, "tokens": 0}
+        for i in range(n):
+            for mode in ("json", "text") if i % 2 == 0 else ("text", "json"):
+                ask(i, mode)
+    finally:
+        loop.run_until_complete(backend.aclose())
+        loop.close()
+    per_call = {mode: t["seconds"] / t["calls"] for mode, t in totals.items()}
+    rate = {mode: t["tokens"] / t["seconds"] for mode, t in totals.items()}
+    return {
+        "grammar_time_ratio": round(per_call["json"] / per_call["text"], 4),
+        "grammar": {
+            "model": str(backend.path),
+            "calls_each": n,
+            "max_tokens": max_tokens,
+            "seconds_per_call": {mode: round(s, 3) for mode, s in per_call.items()},
+            "tokens_per_second": {mode: round(r, 2) for mode, r in rate.items()},
+            "completion_tokens": {mode: t["tokens"] for mode, t in totals.items()},
+            "note": "seconds per call include reading the prompt, as a round pays it",
+        },
+    }
