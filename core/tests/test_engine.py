@@ -315,3 +315,71 @@ def test_a_run_that_stops_accepting_stops(tmp_path, arith_host, monkeypatch):
     result = run(cfg, arith_host)
     assert result.stopped_because == "patience"
     assert result.accepted == 1 and result.attempts == 5  # 1 accepted, then 3 duplicates
+
+
+@pytest.mark.parametrize(
+    ("rationale", "inconsistent"),
+    [
+        # as 1.5B Judges wrote them, of examples they scored 4 (bench yield, README runs)
+        (
+            "The student's reasoning is correct, but the teacher's solution has a major gap "
+            "in the second step.",
+            True,
+        ),
+        ("The teacher's solution is incorrect because it does not account for it.", True),
+        ("The student's answer is correct, but the teacher's solution is incomplete.", True),
+        ("The reference solution contains an error in step 2.", True),
+        # a minor gap, or faults of the student's only, are not the reference's failing
+        (
+            "The student's answer is correct and the teacher's solution is also correct, but "
+            "the teacher's solution has a minor gap in the reasoning.",
+            False,
+        ),
+        ("The teacher's solution is correct and every step is justified and needed.", False),
+        ("The student's answer is wrong; the teacher's solution is sound.", False),
+    ],
+)
+def test_a_rationale_that_faults_the_reference_contradicts_a_good_score(rationale, inconsistent):
+    from nanoflux.engine.judge import contradicts_rationale
+    from nanoflux.records import Scores
+
+    scores = Scores(
+        reference_correct=True,
+        defender_correct=False,
+        coherence=4,
+        safety=5,
+        reasoning_quality=4,
+        rationale=rationale,
+    )
+    assert contradicts_rationale(scores) is inconsistent
+    if inconsistent:
+        # scored 2, "major gaps", the score says what the rationale says
+        low = scores.model_copy(update={"reasoning_quality": 2})
+        assert contradicts_rationale(low) is False
+
+
+def test_a_verdict_its_own_rationale_refutes_is_rejected(tmp_path, arith_host, monkeypatch):
+    import nanoflux_test_arith as arith
+
+    original = arith.judge
+
+    def self_refuting(request):
+        verdict = original(request)
+        if arith.round_of(request) == 1:
+            verdict["rationale"] = "The teacher's solution has a major gap in its last step."
+        return verdict
+
+    monkeypatch.setattr(arith, "judge", self_refuting)
+    result = run(config(tmp_path, **{"budget.max_rounds": 3}), arith_host)
+    found = lines(result.out_dir / "candidates.jsonl")
+    assert [c["reason"] for c in found] == ["defender_correct", "judge_inconsistent", "accepted"]
+    assert found[1]["verdict"]["inconsistent"] is True
+    # switched off, the same verdict is accepted: the flag is recorded, the policy decides
+    result = run(
+        config(
+            tmp_path / "off", **{"budget.max_rounds": 3, "acceptance.reject_inconsistent": False}
+        ),
+        arith_host,
+    )
+    found = lines(result.out_dir / "candidates.jsonl")
+    assert [c["reason"] for c in found] == ["defender_correct", "accepted", "accepted"]

@@ -65,6 +65,12 @@ class Acceptance(Record):
         "must reach the reference: tools check the arithmetic, this checks the reading. "
         "Always on in code-first domains, where the solve is the worked solution.",
     )
+    reject_inconsistent: bool = Field(
+        default=True,
+        description="A verdict whose rationale contradicts its score (judging."
+        "flag_inconsistent: a quality of 4 with 'the reference solution has a major gap') "
+        "is rejected: the Judge's own words refute the score the band would accept.",
+    )
     max_pass_rate: float = Field(
         default=0.5,
         ge=0,

@@ -39,6 +39,17 @@ _NEGATIVE = re.compile(
     r"\b(incorrect|wrong|invalid|flawed|error|mistake|nonsens\w*|unclear)\b", re.I
 )
 _POSITIVE = re.compile(r"\b(correct|excellent|clear|rigorous|sound|well[- ]reasoned)\b", re.I)
+# The rationale faults the reference solution itself ("the teacher's solution has a major
+# gap", "... is incorrect"): a rationale that also calls the student's answer correct is
+# still damning. In 6 bench and README runs, a 1.5B Judge wrote that about 5 of the 12
+# examples it scored 4; 4 of those 5 were wrong, ambiguous or degenerate.
+_FAULTED_REFERENCE = re.compile(
+    r"\b(?:teacher'?s?|reference)\s+(?:solution|answer)\s+"
+    r"(?:is\s+(?:incorrect|wrong|flawed|incomplete)|has\s+(?:an?\s+)?(?:major|significant|"
+    r"serious)\s+(?:gap|error|flaw|mistake)s?|(?:contains|makes|has)\s+(?:an?\s+)?"
+    r"(?:error|mistake|flaw)s?)\b",
+    re.I,
+)
 
 
 def make_tool_caller(host: PluginHost) -> ToolCaller:
@@ -128,8 +139,12 @@ def summarize_evidence(evidence: Sequence[ToolEvidence]) -> str:
 
 
 def contradicts_rationale(scores: Scores) -> bool:
-    """A high score with a damning rationale, or a low one with a glowing rationale."""
+    """A high score with a damning rationale, or a low one with a glowing rationale. A
+    rationale that faults the reference solution damns any score above 2, the rubric's
+    "major gaps"."""
     text = scores.rationale
+    if _FAULTED_REFERENCE.search(text):
+        return scores.reasoning_quality > 2
     negative = bool(_NEGATIVE.search(text)) and not re.search(
         r"\bnot (incorrect|wrong)\b", text, re.I
     )

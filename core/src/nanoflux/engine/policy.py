@@ -89,6 +89,8 @@ def decide(
         return fault
     if acceptance.require_real_hops and not verdict.hops_real:
         return "hops_not_real"
+    if acceptance.reject_inconsistent and verdict.inconsistent:
+        return "judge_inconsistent"
     if not acceptance.quality_min <= verdict.reasoning_quality <= acceptance.quality_max:
         return "quality_out_of_band"
     return "accepted"

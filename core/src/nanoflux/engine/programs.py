@@ -22,8 +22,9 @@ from .roles import RoleFailure
 #: and :func:`read_program_reply` reads it. Free text, not JSON: under a JSON grammar the
 #: 1.5B Attacker's replies took 11.5 s against 9.4 s (9.6 against 13.8 tokens a second,
 #: prompt included; 8 briefs each way, alternating, no shared prompt prefix), and it
-#: wrote a program's lines as JSON strings with their indentation lost.
-PROGRAM_REPLY_FORMAT = """Reply in exactly this form, with nothing after the code:
+#: wrote a program's lines as JSON strings with their indentation lost. No comments: in
+#: free text it commented 8 of 24 programs (1 of 24 in JSON), tokens that buy nothing.
+PROGRAM_REPLY_FORMAT = """Reply in exactly this form, no comments in the code, nothing after it:
 Problem: <the problem>
 ```python
 def solution():
