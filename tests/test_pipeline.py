@@ -92,7 +92,11 @@ def config_file(workdir, tiny_model):
                 if q is not None
                 for reply in (
                     defender_reply(str(truth_of(n)), "Solved it blind."),
-                    judge_reply(reasoning_quality=q),
+                    # a rationale that says what its score says (else it is inconsistent)
+                    judge_reply(
+                        reasoning_quality=q,
+                        rationale="Each step follows." if q >= 3 else "The steps have gaps.",
+                    ),
                 )
             ],
         ),
