@@ -329,6 +329,11 @@ def test_a_run_that_stops_accepting_stops(tmp_path, arith_host, monkeypatch):
         ("The teacher's solution is incorrect because it does not account for it.", True),
         ("The student's answer is correct, but the teacher's solution is incomplete.", True),
         ("The reference solution contains an error in step 2.", True),
+        (
+            "The student's reasoning is correct, but the teacher's solution has several "
+            "issues. The teacher's solution is missing the step of adding the cookies.",
+            True,
+        ),
         # a minor gap, or faults of the student's only, are not the reference's failing
         (
             "The student's answer is correct and the teacher's solution is also correct, but "

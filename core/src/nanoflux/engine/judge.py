@@ -45,9 +45,10 @@ _POSITIVE = re.compile(r"\b(correct|excellent|clear|rigorous|sound|well[- ]reaso
 # examples it scored 4; 4 of those 5 were wrong, ambiguous or degenerate.
 _FAULTED_REFERENCE = re.compile(
     r"\b(?:teacher'?s?|reference)\s+(?:solution|answer)\s+"
-    r"(?:is\s+(?:incorrect|wrong|flawed|incomplete)|has\s+(?:an?\s+)?(?:major|significant|"
-    r"serious)\s+(?:gap|error|flaw|mistake)s?|(?:contains|makes|has)\s+(?:an?\s+)?"
-    r"(?:error|mistake|flaw)s?)\b",
+    r"(?:is\s+(?:incorrect|wrong|flawed|incomplete|missing)"
+    r"|has\s+(?:an?\s+)?(?:major|significant|serious|several|many|multiple)\s+"
+    r"(?:gap|error|flaw|mistake|issue|problem)s?"
+    r"|(?:contains|makes|has)\s+(?:an?\s+)?(?:error|mistake|flaw)s?)\b",
     re.I,
 )
 
