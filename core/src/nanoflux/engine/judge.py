@@ -41,8 +41,8 @@ _NEGATIVE = re.compile(
 _POSITIVE = re.compile(r"\b(correct|excellent|clear|rigorous|sound|well[- ]reasoned)\b", re.I)
 # The rationale faults the reference solution itself ("the teacher's solution has a major
 # gap", "... is incorrect"): a rationale that also calls the student's answer correct is
-# still damning. In 6 bench and README runs, a 1.5B Judge wrote that about 5 of the 12
-# examples it scored 4; 4 of those 5 were wrong, ambiguous or degenerate.
+# still damning. Of 17 examples a 1.5B Judge scored 4 in 6 bench and README runs, it
+# wrote that of 7; 6 of those 7 were wrong, ambiguous, incoherent or degenerate.
 _FAULTED_REFERENCE = re.compile(
     r"\b(?:teacher'?s?|reference)\s+(?:solution|answer)\s+"
     r"(?:is\s+(?:incorrect|wrong|flawed|incomplete|missing)"

@@ -66,8 +66,8 @@ def salvage_last_string(text: str, schema: dict[str, Any]) -> dict[str, Any] | N
 def _problem(
     completion: Completion,
     record_type: type[R],
-    salvage: dict[str, Any] | None = None,
-    read: Callable[[str], Any] = extract_json_object,
+    salvage: dict[str, Any] | None,
+    read: Callable[[str], Any],
 ) -> tuple[R | None, str]:
     if completion.finish_reason == "length" and completion.data is None:
         data = salvage_last_string(completion.text, salvage) if salvage else None
@@ -132,13 +132,13 @@ async def ask_for(
     system: str | None = None,
     fill: dict[str, Any] | None = None,
     salvage: bool = False,
-    read: Callable[[str], Any] | None = None,
+    read: Callable[[str], Any] = extract_json_object,
 ) -> R:
     """One record of ``record_type`` from the model in ``seat``; ``fill`` supplies the fields
     its schema does not ask for (a reply that has them anyway keeps its own).
 
-    ``schema`` None with ``read``: the reply is free text in a form the prompt describes,
-    and ``read`` turns it into the record's fields (raising ModelOutputError if it cannot).
+    ``read`` turns the reply's text into the record's fields (raising ModelOutputError if
+    it cannot); with ``schema`` None the reply is free text in a form the prompt describes.
 
     ``salvage``: a reply cut off inside the schema's last property (a string of comment,
     like the Judge's rationale) is read with that string as far as it got.
@@ -163,12 +163,7 @@ async def ask_for(
                 completion = completion.model_copy(update={"data": {**fill, **data}})
             except ModelOutputError:
                 pass
-        record, problem = _problem(
-            completion,
-            record_type,
-            schema if salvage else None,
-            read or extract_json_object,
-        )
+        record, problem = _problem(completion, record_type, schema if salvage else None, read)
         if record is not None:
             return record
         if completion.finish_reason == "length":
