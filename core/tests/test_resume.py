@@ -192,6 +192,8 @@ def test_export_formats(tmp_path, cli_env):
         else:
             assert first["prompt"] == question
             assert first["rejected"].endswith(dataset[0]["metadata"]["defender_answer"])
+            # the Defender's reply closed on its own answer line: stated once, not twice
+            assert first["rejected"].count("Final answer:") == 1
             assert first["chosen"] != first["rejected"]
     pytest.importorskip("datasets")
     subprocess.run(

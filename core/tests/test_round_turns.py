@@ -470,20 +470,34 @@ def test_a_repair_handed_back_unchanged_is_not_played_again(tmp_path, arith_host
     assert rows[1]["usage"]["defender"]["calls"] == rows[1]["usage"]["judge"]["calls"] == 0
 
 
-def test_a_solution_that_ends_on_its_numbered_final_answer_does_not_repeat_it():
+def test_a_solution_closes_on_one_canonical_final_answer_line():
     from nanoflux.engine.example import assistant_message
     from nanoflux.records import Question
 
-    for last in ("4. Final answer: 60", "**Final answer: 60**", "Final answer: 60"):
-        solution = f"1. Field 1 is 20 acres.\n2. Field 3 = 3 * 20 = 60 acres.\n{last}"
+    steps = "1. Field 1 is 20 acres.\n2. Field 3 = 3 * 20 = 60 acres."
+    # the closing lines small models wrote in real runs: numbered, bold, with units and a
+    # currency sign, the label twice, a GSM8K marker, trailing blank lines
+    for last in (
+        "4. Final answer: 60",
+        "**Final answer: 60**",
+        "Final answer: 60",
+        "3. Final answer: 60 acres",
+        "Final answer: $60",
+        "Final answer: Final answer: 60",
+        "#### 60",
+        "**Answer:** 60\n\n",
+        "**Final Answer:**\n\\[\n\\boxed{60}\n\\]",
+    ):
         question = Question(
             text="t",
             skill="s",
             reference_answer="60",
             solution_steps=["3 * 20 = 60"],
-            solution=solution,
+            solution=f"{steps}\n{last}",
         )
-        assert assistant_message(question) == solution
+        message = assistant_message(question)
+        assert message == f"{steps}\n\nFinal answer: 60", last
+        assert message.lower().count("answer") == 1
     question = Question(
         text="t",
         skill="s",

@@ -16,16 +16,31 @@ def example_id(domain: str, question_text: str) -> str:
 
 # "3.", "3)", "Step 3:" at the start of a step the Attacker numbered itself
 _OWN_NUMBER = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):]\s*", re.IGNORECASE)
+# a closing line that states the answer itself: "Final answer: $279", "3. **Answer:** 5",
+# "#### 18", "Final answer: Final answer: 5" (small models repeat the label), or a display
+# block's lines under "**Final Answer:**" ("\\[", "\\boxed{5}", "\\]")
+_ANSWER_LINE = re.compile(
+    r"^\s*(?:(?:step\s*)?\d+\s*[.):]\s*)?[*_\s]*(?:final\s+answer\b|answer\b|####)"
+    r"|^\s*(?:\\\[|\\\]|\$\$|\\boxed\{[^{}]*\}\.?)\s*$",
+    re.I,
+)
+
+
+def with_final_answer(text: str, answer: str) -> str:
+    """``text`` closed by the one canonical ``Final answer: X`` line. Its own answer line,
+    written as the model pleased, gives way to it, so an example teaches one shape and
+    never states the answer twice."""
+    lines = text.strip().splitlines()
+    while lines and (not lines[-1].strip() or _ANSWER_LINE.match(lines[-1])):
+        lines.pop()
+    final = f"Final answer: {answer.strip()}"
+    body = "\n".join(lines).rstrip()
+    return f"{body}\n\n{final}" if body else final
 
 
 def assistant_message(question: Question) -> str:
-    final = f"Final answer: {question.reference_answer.strip()}"
-    if question.solution:
-        # a solve in the evaluation's own format; its last line may already say the answer
-        text = question.solution.strip()
-        last = _OWN_NUMBER.sub("", text.splitlines()[-1]).strip(" *") if text else ""
-        # "4. Final answer: 60" says it too: the answer is not repeated under it
-        return text if last.lower() == final.lower() else f"{text}\n\n{final}"
+    if question.solution:  # a solve in the evaluation's own format
+        return with_final_answer(question.solution, question.reference_answer)
     steps = "\n".join(
         f"{number}. {_OWN_NUMBER.sub('', step).strip()}"
         for number, step in enumerate(question.solution_steps, 1)
@@ -33,8 +48,7 @@ def assistant_message(question: Question) -> str:
     parts = [steps]
     if question.explanation.strip():
         parts.append(question.explanation.strip())
-    parts.append(final)
-    return "\n\n".join(parts)
+    return with_final_answer("\n\n".join(parts), question.reference_answer)
 
 
 def build_example(

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import DataFormatError, NotAvailableError, UsageError
 from ..records import Example
+from .example import with_final_answer
 from .run_store import RUN_FILES, RunStore, encode_line
 
 
@@ -48,8 +49,7 @@ def to_dpo(example: Example) -> dict[str, Any]:
         raise DataFormatError(
             f"example {example.id!r} has no defender answer, which dpo needs as `rejected`"
         )
-    rejected = (meta.defender_reasoning or "").strip()
-    rejected = f"{rejected}\n\nFinal answer: {meta.defender_answer}".strip()
+    rejected = with_final_answer(meta.defender_reasoning or "", meta.defender_answer)
     return {
         "id": example.id,
         "prompt": example.messages[0].content,
