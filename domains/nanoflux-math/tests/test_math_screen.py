@@ -1,4 +1,4 @@
-"""The free screen of a code-first math question: numbers the problem never states."""
+"""The free screen of a code-first math question: unstated numbers, odd answers."""
 
 from nanoflux_math import MathDomain
 from nanoflux_math.screen import screen, stated_numbers
@@ -42,3 +42,20 @@ def test_the_domain_screens_with_it():
     question = MathDomain().example_question()
     assert MathDomain().screen(question) == []
     assert MathDomain().screen(question.model_copy(update={"text": "How much?"}))
+
+
+def test_an_answer_that_does_not_come_out_even_or_is_negative_is_found():
+    # values programs of the 1.5B Attacker returned, each for a misread problem
+    program = "def solution():\n    left = 6000 - 2000\n    return left - 0.2 * left\n"
+    text = "A shop had $6,000 and spent $2,000, then 20% of the rest. How much is left?"
+    for answer, word in (("3.333333", "does not come out even"), ("-800", "is negative")):
+        (problem,) = screen(text, program, answer)
+        assert f"the program's answer, {answer}, " in problem and word in problem
+    # an even answer, a price in cents, or a negative one the question means, pass
+    for answer in ("3200", "12.5", "0.75", "3/4"):
+        assert screen(text, program, answer) == []
+    cold = "It was 5 degrees and fell by 8 degrees. What is the temperature now?"
+    assert screen(cold, "def solution():\n    return 5 - 8\n", "-3") == []
+    # the domain screens the reference, which is the program's value
+    question = MathDomain().example_question()
+    assert MathDomain().screen(question.model_copy(update={"reference_answer": "-255"}))

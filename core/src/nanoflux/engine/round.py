@@ -270,7 +270,7 @@ def attacker_prompt(
         avoid=describe_avoid(recent_accepted),
         hops_min=acceptance.hops_min,
         hops_max=acceptance.hops_max,
-        seed=seed_block(seed_item),
+        seed=seed_block(seed_item, code_first=table.code_first),
     )
     return f"{brief.rstrip()}\n\n{PROGRAM_REPLY_FORMAT}" if table.code_first else brief
 
@@ -600,8 +600,8 @@ def _disagreement_message(code_first: bool) -> str:
 
 def _screen_repair_message(problems: list[str]) -> str:
     return (
-        f"Checking your problem found: {'; '.join(problems)}. Rewrite the problem so that "
-        "it states every number the program uses, and keep the program."
+        f"Checking your problem found: {'; '.join(problems)}. Fix that: rewrite the "
+        "problem, and the program where it is at fault."
     )
 
 

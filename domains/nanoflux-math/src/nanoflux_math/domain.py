@@ -63,7 +63,7 @@ class MathDomain(Domain):
         )
 
     def screen(self, question: Question) -> list[str]:
-        return screen(question.text, question.program)
+        return screen(question.text, question.program, question.reference_answer)
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
         return dict(LOADERS)
