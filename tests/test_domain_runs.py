@@ -163,15 +163,24 @@ def test_math_attacks_are_seeded_with_the_packs_training_problems(tmp_path, atta
     assert manifest["seeds"]["items"] == 1000
     assert manifest["seeds"]["spec"].endswith("gsm8k-train-1000.jsonl")
     seen = attacker_asked[0].messages[-1].content
-    assert "Build your problem on this solved example" in seen
-    assert "Example's answer:" in seen
     candidate = json.loads((tmp_path / "math" / "candidates.jsonl").read_text().splitlines()[0])
     # the candidate names the training problem its prompt showed
     seed = candidate["metadata"]["seed"]
     assert seed.startswith("gsm8k-gsm8k-train-1000-")
     lines = Path(domain.default_seeds().split(":", 2)[2]).read_text().splitlines()
-    shown = json.loads(lines[int(seed.rsplit("-", 1)[1]) - 1])["question"]  # line N
-    assert f"Example: {shown[:200]}" in seen
+    record = json.loads(lines[int(seed.rsplit("-", 1)[1]) - 1])  # line N
+    # shown as a reply in the Attacker's own form: the problem and the program its
+    # solution's annotations spell (which recomputes the seed's answer)
+    from nanoflux_math.worked_programs import gsm8k_program
+
+    solution, answer = record["answer"].rsplit("####", 1)
+    program = gsm8k_program(record["question"], solution, answer.strip())
+    if program is None:  # 31 of the 1,000 have no such program: shown in words
+        assert f"Example: {record['question'][:200]}" in seen
+    else:
+        assert f"Problem: {record['question'][:200]}" in seen
+        assert f"```python\n{program}```" in seen
+        assert "Write a new problem with the same steps" in seen
 
 
 def test_bench_yield_reports_what_a_fixed_budget_of_rounds_produced(tmp_path):

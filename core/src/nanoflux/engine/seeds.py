@@ -1,10 +1,10 @@
-"""Seeded attacks: real problems the Attacker builds harder variants of.
+"""Seeded attacks: real problems the Attacker builds variants of.
 
-A seed is shown to the Attacker with its worked solution (where the benchmark has one:
-a code-first Attacker writes its program step by step along it) and its answer, and the
-instruction to change every quantity and add a step; the round rejects a question that
-copies its seed. Seeds come from a benchmark's training split, never from the benchmark
-the run protects.
+A seed is shown to the Attacker with its worked solution (where the benchmark has one)
+and its answer, and the instruction to change every quantity and add a step; code-first,
+as a problem and its program, to rewrite with new names and numbers (see
+:func:`seed_block`). The round rejects a question that copies its seed. Seeds come
+from a benchmark's training split, never from the benchmark the run protects.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..domains import load_benchmark
 from ..errors import ConfigError
 from ..plugins import PluginHost
 from ..records import BenchmarkItem
+from .programs import ProgramDraft
 
 _CLIP = 700  # characters of a seed problem shown: a small model's context is small
 _SOLUTION_CLIP = 500
@@ -49,10 +50,27 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
-def seed_block(item: BenchmarkItem | None) -> str:
-    """The ``$seed`` text of an attacker prompt: the seed problem, or nothing."""
+def seed_block(item: BenchmarkItem | None, *, code_first: bool = False) -> str:
+    """The ``$seed`` text of an attacker prompt: the seed problem, or nothing.
+
+    Code-first, a seed whose loader wrote its program (``meta["program"]``) is shown as
+    a reply in the Attacker's own form, and the Attacker writes the same steps with new
+    names and numbers: told in words to build on a seed, the 1.5B Attacker ignored it
+    and wrote one-step problems; told to add a step to a seed shown this way, it kept
+    the steps but its programs misread its own problems (12 of 19 attempts of a ``bench
+    yield`` run failed the blind solve, 1 accepted, against 2 and then 3 for the same
+    seeds told in words and shown this way without the extra step)."""
     if item is None:
         return ""
+    program = item.meta.get("program") if code_first else None
+    if isinstance(program, str) and program.strip():
+        shown = ProgramDraft(text=_clip(item.question, _CLIP), program=program).as_reply()
+        return (
+            f"Here is an example of a problem and its program:\n{shown}\n"
+            "Write a new problem with the same steps: change every name and every number "
+            "(the program's lines change with them), keep how the steps connect. "
+            "Do not copy it.\n"
+        )
     solution = item.meta.get("solution")
     worked = ""
     if isinstance(solution, str) and solution.strip():

@@ -15,6 +15,7 @@ from nanoflux.inputs import iter_jsonl, load_json
 from nanoflux.records import BenchmarkItem
 
 from .answers import answer_text, last_boxed
+from .worked_programs import gsm8k_program
 
 
 def _require_file(path: Path) -> None:
@@ -57,13 +58,12 @@ def load_gsm8k(path: Path) -> list[BenchmarkItem]:
         final = final.strip().replace(",", "")
         if not final:
             raise DataFormatError(f"{where}: nothing after '####' in field 'answer'")
+        meta = {"solution": solution.strip()}
+        program = gsm8k_program(question, solution, final)
+        if program:  # what a code-first Attacker is shown of a seed (worked_programs)
+            meta["program"] = program
         items.append(
-            BenchmarkItem(
-                id=f"gsm8k-{path.stem}-{n}",
-                question=question,
-                answer=final,
-                meta={"solution": solution.strip()},
-            )
+            BenchmarkItem(id=f"gsm8k-{path.stem}-{n}", question=question, answer=final, meta=meta)
         )
     return _nonempty(items, path, GSM8K_FIELDS)
 

@@ -1,0 +1,101 @@
+"""GSM8K solutions as straight-line ``solution()`` programs, for seeded attacks.
+
+A code-first Attacker replies with a problem and a program. Shown a seed in words, the
+1.5B Attacker ignored it and wrote one-step problems (7 of 10 first attacks of a
+``bench yield`` run had one step); shown the seed *in the form of its own reply*, a
+problem and its program, it kept the seed's steps (8 of 10 had two or more). GSM8K
+writes every step's arithmetic as a calculator annotation (``<<80-40=40>>``), so the
+program is read off the solution: one line per annotation, an earlier result referred
+to by its name. A program is kept only when it recomputes the item's own answer, so a
+seed never shows a wrong program.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import operator
+import re
+
+_ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+_WORD = re.compile(r"[a-z]+")
+# words that name nothing a variable could be called after
+_FILLER = frozenset(
+    "the a an of is are was were will be has have had to in on at for and so then that "
+    "this it its they he she his her their total altogether together each per there "
+    "which what how many much if".split()
+)
+_OPERATORS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+def _value(node: ast.AST, names: dict[str, float]) -> float:
+    """Arithmetic only: numbers, earlier names, + - * / and a minus sign."""
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in names:
+        return names[node.id]
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_value(node.left, names), _value(node.right, names))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_value(node.operand, names)
+    raise ValueError("not arithmetic")
+
+
+def _name(words_before: str, taken: set[str]) -> str:
+    """A variable named after the last words before the step's arithmetic."""
+    words = [
+        w
+        for w in _WORD.findall(words_before.lower())
+        if w not in _FILLER and len(w) > 1 and not keyword.iskeyword(w)
+    ]
+    base = "_".join(words[-2:]) or "step"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def gsm8k_program(question: str, solution: str, answer: str) -> str | None:
+    """The program a GSM8K solution's annotations spell, or None when it has fewer than
+    two steps, a step that is not plain arithmetic, or a value other than ``answer``."""
+    given = set(_NUMBER.findall(question.replace(",", "")))
+    lines: list[str] = []
+    results: list[tuple[str, str]] = []
+    names: dict[str, float] = {}
+    taken: set[str] = set()
+    for line in solution.splitlines():
+        for match in _ANNOTATION.finditer(line):
+            expression, result = match.group(1).strip(), match.group(2).strip()
+
+            def earlier(number: re.Match[str]) -> str:
+                # an earlier result by its name; a number the problem states stays one
+                text = number.group(0)
+                if text not in given:
+                    for name, value in reversed(results):
+                        if value == text:
+                            return name
+                return text
+
+            expression = _NUMBER.sub(earlier, expression)
+            name = _name(re.split(r"[=\d$]", line[: match.start()])[0], taken)
+            try:
+                names[name] = _value(ast.parse(expression, mode="eval").body, names)
+            except (SyntaxError, ValueError, ZeroDivisionError, RecursionError):
+                return None
+            lines.append(f"    {name} = {expression}")
+            results.append((name, result))
+    if len(lines) < 2:
+        return None
+    try:
+        if abs(names[results[-1][0]] - float(answer.replace(",", ""))) > 1e-6:
+            return None
+    except ValueError:
+        return None
+    return "\n".join(["def solution():", *lines, f"    return {results[-1][0]}"]) + "\n"
