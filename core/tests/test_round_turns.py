@@ -498,6 +498,13 @@ def test_a_solution_closes_on_one_canonical_final_answer_line():
         message = assistant_message(question)
         assert message == f"{steps}\n\nFinal answer: 60", last
         assert message.lower().count("answer") == 1
+    # the label inside the last step's prose goes; its words stay
+    question = question.model_copy(
+        update={"solution": f"{steps}\n3. Therefore the field is \\(Final answer: 60\\)."}
+    )
+    assert assistant_message(question) == (
+        f"{steps}\n3. Therefore the field is \\(60\\).\n\nFinal answer: 60"
+    )
     question = Question(
         text="t",
         skill="s",

@@ -25,6 +25,8 @@ _ANSWER_LINE = re.compile(
     re.I,
 )
 
+_INLINE_LABEL = re.compile(r"final\s+answer\s*(?:is\s*)?[:：]\s*", re.I)
+
 
 def with_final_answer(text: str, answer: str) -> str:
     """``text`` closed by the one canonical ``Final answer: X`` line. Its own answer line,
@@ -33,6 +35,9 @@ def with_final_answer(text: str, answer: str) -> str:
     lines = text.strip().splitlines()
     while lines and (not lines[-1].strip() or _ANSWER_LINE.match(lines[-1])):
         lines.pop()
+    if lines:
+        # "7. So the area is \(Final answer: 30\)." keeps its words, not a second label
+        lines[-1] = _INLINE_LABEL.sub("", lines[-1])
     final = f"Final answer: {answer.strip()}"
     body = "\n".join(lines).rstrip()
     return f"{body}\n\n{final}" if body else final
