@@ -18,9 +18,9 @@ def example_id(domain: str, question_text: str) -> str:
 _OWN_NUMBER = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):]\s*", re.IGNORECASE)
 # a closing line that states the answer itself: "Final answer: $279", "3. **Answer:** 5",
 # "#### 18", "Final answer: Final answer: 5" (small models repeat the label), or a display
-# block's lines under "**Final Answer:**" ("\\[", "\\boxed{5}", "\\]")
+# block's lines under "**Final Answer:**" ("\\[", "\\boxed{5}", "\\]"); read after _OWN_NUMBER
 _ANSWER_LINE = re.compile(
-    r"^\s*(?:(?:step\s*)?\d+\s*[.):]\s*)?[*_\s]*(?:final\s+answer\b|answer\b|####)"
+    r"^[*_\s]*(?:final\s+answer\b|answer\b|####)"
     r"|^\s*(?:\\\[|\\\]|\$\$|\\boxed\{[^{}]*\}\.?)\s*$",
     re.I,
 )
@@ -33,7 +33,7 @@ def with_final_answer(text: str, answer: str) -> str:
     written as the model pleased, gives way to it, so an example teaches one shape and
     never states the answer twice."""
     lines = text.strip().splitlines()
-    while lines and (not lines[-1].strip() or _ANSWER_LINE.match(lines[-1])):
+    while lines and (not lines[-1].strip() or _ANSWER_LINE.match(_OWN_NUMBER.sub("", lines[-1]))):
         lines.pop()
     if lines:
         # "7. So the area is \(Final answer: 30\)." keeps its words, not a second label

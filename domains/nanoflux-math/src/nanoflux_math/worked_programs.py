@@ -67,35 +67,31 @@ def gsm8k_program(question: str, solution: str, answer: str) -> str | None:
     two steps, a step that is not plain arithmetic, or a value other than ``answer``."""
     given = set(_NUMBER.findall(question.replace(",", "")))
     lines: list[str] = []
-    results: list[tuple[str, str]] = []
-    names: dict[str, float] = {}
+    values: dict[str, float] = {}  # each step's name: its value
+    named: dict[str, str] = {}  # a result as the solution writes it: its latest step's name
     taken: set[str] = set()
+
+    def refer(number: re.Match[str]) -> str:
+        # an earlier result by its name; a number the problem states stays one
+        text = number.group(0)
+        return text if text in given else named.get(text, text)
+
     for line in solution.splitlines():
         for match in _ANNOTATION.finditer(line):
-            expression, result = match.group(1).strip(), match.group(2).strip()
-
-            def earlier(number: re.Match[str]) -> str:
-                # an earlier result by its name; a number the problem states stays one
-                text = number.group(0)
-                if text not in given:
-                    for name, value in reversed(results):
-                        if value == text:
-                            return name
-                return text
-
-            expression = _NUMBER.sub(earlier, expression)
+            expression = _NUMBER.sub(refer, match.group(1).strip())
+            result = match.group(2).strip()
             name = _name(re.split(r"[=\d$]", line[: match.start()])[0], taken)
             try:
-                names[name] = _value(ast.parse(expression, mode="eval").body, names)
+                values[name] = _value(ast.parse(expression, mode="eval").body, values)
             except (SyntaxError, ValueError, ZeroDivisionError, RecursionError):
                 return None
             lines.append(f"    {name} = {expression}")
-            results.append((name, result))
+            named[result] = name
     if len(lines) < 2:
         return None
     try:
-        if abs(names[results[-1][0]] - float(answer.replace(",", ""))) > 1e-6:
+        if abs(values[name] - float(answer.replace(",", ""))) > 1e-6:
             return None
     except ValueError:
         return None
-    return "\n".join(["def solution():", *lines, f"    return {results[-1][0]}"]) + "\n"
+    return "\n".join(["def solution():", *lines, f"    return {name}"]) + "\n"
