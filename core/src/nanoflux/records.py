@@ -143,6 +143,13 @@ class BenchmarkItem(Record):
     question: str
     answer: str
     choices: list[str] | None = None
+    #: the worked reference solution in plain text, filled by the domain's loader
+    #: (GSM8K: the solution with its calculator annotations stripped); None when the
+    #: benchmark carries none.
+    solution: str | None = None
+    #: a seed program that recomputes the answer, filled by the domain's loader (math:
+    #: GSM8K's annotations read as a straight-line ``solution()``); None when none.
+    program: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
