@@ -3,13 +3,16 @@
 candidates.jsonl is the ledger: lines numbered from 0 without gaps or repeats, rounds
 that never go back or skip, ids that never repeat. dataset.jsonl holds the accepted
 examples of that ledger in the same order; a kill may leave it short of its last
-ones, which are then restored from their candidate lines. stats.json is refreshed
+ones, which are then restored from their candidate lines, and a full disk (or a kill)
+that cut off a candidate line may leave that one example past the ledger's, which is
+dropped. stats.json is refreshed
 about once a second, so it may lag the ledger but never lead it. Anything else is
 damage that resuming would build on, and is refused with the file and line.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import DataFormatError
@@ -57,9 +60,20 @@ def _ledger(store: RunStore) -> list[Candidate]:
     return ledger
 
 
-def check_continuity(store: RunStore) -> list[Example]:
-    """Raise on damage; return the accepted examples missing from dataset.jsonl's end."""
-    from .run_store import STATS, read_records
+@dataclass
+class Repair:
+    """What a resume does to dataset.jsonl so that it holds the ledger's examples again."""
+
+    #: accepted examples missing from its end, restored from their candidate lines
+    missing: list[Example] = field(default_factory=list)
+    #: the line where an example begins whose candidate line never made it whole (a full
+    #: disk or a kill cut it off; candidates.jsonl is the ledger): dropped
+    orphan_line: int | None = None
+
+
+def check_continuity(store: RunStore) -> Repair:
+    """Raise on damage; return what restores dataset.jsonl to the ledger's examples."""
+    from .run_store import STATS
 
     ledger = _ledger(store)
     accepted = [c.example for c in ledger if c.accepted and c.example is not None]
@@ -72,12 +86,27 @@ def check_continuity(store: RunStore) -> list[Example]:
                 f"counts {counted} {key} but {store.candidates_path.name} holds {held} "
                 "(lines are missing from it)",
             )
+    return _dataset_repair(store, accepted)
+
+
+def _dataset_repair(store: RunStore, accepted: list[Example]) -> Repair:
+    """dataset.jsonl must be a prefix of ``accepted``, plus at most one example past it
+    whose candidate line was lost: the candidate is written first, so one commit cut
+    short leaves at most one such example, and it was never counted."""
+    from .run_store import read_records
+
     rebuild = f"delete {store.dataset_path.name} to rebuild it from the candidates"
-    written = 0
+    written, repair = 0, Repair()
+    ids = {example.id for example in accepted}
     for number, example in read_records(store.dataset_path, Example):
         where = f"{store.dataset_path}:{number}"
         if written >= len(accepted):
-            raise _damaged(where, f"example {example.id!r} has no accepted candidate", rebuild)
+            if example.id in ids:
+                raise _damaged(where, f"example {example.id!r} is written twice", rebuild)
+            if repair.orphan_line is not None:
+                raise _damaged(where, f"example {example.id!r} has no accepted candidate", rebuild)
+            repair.orphan_line = number
+            continue
         if example.as_dict() != accepted[written].as_dict():
             raise _damaged(
                 where,
@@ -86,4 +115,5 @@ def check_continuity(store: RunStore) -> list[Example]:
                 rebuild,
             )
         written += 1
-    return accepted[written:]
+    repair.missing = accepted[written:]
+    return repair

@@ -8,7 +8,8 @@
 * hf: a ``datasets`` save_to_disk folder of the messages format (needs ``datasets``)
 
 An export is written whole or not at all (a temporary file, then a rename), and never
-over one of a run's own files: ``--to RUN/dataset.jsonl`` would destroy the run.
+over one of a run's own files: ``--to RUN/dataset.jsonl`` would destroy the run. A link
+at the target is replaced, not written through, and a link at ``RUN/export`` is refused.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataFormatError, NotAvailableError, UsageError
 from ..records import Example
+from ..storage import UnsafePathError, ensure_real_dir, write_atomic
 from .example import with_final_answer
 from .run_store import RUN_FILES, RunStore, encode_line
 
@@ -80,20 +82,17 @@ def _refuse_run_files(target: Path) -> None:
 
 
 def _write_lines(target: Path, rows: Iterable[dict[str, Any]]) -> int:
-    """JSONL through a temporary file beside ``target``: all of it, or nothing."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """JSONL through a temporary file beside ``target``: all of it, or nothing. A link at
+    ``target`` is replaced, never written through."""
     count = 0
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for row in rows:
-                handle.write(encode_line(row))
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def lines() -> Iterator[bytes]:
+        nonlocal count
+        for row in rows:
+            yield encode_line(row)
+            count += 1
+
+    write_atomic(target, lines(), unique=True)  # unique: two exports may run at once
     return count
 
 
@@ -104,6 +103,8 @@ def _save_hf(target: Path, rows: list[dict[str, Any]]) -> None:
         raise NotAvailableError(
             "the hf export needs the `datasets` package", hint="pip install datasets"
         ) from None
+    if target.is_symlink():
+        raise UnsafePathError(f"--to {target} is a symbolic link; exports replace folders only")
     if target.exists() and not (target / "dataset_info.json").is_file():
         raise UsageError(f"--to {target} exists and is not an earlier hf export")
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -127,6 +128,8 @@ def export_dataset(run_dir: Path, fmt: str, destination: Path | None = None) -> 
     _refuse_run_files(target)
     convert = FORMATS[fmt]
     rows = [(convert or to_messages)(e) for e in examples]
+    if destination is None:
+        ensure_real_dir(target.parent)  # a link planted at RUN/export is not followed
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "hf":

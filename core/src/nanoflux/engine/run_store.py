@@ -18,9 +18,11 @@ refused, never half-read.
 
 Write order for an accepted example: its candidate line (which carries the whole
 example) is appended and fsynced first, then the dataset line, then the novelty
-store. Any of these can be cut short by a kill; :meth:`RunStore.recover` repairs the
-files on resume: a torn last line is dropped, an accepted candidate missing from the
-end of dataset.jsonl is appended, and nothing is ever written twice. A torn line is
+store. Any of these can be cut short by a kill or a full disk (an append that fails is
+cut back off its file, and the error names the file); :meth:`RunStore.recover`
+repairs the files on resume: a torn last line is dropped, an accepted candidate
+missing from the end of dataset.jsonl is appended, an example past the last accepted
+candidate (whose own line was cut off) is dropped, and nothing is ever written twice. A torn line is
 the beginning of a JSON object (:func:`cut_short`); a last line of anything else is
 damage like any other. Damage it cannot repair (a line missing or changed in the
 middle, counts that disagree, a file that is not what it should be) is refused with
@@ -30,6 +32,9 @@ skip a torn last line, since a run may be writing it, and refuse damage alike.
 Export and report do not read ``manifest.json`` (it records provenance, not data): a
 damaged one does not stop them. A resume extends it, and refuses a damaged one
 before anything else is done.
+
+No file is written through a symbolic link (see :mod:`nanoflux.storage`), and a run
+directory whose own files are links is refused.
 
 One process at a time: :meth:`RunStore.lock` takes an exclusive ``flock`` on
 ``run.lock`` for the life of the run; the kernel releases it when the process dies,
@@ -49,7 +54,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import DataFormatError, UsageError
 from ..inputs import decode_line, describe, iter_lines, load_json, located, parse_json
 from ..records import CANDIDATE_SCHEMA, Candidate, Example
-from ..storage import cut_short, hold_exclusive, temporary_path, write_atomic
+from ..storage import (
+    append,
+    cut_short,
+    hold_exclusive,
+    last_line,
+    refuse_links,
+    temporary_path,
+    truncate,
+    write_atomic,
+)
 
 if TYPE_CHECKING:
     from ..config import RunConfig
@@ -82,23 +96,24 @@ def encode_line(record: dict[str, Any]) -> bytes:
 def _mend_tail(path: Path) -> int:
     """Drop a last line cut short by a kill (returns the bytes cut); give a whole last
     line the newline it lacks. Call it only after the file was read without error."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    keep, tail = last_line(path)
+    if not tail:
         return 0
-    if not data or data.endswith(b"\n"):
-        return 0
-    keep = data.rfind(b"\n") + 1
-    torn = cut_short(data[keep:])
-    with open(path, "r+b") as handle:
-        if torn:
-            handle.truncate(keep)
-        else:
-            handle.seek(0, os.SEEK_END)
-            handle.write(b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return len(data) - keep if torn else 0
+    if cut_short(tail):
+        truncate(path, keep)
+        return len(tail)
+    append(path, b"\n", durable=True)
+    return 0
+
+
+def _line_start(path: Path, number: int) -> int:
+    """The byte offset where line ``number`` (from 1) of ``path`` begins."""
+    offset = 0
+    for at, raw in iter_lines(path):
+        if at == number:
+            break
+        offset += len(raw)
+    return offset
 
 
 def _validate(where: str, data: Any, model: type[R]) -> R:
@@ -206,7 +221,10 @@ class RunStore:
         return self.root.is_dir() and not self._foreign() and not self._holds_records()
 
     def require_run(self) -> None:
-        """Refuse, in one line, a directory that is not a run (for resume, export, report)."""
+        """Refuse, in one line, a directory that is not a run (for resume, export, report),
+        or one whose own files are links (to files elsewhere, which it would write)."""
+        if self.root.is_dir():
+            refuse_links(self.root, RUN_FILES)
         if self.is_run():
             return
         if self.is_unstarted() and any(self.root.iterdir()):
@@ -258,26 +276,15 @@ class RunStore:
 
     # -- records ----------------------------------------------------------------------
 
-    def _append(self, path: Path, line: bytes, *, durable: bool) -> None:
-        # One write() per line: a killed process leaves whole lines (the kernel keeps
-        # them); fsync is for power loss, paid only where losing the line loses data.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            os.write(fd, line)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def append_candidate(self, candidate: Candidate) -> None:
-        self._append(
-            self.candidates_path, encode_line(candidate.as_dict()), durable=candidate.accepted
-        )
+        # All of the line or none of it (a full disk), never through a link; fsync is
+        # for power loss, paid only where losing the line loses data.
+        append(self.candidates_path, encode_line(candidate.as_dict()), durable=candidate.accepted)
 
     def append_example(self, example: Example) -> None:
         # Not fsynced: the candidate line written before it carries the same example
         # durably, and recover() restores a dataset line lost to a power cut.
-        self._append(self.dataset_path, encode_line(example.as_dict()), durable=False)
+        append(self.dataset_path, encode_line(example.as_dict()))
 
     def numbered_candidates(self) -> Iterator[tuple[int, Candidate]]:
         """(line number, candidate); a line of a newer schema than this NanoFlux is refused."""
@@ -331,24 +338,29 @@ class RunStore:
     # -- after a crash --------------------------------------------------------------
 
     def recover(self) -> dict[str, int]:
-        """Repair what a kill leaves and check the rest; returns what was done, for the log.
+        """Repair what a kill or a full disk leaves and check the rest; returns what was
+        done, for the log.
 
-        Repaired: a last line a kill cut short in either file (dropped), a whole last
-        line without its newline (completed), accepted examples missing from the end of
-        dataset.jsonl (restored from their candidate lines). Refused, naming file and
-        line, with nothing changed: any other damage, and files that disagree.
+        Repaired: a last line cut short in either file (dropped), a whole last line
+        without its newline (completed), accepted examples missing from the end of
+        dataset.jsonl (restored from their candidate lines), one example at its end whose
+        candidate line was cut off (dropped: candidates.jsonl is the ledger). Refused,
+        naming file and line, with nothing changed: any other damage, and files that
+        disagree.
         """
         from .continuity import check_continuity
 
         # Check everything before changing anything: a refused run is left as it was.
         self.manifest()  # a resume extends it
-        missing = check_continuity(self)
-        report = {
-            "torn_candidate_bytes": _mend_tail(self.candidates_path),
-            "torn_dataset_bytes": _mend_tail(self.dataset_path),
-            "examples_restored": 0,
-        }
-        for example in missing:
+        repair = check_continuity(self)
+        report = {"torn_candidate_bytes": _mend_tail(self.candidates_path)}
+        report["orphans_dropped"] = 0
+        if repair.orphan_line is not None:
+            truncate(self.dataset_path, _line_start(self.dataset_path, repair.orphan_line))
+            report["orphans_dropped"] = 1
+        report["torn_dataset_bytes"] = _mend_tail(self.dataset_path)
+        report["examples_restored"] = 0
+        for example in repair.missing:
             self.append_example(example)
             report["examples_restored"] += 1
         return report

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig, dump_config
-from ..errors import ConfigError
+from ..errors import ConfigError, NanofluxError
 from ..machine import utc_now
 from ..plugins import PluginHost
 from ..records import CANDIDATE_SCHEMA, Record
 from ..secrets import scrub
+from ..storage import LogFile
 from .gate import SharedGate
 from .ledger import ROLES, Ledger, RunState
 from .roles import Seat
@@ -70,7 +72,7 @@ def run_log(path: Path, run_id: str) -> Iterator[logging.Logger]:
     """
     logger = logging.Logger(f"nanoflux.run[{run_id}]", logging.INFO)
     logger.parent = log
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = LogFile(path)  # not logging.FileHandler: it follows a link at run.log
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     try:
@@ -111,13 +113,18 @@ class Run:
         return self
 
     async def __aexit__(self, kind, error, traceback) -> None:
-        if kind is not None:
+        if kind is not None and self.stopped_because == "running":  # a signal names itself
             cancelled = issubclass(kind, asyncio.CancelledError | KeyboardInterrupt)
             self.stopped_because = "interrupted" if cancelled else "error"
         try:
             if self._opened:
                 self._write_manifest(end=True)
                 self.store.write_json(STATS, self.stats())
+        except NanofluxError:
+            if kind is None:
+                raise
+            # the error that stopped the run (a full disk, most likely the same one) is
+            # the one to show; the manifest is finished by the resume
         finally:
             await self._closing.aclose()
 
@@ -323,6 +330,39 @@ class Run:
                 task.cancel()
 
 
+#: signals that stop a run the way Ctrl-C does: the manifest is finished, the exit is 128+n
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(the_run: Run) -> Iterator[list[signal.Signals]]:
+    """SIGTERM and SIGHUP cancel the running task, so the run closes as on Ctrl-C (the
+    manifest records the signal) instead of dying at once. Yields the signals received."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    received: list[signal.Signals] = []
+
+    def stop(number: signal.Signals) -> None:
+        if not received:
+            if the_run.stopped_because == "running":
+                the_run.stopped_because = number.name
+            if task is not None:
+                task.cancel()
+        received.append(number)
+
+    installed = []
+    for number in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(number, stop, number)
+            installed.append(number)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread, or not a Unix loop: the default action stays
+    try:
+        yield received
+    finally:
+        for number in installed:
+            loop.remove_signal_handler(number)
+
+
 async def run_async(
     config: RunConfig,
     host: PluginHost,
@@ -335,10 +375,23 @@ async def run_async(
     if resume and config.out is None:
         raise ConfigError("resume needs the run directory")
     out_dir = Path(config.out) if config.out else default_out_dir(config.domain)
-    async with Run(
-        config.model_copy(update={"out": out_dir}), host, out_dir, resume=resume
-    ) as the_run:
-        await the_run.play_all(progress or (lambda _progress: None))
+    the_run = Run(config.model_copy(update={"out": out_dir}), host, out_dir, resume=resume)
+    with _stopped_by_signals(the_run) as received:
+        try:
+            async with the_run:
+                await the_run.play_all(progress or (lambda _progress: None))
+        except asyncio.CancelledError:
+            if not received:
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            stopped = NanofluxError(
+                f"run stopped by {received[0].name}",
+                hint=f"continue it with nanoflux run --resume {out_dir}",
+            )
+            stopped.exit_code = 128 + received[0].value
+            raise stopped from None
     return RunResult(
         out_dir=out_dir,
         accepted=the_run.state.accepted,
