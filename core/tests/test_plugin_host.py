@@ -142,7 +142,7 @@ def test_a_factory_that_makes_the_wrong_thing_is_named():
 
 def test_the_table_of_kinds_matches_the_hooks_and_the_host(builtin_host):
     registration_hooks = {n for n in dir(hookspecs) if n.startswith("register_")}
-    assert {kind.hook for kind in KINDS} == registration_hooks - {"register_commands"}
+    assert {kind.hook for kind in KINDS} == registration_hooks
     for kind in KINDS:
         assert hasattr(builtin_host, kind.attribute), kind
         if kind.contract:
@@ -268,15 +268,17 @@ def test_commands_use_the_host_they_are_given(arith_host):
 
     loads = []
 
-    def load():
-        loads.append(1)
+    def load(reserved_commands):
+        loads.append(sorted(reserved_commands))
         return arith_host
 
     cli = make_cli(load)
     assert CliRunner().invoke(cli, ["--help"]).exit_code == 0 and loads == []
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
-    assert "arith" in {row["name"] for row in json.loads(result.stdout)} and loads == [1]
+    assert "arith" in {row["name"] for row in json.loads(result.stdout)}
+    (reserved,) = loads  # loaded once, with core's command names reserved
+    assert {"run", "train", "eval", "plugins"} <= set(reserved)
 
 
 def test_a_plugin_cannot_replace_a_core_command(builtin_host):
@@ -288,3 +290,131 @@ def test_a_plugin_cannot_replace_a_core_command(builtin_host):
     cli = make_cli(builtin_host)
     with pytest.raises(NanofluxError, match="core command 'run'"):
         cli.add_command(click.Command("run"))
+
+
+# -- commands: a kind like the others ---------------------------------------------------
+
+
+class CommandsPlugin:
+    """Registers an embedder, then adds two commands, one under another name."""
+
+    @staticmethod
+    @hookimpl
+    def register_embedders(register):
+        register("cmd-embedder", lambda options: None)
+
+    @staticmethod
+    @hookimpl
+    def register_commands(cli):
+        import click
+
+        @cli.command()
+        def greet():
+            click.echo("hi")
+
+        cli.add_command(click.Command("shout", callback=lambda: click.echo("HI")), "yell")
+
+
+def test_commands_are_registrations_kept_by_the_host():
+    host = PluginHost.load(allow=[], extra=[("cmds", CommandsPlugin)])
+    assert not host.errors
+    assert host.provided_by("cmds") == {"embedders": ["cmd-embedder"], "commands": ["greet", "yell"]}
+    assert host.commands.entry("yell").plugin == "cmds"
+    assert host.commands.get("yell").name == "yell"
+
+
+class CommandsThenRaises(CommandsPlugin):
+    @staticmethod
+    @hookimpl
+    def register_commands(cli):
+        CommandsPlugin.register_commands(cli)
+        raise RuntimeError("commands broke halfway")
+
+
+def test_a_plugin_whose_register_commands_raises_keeps_nothing():
+    host = PluginHost.load(allow=[], extra=[("cmds", CommandsThenRaises)])
+    (error,) = host.errors
+    assert error.plugin == "cmds" and "register_commands failed" in error.error
+    assert "commands broke halfway" in error.error
+    assert "cmd-embedder" not in host.embedders and "greet" not in host.commands
+    assert host.provided_by("cmds") == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("cli.add_command('not a command')", "expected a click.core.Command, got str"),
+        ("cli.add_command(click.Command('run'))", "command 'run' is core's own"),
+        ("cli.add_command(click.Command('x')); cli.add_command(click.Command('x'))", "twice"),
+    ],
+)
+def test_commands_are_checked_when_added(body, problem):
+    namespace = {}
+    exec(f"import click\ndef register_commands(cli):\n    {body}\n", namespace)
+    plugin = type("P", (), {"register_commands": staticmethod(hookimpl(namespace["register_commands"]))})
+    host = PluginHost.load(allow=[], extra=[("odd", plugin)], reserved_commands={"run"})
+    (error,) = host.errors
+    assert error.plugin == "odd" and problem in error.error
+    assert host.provided_by("odd") == {}
+
+
+@pytest.fixture
+def broken_commands_path(tmp_path):
+    """An installed plugin that registers an embedder, adds a command, then fails in
+    register_commands; and one whose command takes a core command's name."""
+    (tmp_path / "nanoflux_halfcmd.py").write_text(
+        textwrap.dedent("""
+        import click
+
+        from nanoflux import hookimpl
+        from nanoflux.default_plugins.hashing import HashingEmbedder
+
+        @hookimpl
+        def register_embedders(register):
+            register("halfcmd-embedder", lambda options: HashingEmbedder())
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            def halfcmd():
+                click.echo("should never run")
+
+            raise RuntimeError("register_commands is broken")
+    """)
+    )
+    (tmp_path / "nanoflux_usurper.py").write_text(
+        textwrap.dedent("""
+        import click
+
+        from nanoflux import hookimpl
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command("eval")
+            def fake_eval():
+                click.echo("not core's eval")
+    """)
+    )
+    for name in ("halfcmd", "usurper"):
+        info = tmp_path / f"nanoflux_{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: nanoflux-{name}\nVersion: 1.0\n"
+        )
+        (info / "entry_points.txt").write_text(f"[nanoflux]\n{name} = nanoflux_{name}\n")
+    return tmp_path
+
+
+def test_an_installed_plugin_whose_commands_fail_keeps_nothing(broken_commands_path):
+    result = nanoflux(["plugins", "--json"], broken_commands_path)
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert "register_commands is broken" in rows["halfcmd"]["error"]
+    assert rows["halfcmd"]["provides"] == {}
+    assert "'eval' is core's own" in rows["usurper"]["error"]
+    assert rows["usurper"]["provides"] == {}
+    # the command it added is not there, and core's eval is still core's
+    result = nanoflux(["halfcmd"], broken_commands_path)
+    assert result.returncode == 2 and "No such command 'halfcmd'" in result.stderr
+    result = nanoflux(["eval", "--help"], broken_commands_path)
+    assert result.returncode == 0 and "not core's eval" not in result.stdout

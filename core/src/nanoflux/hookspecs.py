@@ -1,9 +1,10 @@
 """Every extension point of NanoFlux.
 
-Each hook receives a ``register`` callback; a plugin calls it once per thing it
-provides. Core attaches the plugin's name to each registration, so two plugins that
-claim the same id are reported by name, and ``nanoflux plugins`` can say who
-provides what. Ids end up in datasets and manifests: keep them stable.
+Each hook receives a ``register`` callback (``register_commands`` a click group); a
+plugin calls it once per thing it provides. Core attaches the plugin's name to each
+registration, so two plugins that claim the same id are reported by name, and
+``nanoflux plugins`` can say who provides what. Ids end up in datasets and manifests:
+keep them stable.
 
 Each ``register`` call is checked when it is made (a non-empty string id, a callable
 factory, an instance of the right class; :data:`nanoflux.kinds.KINDS` says which): a
@@ -97,6 +98,10 @@ def register_benchmarks(register):
 def register_commands(cli):
     """Add commands of a plugin's own to the ``nanoflux`` CLI.
 
-    :param cli: the top-level :class:`click.Group`; call ``cli.add_command`` or use
-        ``@cli.command()``. Commands named in core (run, train, ...) cannot be replaced.
+    :param cli: a :class:`click.Group` to add them to: call ``cli.add_command`` or use
+        ``@cli.command()``. Each command is a registration like any other, its id the
+        command's name: checked when added, kept only when all the plugin's hooks
+        succeed. A name of core's own (run, train, ...) fails the plugin. A command
+        reaches the plugin host through :func:`nanoflux.cli.current_host`; heavy imports
+        belong inside the command, as this hook runs whenever the plugins load.
     """

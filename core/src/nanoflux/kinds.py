@@ -5,12 +5,16 @@ the only place that knows, per kind, the host attribute that keeps them, the wor
 in messages and listings, the ``kind`` name in ``registry.toml``, the type a
 registration must have, and the contract suite in :mod:`nanoflux.testing` that tests
 it. The plugin host, the registry catalogue, ``nanoflux plugins`` and the tests read it.
+CLI commands are a kind like the others: staged while their plugin loads, and kept only
+when all its hooks succeed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+import click
 
 from .backends import Backend
 from .domains import Domain
@@ -33,8 +37,10 @@ class Kind:
     #: "factory": ``register(id, factory, description="")``, the factory returning
     #: ``expected``; "object": ``register(thing)`` with an instance of ``expected``, whose
     #: id is ``thing.<id_attribute>``; "shared": like "factory" but several plugins may
-    #: register one name (benchmark sections, merged)
-    registration: Literal["factory", "object", "shared"]
+    #: register one name (benchmark sections, merged); "command": the hook receives
+    #: ``cli``, a click group on which each command the plugin adds is registered, its
+    #: id the command's name
+    registration: Literal["factory", "object", "shared", "command"]
     expected: type | None
     #: the class in nanoflux.testing every registration of this kind subclasses in a test
     contract: str | None
@@ -71,10 +77,12 @@ KINDS: tuple[Kind, ...] = (
         "register_benchmarks", "benchmarks", "benchmark", "benchmarks", None,
         "shared", None, None,
     ),
+    Kind(
+        "register_commands", "commands", "command", "commands", "command",
+        "command", click.Command, None, id_attribute="name",
+    ),
 )  # fmt: skip
 
 BY_HOOK = {kind.hook: kind for kind in KINDS}
 #: the kind names registry.toml may use
-#: the kind names registry.toml may use; "command" is a plugin that adds CLI commands
-#: (``register_commands``), which registers no item and so has no row above
-CATALOGUE_KINDS = (*(kind.catalogue for kind in KINDS if kind.catalogue), "command")
+CATALOGUE_KINDS = tuple(kind.catalogue for kind in KINDS if kind.catalogue)

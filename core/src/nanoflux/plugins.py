@@ -2,13 +2,14 @@
 
 Plugins come from the ``nanoflux`` entry-point group, plus the built-in default
 plugins, which register through the same hooks. A plugin that fails to import, or
-whose hook raises, is recorded as a load error under its name; the others load.
-``NANOFLUX_LOAD_PLUGINS`` (comma-separated entry-point names; empty means none)
+whose hook raises, is recorded as a load error under its name and keeps nothing it
+registered (CLI commands included); the others load. ``NANOFLUX_LOAD_PLUGINS`` (comma-separated entry-point names; empty means none)
 restricts which external plugins load.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ from importlib import metadata
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
+import click
 import pluggy
 
 from . import hookspecs
@@ -54,11 +56,18 @@ class Registrations(Generic[T]):
     """What plugins registered of one kind, by id. An id registered twice is an error
     naming both plugins: ids end up in datasets, so they are never renamed."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, reserved: Iterable[str] = ()):
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
+        #: ids core keeps for itself (its own commands)
+        self.reserved = frozenset(reserved)
 
     def check_free(self, id: str, plugin: str) -> None:
+        if id in self.reserved:
+            raise PluginError(
+                f"{self.kind} {id!r} is core's own; plugin {plugin} cannot replace it",
+                hint=f"give the {self.kind} another name",
+            )
         if id in self._entries:
             other = self._entries[id].plugin
             raise PluginError(
@@ -128,8 +137,9 @@ class PluginHost:
     domains: Registrations[Domain]
     trainers: Registrations[Callable[[], Trainer]]
     benchmarks: dict[str, list[Entry[Callable[[dict[str, Any]], dict]]]]
+    commands: Registrations[click.Command]
 
-    def __init__(self) -> None:
+    def __init__(self, reserved_commands: Iterable[str] = ()) -> None:
         self.pm = pluggy.PluginManager("nanoflux")
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
@@ -137,6 +147,7 @@ class PluginHost:
         for kind in KINDS:
             shared = kind.registration == "shared"
             setattr(self, kind.attribute, {} if shared else Registrations(kind.label))
+        self.commands.reserved = frozenset(reserved_commands)
 
     # -- loading -----------------------------------------------------------------
 
@@ -147,12 +158,14 @@ class PluginHost:
         *,
         extra: Iterable[tuple[str, ModuleType | object]] = (),
         entry_points: bool = True,
+        reserved_commands: Iterable[str] = (),
     ) -> PluginHost:
         """Load the default plugins, the entry-point plugins, and ``extra`` (name, module) pairs.
 
         ``allow`` restricts entry-point plugins by name; None reads ``NANOFLUX_LOAD_PLUGINS``.
+        ``reserved_commands`` are the CLI's own command names: a plugin adding one fails.
         """
-        host = cls()
+        host = cls(reserved_commands)
         for module_name in DEFAULT_PLUGINS:
             host._register(module_name, importlib.import_module(module_name), builtin=True)
         if entry_points:
@@ -222,8 +235,12 @@ class PluginHost:
         for impl in getattr(self.pm.hook, kind.hook).get_hookimpls():
             if impl.plugin_name != plugin:
                 continue
+            register = self._registrar(kind, plugin, staged)
             try:
-                impl.function(register=self._registrar(kind, plugin, staged))
+                if kind.registration == "command":
+                    impl.function(cli=CommandStage(register))
+                else:
+                    impl.function(register=register)
             except PluginError:
                 raise
             except Exception as exc:
@@ -250,7 +267,7 @@ class PluginHost:
                     raise refuse(f"{kind.label} id {id!r} is registered twice")
             staged.append((kind, Entry(id, item, plugin, description)))
 
-        if kind.registration == "object":
+        if kind.registration in ("object", "command"):
             expected = kind.expected
 
             def register_object(thing: Any) -> None:
@@ -274,14 +291,6 @@ class PluginHost:
             stage(id, factory, description)
 
         return register
-
-    def add_commands(self, cli: Any) -> None:
-        """Let plugins add CLI commands; a failing plugin is recorded, not fatal."""
-        for impl in self.pm.hook.register_commands.get_hookimpls():
-            try:
-                impl.function(cli=cli)
-            except Exception as exc:
-                self.errors.append(LoadError(impl.plugin_name, f"register_commands failed: {exc}"))
 
     # -- opening things ----------------------------------------------------------
 
@@ -362,6 +371,23 @@ class PluginHost:
                     }
                 )
         return rows
+
+
+class CommandStage(click.Group):
+    """The ``cli`` a plugin's ``register_commands`` receives while the plugin loads. A
+    command added to it (``cli.add_command``, ``@cli.command()``) is a registration like
+    any other: checked now, kept in :attr:`PluginHost.commands` only when all the
+    plugin's hooks succeed."""
+
+    def __init__(self, register: Callable[..., None]):
+        super().__init__(name="nanoflux")
+        self._register = register
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if name is not None and isinstance(cmd, click.Command) and name != cmd.name:
+            cmd = copy.copy(cmd)  # added under another name: the id is that name
+            cmd.name = name
+        self._register(cmd)
 
 
 def _short(value: Any) -> str:

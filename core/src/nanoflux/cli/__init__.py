@@ -2,7 +2,9 @@
 
 ``make_cli(host)`` builds the command group around a plugin host, or a function that
 loads one: commands reach it through :func:`current_host`, and it is loaded only when
-a command needs it, so ``nanoflux --version`` and ``--help`` load no plugin.
+a command needs it, so ``nanoflux --version`` and ``--help`` load no plugin. Commands
+that plugins add (``register_commands``) are kept by the host like any registration and
+looked up there when a name is not core's.
 """
 
 from __future__ import annotations
@@ -44,17 +46,21 @@ class NanofluxGroup(click.Group):
     error's exit code. Commands that plugins add are looked up only when a name is not
     a core command."""
 
-    def __init__(self, *args, host: PluginHost | Callable[[], PluginHost], **kwargs):
+    def __init__(self, *args, host: PluginHost | Callable[..., PluginHost], **kwargs):
         super().__init__(*args, **kwargs)
         self._host_source = host
         self._host: PluginHost | None = None
         self._core_commands: set[str] = set()
-        self._plugin_commands_added = False
 
     def host(self) -> PluginHost:
+        """The host; one loaded here reserves core's command names, so a plugin that
+        adds one of them fails to load and keeps nothing."""
         if self._host is None:
             source = self._host_source
-            self._host = source() if callable(source) else source
+            if callable(source):
+                self._host = source(reserved_commands=frozenset(self._core_commands))
+            else:
+                self._host = source
         return self._host
 
     def add_core_command(self, command: click.Command) -> None:
@@ -69,10 +75,10 @@ class NanofluxGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
-        if command is None and not self._plugin_commands_added:
-            self._plugin_commands_added = True
-            self.host().add_commands(self)
-            command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name not in self._core_commands:
+            plugin_commands = self.host().commands
+            if cmd_name in plugin_commands:
+                command = plugin_commands.get(cmd_name)
         return command
 
     def invoke(self, ctx: click.Context):
@@ -102,8 +108,9 @@ class NanofluxGroup(click.Group):
             sys.exit(1)
 
 
-def make_cli(host: PluginHost | Callable[[], PluginHost]) -> NanofluxGroup:
-    """The ``nanoflux`` group, its commands using ``host`` (or what ``host()`` loads)."""
+def make_cli(host: PluginHost | Callable[..., PluginHost]) -> NanofluxGroup:
+    """The ``nanoflux`` group, its commands using ``host``, or what
+    ``host(reserved_commands=...)`` loads (:meth:`PluginHost.load` takes that)."""
     import importlib
 
     @click.group(
@@ -134,10 +141,10 @@ def current_host() -> PluginHost:
     return root.host()
 
 
-def _load_host() -> PluginHost:
+def _load_host(reserved_commands: frozenset[str]) -> PluginHost:
     from ..plugins import PluginHost
 
-    return PluginHost.load()
+    return PluginHost.load(reserved_commands=reserved_commands)
 
 
 def main() -> None:
