@@ -6,10 +6,17 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from test_engine import config
-from test_resume import cli_env, lines, nanoflux, write_config  # noqa: F401 (fixture)
+from test_resume import (  # noqa: F401 (fixture)
+    cli_env,
+    count_lines,
+    lines,
+    nanoflux,
+    write_config,
+)
 
 from nanoflux.engine import run
 from nanoflux.engine.export import export_dataset
@@ -410,6 +417,54 @@ def test_two_resumers_at_once(tmp_path, cli_env):  # noqa: F811
     out = finished_cli_run(tmp_path, cli_env, latency=0.1)
     command = nanoflux("run", "--resume", str(out), "--target", "12", "--quiet", env=cli_env)
     _one_won(_together([command, command], cli_env), out, accepted=12)
+
+
+# -- stopped by a signal ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["TERM", "HUP", "INT"]
+)
+def test_a_signal_finishes_the_manifest_and_exits_in_one_line(tmp_path, cli_env, stop):  # noqa: F811
+    config_file = write_config(tmp_path, target=50, latency=0.05)
+    out = tmp_path / "run"
+    command = nanoflux(
+        "run", "--config", str(config_file), "--out", str(out), "--quiet", env=cli_env
+    )
+    process = subprocess.Popen(command, env=cli_env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "candidates.jsonl").is_file() or count_lines(out / "candidates.jsonl") < 2:
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.01)
+    process.send_signal(stop)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + stop.value and err.count("\n") == 1, err
+    expected = "Interrupted." if stop == signal.SIGINT else f"run stopped by {stop.name}"
+    assert expected in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stopped_because"] == ("interrupted" if stop == signal.SIGINT else stop.name)
+    assert "ended_at" in manifest
+    # a commit the signal cut short is counted by the resume, which finishes it
+    assert json.loads((out / "stats.json").read_text())["attempts"] >= 1
+    resumed = subprocess.run(
+        nanoflux("run", "--resume", str(out), "--target", "6", "--quiet", env=cli_env),
+        env=cli_env,
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    ids = [e["id"] for e in lines(out / "dataset.jsonl")]
+    assert len(ids) == len(set(ids)) >= 6
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "stats.json"])
+def test_a_folder_where_a_run_file_should_be_is_one_line(tmp_path, arith_host, name):
+    out = finished_run(tmp_path, arith_host, target=1)
+    (out / name).unlink()
+    (out / name).mkdir()
+    with pytest.raises(DataFormatError) as caught:
+        resume(out, arith_host, target=2)
+    assert caught.value.one_line() == f"{out / name}: is a folder, not a file"
 
 
 # -- export ----------------------------------------------------------------------------

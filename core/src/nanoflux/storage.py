@@ -71,8 +71,8 @@ def write_error(path: Path | str, exc: OSError) -> NanofluxError:
     if exc.errno in _FULL:
         return WriteError(
             f"cannot write {path}: {reason}",
-            hint="free some space, then run the same command again (a run: --resume); "
-            "what was written before is kept",
+            hint="free some space, then run the same command again, or nanoflux run "
+            "--resume DIR for a run; what was written before is kept",
         )
     return WriteError(f"cannot write {path}: {reason}")
 
