@@ -196,14 +196,6 @@ class Judge:
             gather_evidence, self.domain, question, call_tool, self.consulted
         )
 
-    async def judge(
-        self, question: Question, answer: Answer, *, usage: Usage, seed: int | None
-    ) -> Verdict:
-        """:meth:`verify`, then :meth:`score`: the whole ruling, for a caller with no use
-        for the evidence before the Defender has answered."""
-        verification = await self.verify(question)
-        return await self.score(question, answer, verification, usage=usage, seed=seed)
-
     async def score(
         self,
         question: Question,
@@ -239,6 +231,9 @@ class Judge:
                     usage=usage,
                     schema=SCORES_SCHEMA,
                     salvage=True,  # a rationale that runs on does not void the scores
+                    # the verdict is the Judge's own last object, never one it quotes
+                    # from the question (a question may carry a verdict of its own)
+                    quoting=prompt,
                     max_tokens=self.max_tokens,
                     temperature=self.temperature,
                     seed=None if seed is None else seed + 101 * sample,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from ..backends import Backend, Completion, CompletionRequest
 from ..errors import BackendError, ModelOutputError
 from ..records import ChatMessage, Usage
-from ..structured import extract_json_object
+from ..structured import extract_json_object, own_json_object
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -44,9 +45,11 @@ class Seat:
             return await self.backend.complete(request)
 
 
-def salvage_last_string(text: str, schema: dict[str, Any]) -> dict[str, Any] | None:
-    """A reply cut off inside the schema's last property, a string, closed and read: every
-    other field is whole. None when the cut fell anywhere else."""
+def salvage_last_string(
+    text: str, schema: dict[str, Any], read: Callable[[str], Any] = extract_json_object
+) -> dict[str, Any] | None:
+    """A reply cut off inside the schema's last property, a string, closed and read (by
+    ``read``): every other field is whole. None when the cut fell anywhere else."""
     last = list(schema.get("properties", {}))[-1:]
     if not last or schema["properties"][last[0]].get("type") != "string":
         return None
@@ -55,7 +58,7 @@ def salvage_last_string(text: str, schema: dict[str, Any]) -> dict[str, Any] | N
         return None
     for ending in ('"}', '\\"}', '"}'[1:]):
         try:
-            data = extract_json_object(text + ending)
+            data = read(text + ending)
         except ModelOutputError:
             continue
         if isinstance(data, dict) and set(data) >= set(schema.get("required", [])):
@@ -70,7 +73,7 @@ def _problem(
     read: Callable[[str], Any],
 ) -> tuple[R | None, str]:
     if completion.finish_reason == "length" and completion.data is None:
-        data = salvage_last_string(completion.text, salvage) if salvage else None
+        data = salvage_last_string(completion.text, salvage, read) if salvage else None
         if data is not None:
             completion = completion.model_copy(update={"data": data})
         else:
@@ -118,6 +121,40 @@ async def complete_counted(
     return completion
 
 
+def _prepared(
+    completion: Completion, fill: dict[str, Any] | None, own: Callable[[str], Any] | None
+) -> Completion:
+    """The completion as :func:`_problem` reads it. With ``own`` (the reader of the reply's
+    own object), the backend's reading is set aside: it takes the first object, which may
+    be a quote. ``fill``'s fields go beneath the reply's."""
+    if own is not None and completion.text.strip():
+        completion = completion.model_copy(update={"data": None})
+    if not fill:
+        return completion
+    data = completion.data
+    if data is None:
+        try:
+            data = (own or extract_json_object)(completion.text)
+        except ModelOutputError:
+            return completion
+    return completion.model_copy(update={"data": {**fill, **data}})
+
+
+def _repair(
+    messages: list[ChatMessage], reply: str, problem: str, *, json: bool
+) -> list[ChatMessage]:
+    """The conversation with the invalid reply and a request to correct it."""
+    if json:
+        again = "Reply again with only the corrected JSON object."
+    else:
+        again = "Reply again, in the form asked for."
+    return [
+        *messages,
+        ChatMessage(role="assistant", content=reply[:2000]),
+        ChatMessage(role="user", content=f"That reply was not valid: {problem}. {again}"),
+    ]
+
+
 async def ask_for(
     seat: Seat,
     record_type: type[R],
@@ -133,6 +170,7 @@ async def ask_for(
     fill: dict[str, Any] | None = None,
     salvage: bool = False,
     read: Callable[[str], Any] = extract_json_object,
+    quoting: str | None = None,
 ) -> R:
     """One record of ``record_type`` from the model in ``seat``; ``fill`` supplies the fields
     its schema does not ask for (a reply that has them anyway keeps its own).
@@ -142,7 +180,14 @@ async def ask_for(
 
     ``salvage``: a reply cut off inside the schema's last property (a string of comment,
     like the Judge's rationale) is read with that string as far as it got.
+
+    ``quoting``: text the prompt holds that the model may quote (the question a Judge rules
+    on). The record is then the reply's own final object (:func:`own_json_object`), read
+    from its text: never an object from that text, nor the backend's reading, which takes
+    the first object and so may take a quote.
     """
+    own = None if quoting is None else partial(own_json_object, schema=schema, quoted=quoting)
+    read = own or read
     messages = [ChatMessage(role="system", content=system)] if system else []
     messages.append(ChatMessage(role="user", content=prompt))
     problem = ""
@@ -155,32 +200,13 @@ async def ask_for(
             seed=None if seed is None else seed + attempt,
         )
         completion = await complete_counted(seat, request, role=role, usage=usage)
-        if fill and completion.data is not None:
-            completion = completion.model_copy(update={"data": {**fill, **completion.data}})
-        elif fill:
-            try:
-                data = extract_json_object(completion.text)
-                completion = completion.model_copy(update={"data": {**fill, **data}})
-            except ModelOutputError:
-                pass
+        completion = _prepared(completion, fill, own)
         record, problem = _problem(completion, record_type, schema if salvage else None, read)
         if record is not None:
             return record
         if completion.finish_reason == "length":
             break  # a runaway runs away again: a repair would only pay for it twice
         if attempt == 0:
-            messages = [
-                *messages,
-                ChatMessage(role="assistant", content=completion.text[:2000]),
-                ChatMessage(
-                    role="user",
-                    content=f"That reply was not valid: {problem}. "
-                    + (
-                        "Reply again with only the corrected JSON object."
-                        if schema is not None
-                        else "Reply again, in the form asked for."
-                    ),
-                ),
-            ]
+            messages = _repair(messages, completion.text, problem, json=schema is not None)
     usage.failed_calls += 1
     raise RoleFailure(f"malformed_{role}", problem)
