@@ -2,10 +2,12 @@
 
 A program verifies a reference answer only if its value is a function of the program
 alone. So before the sandbox starts, :func:`~nanoflux.kit.screen.screen_program` refuses
-imports of randomness, clocks, files and the network; then the program runs twice, in two
-sandboxes, and a program whose two values differ is refused as non-deterministic. Either
-refusal is a :class:`ToolError`: the tool's result is ``ok=false`` with the cause, and a
-domain's verification records the reference as unverified, never as confirmed.
+imports of randomness, clocks, files and the network, and every way to reach a name the
+code does not show; then the program runs twice, in two fresh sandboxes whose string
+hashes are salted differently (and whose addresses ASLR places differently), and a
+program whose two values differ is refused as non-deterministic. Either refusal is a
+:class:`ToolError`: the tool's result is ``ok=false`` with the cause, and a domain's
+verification records the reference as unverified, never as confirmed.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ def deterministic_value(code: str, *, runs: int = RUNS, limits: SandboxLimits | 
     problems = screen_program(code)
     if problems:
         raise ToolError(f"refused before running: {'; '.join(problems[:5])}")
-    first = program_value(code, limits=limits)
-    for _ in range(runs - 1):
-        again = program_value(code, limits=limits)
+    # PYTHONHASHSEED 0, 1, ...: a value that follows string hashes (a set's order) differs
+    first = program_value(code, limits=limits, hash_seed=0)
+    for run in range(1, runs):
+        again = program_value(code, limits=limits, hash_seed=run)
         if _canonical(again) != _canonical(first):
             raise ToolError(
                 f"non-deterministic: one run gave {_shown(first)}, another {_shown(again)}"
@@ -73,7 +76,8 @@ def python_tool(domain: str, *, importable: str = "") -> JudgeTool:
         description=(
             "Run a Python program in the sandbox; the value is what solution() returns, else "
             f"stdout{extra}. Refused if it imports randomness, a clock, files or the network, "
-            "or if two runs give different values."
+            "names open, eval, exec, getattr, globals, vars, hash or id, or a dunder "
+            "attribute, or if two runs give different values."
         ),
         args_model=ProgramArgs,
         function=lambda args: deterministic_value(args.code),

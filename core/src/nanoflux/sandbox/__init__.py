@@ -150,8 +150,11 @@ def _probe() -> str | None:
     return None
 
 
-def run_python(code: str, *, limits: SandboxLimits | None = None) -> SandboxResult:
+def run_python(
+    code: str, *, limits: SandboxLimits | None = None, hash_seed: int = 0
+) -> SandboxResult:
     """Run ``code`` in the sandbox. Its value is what ``solution()`` returns, if defined.
+    ``hash_seed``: the interpreter's PYTHONHASHSEED (0: string hashes are not salted).
 
     Raises :class:`SandboxUnavailable` when the isolation cannot be set up; every failure
     of the program itself is a result with ``ok=False`` and a ``cause``.
@@ -161,10 +164,12 @@ def run_python(code: str, *, limits: SandboxLimits | None = None) -> SandboxResu
         raise SandboxUnavailable(
             f"program is {len(code)} characters; the sandbox takes at most {MAX_PROGRAM_BYTES}"
         )
-    return _run(code, limits or SandboxLimits())
+    if not 0 <= hash_seed <= 4_294_967_295:
+        raise ValueError(f"hash_seed {hash_seed} is not a PYTHONHASHSEED (0 to 4294967295)")
+    return _run(code, limits or SandboxLimits(), hash_seed)
 
 
-def _run(code: str, limits: SandboxLimits) -> SandboxResult:
+def _run(code: str, limits: SandboxLimits, hash_seed: int = 0) -> SandboxResult:
     if sys.platform != "linux":
         raise SandboxUnavailable("the sandbox needs Linux namespaces (bubblewrap)")
     binary = bubblewrap.bwrap()
@@ -180,7 +185,7 @@ def _run(code: str, limits: SandboxLimits) -> SandboxResult:
     started = time.monotonic()
     try:
         process = subprocess.Popen(
-            bubblewrap.command(binary, limits, result_w, info_w, uid),
+            bubblewrap.command(binary, limits, result_w, info_w, uid, hash_seed),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -341,16 +346,10 @@ def _supervise(
             buffers[name] += chunk
             if len(buffers[name]) > limits.output_bytes:
                 overflow = name
-        if waiting and uid is not None and buffers["result"].startswith(b"MAP\n"):
-            del buffers["result"][:4]  # as root: the runner waits for its namespace's maps
-            runner.map_to(uid)
-            uid = None
-            _signal(process)
-        if waiting and (buffers["result"].startswith(b"READY\n") or result_r not in open_fds):
-            waiting = False
-            if group and buffers["result"].startswith(b"READY\n"):
-                group.adopt(process.pid)
-            _send(process, code)
+        if waiting:
+            waiting, uid = _handshake(
+                process, runner, buffers, result_r in open_fds, uid, group, code
+            )
         if overflow:
             break
     selector.close()
@@ -366,12 +365,41 @@ def _supervise(
             _kill(process, runner)
     seconds = time.monotonic() - started
     result = _interpret(process.returncode, buffers, limits, seconds, timed_out, overflow)
-    if group:
-        result.bounded_by = "cgroup"
-        if not result.ok and result.cause == "killed" and group.out_of_memory():
-            result.cause = "memory"
-            result.error = f"killed at the memory limit of {limits.memory_bytes()} bytes"
+    return _bounded(result, group, limits) if group else result
+
+
+def _bounded(result: SandboxResult, group: cgroup.Cgroup, limits: SandboxLimits) -> SandboxResult:
+    """``result`` of a sandbox its cgroup held: a kill there is its memory limit's."""
+    result.bounded_by = "cgroup"
+    if not result.ok and result.cause == "killed" and group.out_of_memory():
+        result.cause = "memory"
+        result.error = f"killed at the memory limit of {limits.memory_bytes()} bytes"
     return result
+
+
+def _handshake(
+    process: subprocess.Popen,
+    runner: _Runner,
+    buffers: dict[str, bytearray],
+    result_open: bool,
+    uid: int | None,
+    group: cgroup.Cgroup | None,
+    code: str,
+) -> tuple[bool, int | None]:
+    """Answer the runner before its program: map its namespace when it asks (as root),
+    send the program once it is READY (or gone). (Still waiting, the uid still to map.)"""
+    if uid is not None and buffers["result"].startswith(b"MAP\n"):
+        del buffers["result"][:4]  # as root: the runner waits for its namespace's maps
+        runner.map_to(uid)
+        uid = None
+        _signal(process)
+    ready = buffers["result"].startswith(b"READY\n")
+    if not (ready or not result_open):
+        return True, uid
+    if group and ready:
+        group.adopt(process.pid)
+    _send(process, code)
+    return False, uid
 
 
 def _send(process: subprocess.Popen, code: str) -> None:
@@ -463,13 +491,13 @@ def _exit_cause(returncode: int | None, limits: SandboxLimits) -> tuple[str, str
     return "exit", f"the program ended the interpreter (exit status {returncode}) before reporting"
 
 
-def program_value(code: str, *, limits: SandboxLimits | None = None) -> Any:
+def program_value(code: str, *, limits: SandboxLimits | None = None, hash_seed: int = 0) -> Any:
     """What a ``*.python`` judge tool reports: solution()'s value, else the stripped stdout.
 
     A failed program raises :class:`ToolError` naming the cause, so the tool's result is
     ``ok=false`` with that error; so does an unavailable sandbox.
     """
-    result = run_python(code, limits=limits)
+    result = run_python(code, limits=limits, hash_seed=hash_seed)
     if not result.ok:
         raise ToolError(f"program failed ({result.cause}): {result.error}")
     return result.value if result.has_solution else result.stdout.strip()

@@ -2,22 +2,25 @@
 
 The program runs as the only process of its own user, pid, network, IPC, UTS and mount
 namespaces (``--as-pid-1``: no bwrap init without a seccomp filter shares its pid
-namespace, so there is no /proc/1 of another process to open). It sees the interpreter,
-its site-packages and editable sources read-only, /proc of its own pid namespace, a
-read-only /dev with the usual nodes, and three size-capped tmpfs mounts: /sandbox (its
-working directory), /tmp and /dev/shm.
+namespace). It sees the interpreter, its site-packages and editable sources read-only,
+a read-only /dev with /dev/null, /dev/zero and /dev/full alone, and three size-capped
+tmpfs mounts: /sandbox (its working directory), /tmp and /dev/shm. There is no /proc
+and no /sys: what they hold (uptimes, start times, mount ids, the kernel's random uuid)
+differs from run to run and machine to machine, so nothing a program can read does, and
+its value cannot depend on it. Its interpreter's string hashes are salted with the
+``PYTHONHASHSEED`` the caller names (0 by default: not salted), so that two runs with
+different seeds show a value that depends on them.
 
 Whoever runs NanoFlux, the program's uid maps to an unprivileged host uid and its user
-namespace maps no other id: every line of its /proc/self/uid_map and gid_map reads
-``65534 65534 1`` from inside, and names no host root from outside. So /proc/sys and
-other root-owned files are not writable, and RLIMIT_NPROC (which the kernel never
-enforces for host root) holds. Run by an ordinary user, bwrap maps the sandbox's uid to
-that user (and /dev is built by hand: bwrap's ``--dev`` would map it to 0 of an
-intermediate namespace). Run as root, bwrap makes no user namespace and stays root while
-it mounts, so an interpreter under a private home such as /root can still be bound; the
-runner then makes a user namespace of its own, which the supervisor maps to ``U`` alone
-(``SANDBOX_UID``: 65534, or ``NANOFLUX_SANDBOX_UID``), and drops to ``U``
-(:func:`.runner.drop_privileges`).
+namespace maps no other id: its uid_map and gid_map, read from the host, hold one line
+each, which names that uid and no host root. So root-owned files are not writable, and
+RLIMIT_NPROC (which the kernel never enforces for host root) holds. Run by an ordinary
+user, bwrap maps the sandbox's uid to that user (and /dev is built by hand: bwrap's
+``--dev`` would map it to 0 of an intermediate namespace). Run as root, bwrap makes no
+user namespace and stays root while it mounts, so an interpreter under a private home
+such as /root can still be bound; the runner then makes a user namespace of its own,
+which the supervisor maps to ``U`` alone (``SANDBOX_UID``: 65534, or
+``NANOFLUX_SANDBOX_UID``), and drops to ``U`` (:func:`.runner.drop_privileges`).
 
 bwrap reports the runner's host pid on an info descriptor: the supervisor kills the
 runner itself at the wall-time limit instead of trusting bwrap's death to reach it
@@ -123,35 +126,37 @@ def _folders_above(paths: tuple[str, ...]) -> list[str]:
     return sorted(folders - {"/", "/tmp"} - set(paths))
 
 
-DEVICES = ("null", "zero", "full", "random", "urandom")
+# no random or urandom: the kernel's getrandom() serves the interpreter itself
+DEVICES = ("null", "zero", "full")
 
 
 def _dev(writable: list[str]) -> list[str]:
-    """/dev, built by hand: read-only, the usual nodes, and a capped /dev/shm.
+    """/dev, built by hand: read-only, :data:`DEVICES`, and a capped /dev/shm.
 
     Not bwrap's ``--dev``: that one mounts a devpts, for which an unprivileged bwrap maps
     the sandbox's uid to 0 of an intermediate namespace, so the program would read
     ``65534 0 1`` in its uid_map; and its tmpfs is uncapped. A node the host lacks is
-    left out, where ``--dev`` would fail.
+    left out, where ``--dev`` would fail. No /dev/fd or /dev/stdin: they would point
+    into a /proc that is not there.
     """
     line = ["--perms", "0755", "--size", str(64 * 1024), "--tmpfs", "/dev"]
     for node in DEVICES:
         line += ["--dev-bind-try", f"/dev/{node}", f"/dev/{node}"]
-    line += ["--symlink", "/proc/self/fd", "/dev/fd"]
-    for number, name in enumerate(("stdin", "stdout", "stderr")):
-        line += ["--symlink", f"/proc/self/fd/{number}", f"/dev/{name}"]
     return [*line, *writable, "/dev/shm", "--remount-ro", "/dev"]
 
 
 def command(
-    binary: str, limits: SandboxLimits, result_fd: int, info_fd: int, drop_to: int | None = None
+    binary: str,
+    limits: SandboxLimits,
+    result_fd: int,
+    info_fd: int,
+    drop_to: int | None = None,
+    hash_seed: int = 0,
 ) -> list[str]:
     """The bwrap command line; bwrap reports the runner's pid on ``info_fd``. Without
     ``drop_to``, bwrap maps the sandbox's uid to ours. With it (we are root), bwrap makes
-    no user namespace; the runner makes its own and drops to ``drop_to``."""
-    from .seccomp import seccomp_filter
-
-    tmpfs_bytes = str(limits.disk_mb * 1024 * 1024)
+    no user namespace; the runner makes its own and drops to ``drop_to``. ``hash_seed``:
+    the interpreter's PYTHONHASHSEED."""
     line = [binary, "--info-fd", str(info_fd), "--cap-drop", "ALL"]
     if drop_to is None:
         line += ["--unshare-all", "--unshare-user", "--disable-userns"]
@@ -160,16 +165,16 @@ def command(
         # every namespace but the user one (--unshare-all would try that one too)
         line += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         line += ["--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    line += [
-        "--new-session",
-        "--die-with-parent",
-        "--as-pid-1",
-        "--hostname",
-        "sandbox",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-    ]
+    line += ["--new-session", "--die-with-parent", "--as-pid-1", "--hostname", "sandbox"]
+    line += [*_mounts(limits), "--chdir", WORKDIR, "--clearenv"]
+    for name, value in environment(hash_seed).items():
+        line += ["--setenv", name, value]
+    return [*line, "--", *_interpreter(limits, result_fd, drop_to)]
+
+
+def _mounts(limits: SandboxLimits) -> list[str]:
+    """Everything the program sees, read-only but for three empty, capped tmpfs mounts."""
+    line = ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             line += ["--symlink", os.readlink(top), top]
@@ -179,7 +184,7 @@ def command(
         line += ["--ro-bind-try", path, path]
     # The empty /tmp comes before the interpreter's folders, so a virtualenv that
     # lives under /tmp is mounted on top of it instead of being hidden by it.
-    writable = ["--perms", "1777", "--size", tmpfs_bytes, "--tmpfs"]
+    writable = ["--perms", "1777", "--size", str(limits.disk_mb * 1024 * 1024), "--tmpfs"]
     line += [*writable, "/tmp"]
     # bwrap gives the folders it makes above a mount the host's modes: /root would be
     # 0700, and the interpreter under it out of the program's reach
@@ -187,42 +192,33 @@ def command(
         line += ["--perms", "0755", "--dir", folder]
     for path in visible_paths():
         line += ["--ro-bind", path, path]
-    # all of /proc read-only: ns_last_pid and the 0666 PSI triggers in /proc/pressure
-    line += ["--proc", "/proc", "--remount-ro", "/proc"]
-    line += _dev(writable)
-    line += [
-        *writable,
-        WORKDIR,
-        "--remount-ro",
-        "/",
-        "--chdir",
-        WORKDIR,
-        "--clearenv",
-        "--setenv",
-        "HOME",
-        WORKDIR,
-        "--setenv",
-        "TMPDIR",
-        "/tmp",
-        "--setenv",
-        "PATH",
-        "/usr/bin:/bin",
-        "--setenv",
-        "LANG",
-        "C.UTF-8",
+    return [*line, *_dev(writable), *writable, WORKDIR, "--remount-ro", "/"]
+
+
+def environment(hash_seed: int = 0) -> dict[str, str]:
+    """The program's whole environment: nothing of ours (no API key) reaches it."""
+    return {
+        "HOME": WORKDIR,
+        "TMPDIR": "/tmp",
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": str(hash_seed),
         # one BLAS/OpenMP thread: pools of threads would eat the address-space limit
-        "--setenv",
-        "OPENBLAS_NUM_THREADS",
-        "1",
-        "--setenv",
-        "OMP_NUM_THREADS",
-        "1",
-        "--setenv",
-        "MKL_NUM_THREADS",
-        "1",
-        "--",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
+def _interpreter(limits: SandboxLimits, result_fd: int, drop_to: int | None) -> list[str]:
+    from .seccomp import seccomp_filter
+
+    return [
         sys.executable,
-        "-I",
+        # -I without its -E, which would ignore PYTHONHASHSEED: the environment is
+        # cleared, so every variable the interpreter reads is one of :func:`environment`
+        "-s",
+        "-P",
         "-B",
         "-c",
         runner_source(),
@@ -234,4 +230,3 @@ def command(
         str(drop_to or 0),
         seccomp_filter().hex(),
     ]
-    return line

@@ -1,6 +1,6 @@
 """The first code that runs inside the sandbox, before the program's first line.
 
-Run as ``python -I -B -c <this file's source> RESULT_FD CPU AS FSIZE TASKS UID FILTER_HEX``
+Run as ``python -s -P -B -c <this file's source> RESULT_FD CPU AS FSIZE TASKS UID FILTER_HEX``
 (the sandbox reads the source once; nothing here is imported on the host side except by
 tests). When bwrap ran as root (UID is not 0) it drops to UID and moves into a user
 namespace of its own that maps nothing but UID (see :func:`drop_privileges`: the
@@ -26,7 +26,8 @@ import signal
 import sys
 import traceback
 
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT = 1, 4, 24, 47
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_READ, PR_CAPBSET_DROP = 1, 4, 23, 24
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET = 47, 1
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 PR_CAP_AMBIENT_CLEAR_ALL, CAPABILITY_VERSION_3 = 4, 0x20080522
 CLONE_NEWUSER = 0x10000000
@@ -63,7 +64,7 @@ def drop_privileges(uid: int, out, libc: ctypes.CDLL) -> str | None:
     message when that fails.
 
     Run as root, bwrap makes no user namespace (one made by root must map host root for
-    bwrap to mount in it, and the program would read ``0 0 1`` in /proc/self/uid_map), and
+    bwrap to mount in it, and the program's uid_map would read ``0 0 1``), and
     starts us as host root with CAP_SETUID and CAP_SETGID alone. We make the namespace
     ourselves, while still root, so that root owns it: bwrap, which drops every
     capability but stays root, may then still send us the parent-death signal. Its maps
@@ -84,18 +85,26 @@ def drop_privileges(uid: int, out, libc: ctypes.CDLL) -> str | None:
         _drop_capabilities(libc)
     except OSError as exc:
         return f"could not drop to uid {uid} in a namespace of its own: {exc}"
-    with open("/proc/self/status") as status:
-        fields = dict(line.split(":", 1) for line in status if ":" in line)
-    caps = {k: int(fields[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
-    maps = [_read(f"/proc/self/{name}").split() for name in ("uid_map", "gid_map")]
-    if os.getresuid() != (uid,) * 3 or any(caps.values()) or maps != [[str(uid)] * 2 + ["1"]] * 2:
-        return f"could not drop to uid {uid}: {fields['Uid'].split()} {caps} maps {maps}"
+    # the sandbox has no /proc: the kernel is asked directly (the maps are the
+    # supervisor's own writing, and setresuid to ``uid`` succeeds only where it is mapped)
+    held = _capabilities(libc)
+    ids = (os.getresuid(), os.getresgid(), os.getgroups())
+    if ids != ((uid,) * 3, (uid,) * 3, []) or held:
+        return f"could not drop to uid {uid}: uids, gids, groups {ids}, capabilities {held}"
     return None
 
 
-def _read(path: str) -> str:
-    with open(path) as file:
-        return file.read()
+def _capabilities(libc: ctypes.CDLL) -> list[str]:
+    """The capability sets that still hold any capability."""
+    header, data = _CapHeader(CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _check(libc.capget(ctypes.byref(header), data), "capget")
+    held = [name for name, _ in _CapData._fields_ if any(getattr(d, name) for d in data)]
+    numbers = range(64)
+    if any(libc.prctl(PR_CAPBSET_READ, n, 0, 0, 0) == 1 for n in numbers):
+        held.append("bounding")
+    if any(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, n, 0, 0) == 1 for n in numbers):
+        held.append("ambient")
+    return held
 
 
 def _drop_capabilities(libc: ctypes.CDLL) -> None:
