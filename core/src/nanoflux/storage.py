@@ -81,7 +81,9 @@ def _link_refused(path: Path | str) -> NanofluxError:
     return write_error(path, OSError(errno.ELOOP, os.strerror(errno.ELOOP)))
 
 
-def _open(path: Path | str, flags: int, *, dir_fd: int | None = None, shown=None) -> int:
+def _open(
+    path: Path | str, flags: int, *, dir_fd: int | None = None, shown: Path | None = None
+) -> int:
     """os.open of a regular file without following a link at the name; OSError as is."""
     fd = os.open(path, flags | _SAFE, 0o644, dir_fd=dir_fd)
     try:
@@ -94,7 +96,9 @@ def _open(path: Path | str, flags: int, *, dir_fd: int | None = None, shown=None
     return fd
 
 
-def open_regular(path: Path | str, flags: int, *, dir_fd: int | None = None, shown=None) -> int:
+def open_regular(
+    path: Path | str, flags: int, *, dir_fd: int | None = None, shown: Path | None = None
+) -> int:
     """A descriptor on the regular file ``path`` opened with ``flags`` (``O_CREAT`` makes
     it), never through a link there; anything else is one error naming ``shown or path``."""
     try:
@@ -364,7 +368,13 @@ def hold_exclusive(path: Path, what: str) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"{what} cannot be used: {exc.strerror or exc}") from None
-    fd = open_regular(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fd = _open(path, os.O_RDWR | os.O_CREAT)
+    except OSError as exc:
+        refusal = write_error(path, exc)
+        if isinstance(refusal, UnsafePathError):
+            raise refusal from None
+        raise UsageError(f"{what} cannot be used: {exc.strerror or exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
