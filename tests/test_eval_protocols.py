@@ -157,7 +157,7 @@ def test_malformed_replies_make_a_result_degenerate(benchmark, tmp_path):
 def test_cot_fewshot_sends_training_exemplars_as_earlier_turns(benchmark, tmp_path):
     from nanoflux import hookimpl
     from nanoflux.default_plugins.scripted import ScriptedBackend
-    from nanoflux.evaluation import evaluate_model, load_benchmark, resolve_protocol
+    from nanoflux.evaluation import Harness, resolve_protocol
     from nanoflux.plugins import PluginHost
 
     backend = ScriptedBackend(["Final answer: 12"])
@@ -169,12 +169,12 @@ def test_cot_fewshot_sends_training_exemplars_as_earlier_turns(benchmark, tmp_pa
             register("fake", lambda spec: backend)
 
     host = PluginHost.load(allow=["math"], extra=[("fake", FakeBackend)])
-    domain, spec, items = load_benchmark(host, f"math:gsm8k:{benchmark}", limit=1)
-    protocol, exemplars = resolve_protocol(host, spec, items, "cot-fewshot", shots=2)
-    assert protocol.exemplars.endswith("train.jsonl") and protocol.shots == 2
-    summary, results = evaluate_model(
-        host, "fake:x", domain, str(spec), items, protocol=protocol, exemplars=exemplars
+    harness = Harness.prepare(
+        host, f"math:gsm8k:{benchmark}", limit=1, protocol="cot-fewshot", shots=2
     )
+    protocol, exemplars = harness.protocol, harness.exemplars
+    assert protocol.exemplars.endswith("train.jsonl") and protocol.shots == 2
+    summary, results = harness.evaluate(tmp_path / "fewshot", "fake:x")
     messages = backend.calls[0].messages
     assert [m.role for m in messages] == ["user", "assistant"] * 2 + ["user"]
     assert messages[0].content.startswith("Natalia sold 48 clips")
@@ -189,7 +189,12 @@ def test_cot_fewshot_sends_training_exemplars_as_earlier_turns(benchmark, tmp_pa
     # an exemplar that is also an evaluated item would hand the model the answer
     with pytest.raises(Exception, match="also an evaluated item"):
         resolve_protocol(
-            host, spec, items, "cot-fewshot", shots=1, exemplars=f"math:gsm8k:{benchmark}"
+            host,
+            harness.benchmark,
+            harness.items,
+            "cot-fewshot",
+            shots=1,
+            exemplars=f"math:gsm8k:{benchmark}",
         )
 
 

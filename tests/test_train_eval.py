@@ -184,7 +184,7 @@ def test_eval_with_a_baseline_reports_the_paired_test(gsm8k, tmp_path):
 
 def test_json_protocol_sends_the_question_and_the_answer_schema(gsm8k, tmp_path):
     from nanoflux.default_plugins.scripted import ScriptedBackend
-    from nanoflux.evaluation import evaluate_model, load_benchmark
+    from nanoflux.evaluation import Harness
     from nanoflux.plugins import PluginHost
     from nanoflux.structured import ANSWER_SCHEMA
 
@@ -197,8 +197,8 @@ def test_json_protocol_sends_the_question_and_the_answer_schema(gsm8k, tmp_path)
             register("fake", lambda spec: backend)
 
     host = PluginHost.load(allow=["math"], extra=[("fake", FakeBackend)])
-    domain, spec, items = load_benchmark(host, f"math:gsm8k:{gsm8k}", limit=2)
-    summary, _ = evaluate_model(host, "fake:x", domain, str(spec), items)
+    harness = Harness.prepare(host, f"math:gsm8k:{gsm8k}", limit=2, protocol="json")
+    summary, _ = harness.evaluate(tmp_path / "eval", "fake:x")
     request = backend.calls[0]
     assert request.json_schema == ANSWER_SCHEMA
     assert request.temperature == 0.0
@@ -267,7 +267,7 @@ def test_bad_benchmark_specs_are_one_line_errors(gsm8k, tmp_path):
 
 def test_benchmark_items_become_examples_with_their_solution():
     items = [
-        BenchmarkItem(id="a", question="Q?", answer="12", meta={"solution": "3*4=12"}),
+        BenchmarkItem(id="a", question="Q?", answer="12", solution="3*4=12\n"),
         BenchmarkItem(id="b", question="Pick one", answer="B", choices=["x", "y"]),
     ]
     first, second = benchmark_examples(items)
@@ -277,6 +277,9 @@ def test_benchmark_items_become_examples_with_their_solution():
     ]
     assert second["messages"][0]["content"] == item_question(items[1]) == "Pick one\n\nA. x\nB. y"
     assert second["messages"][1]["content"] == "Final answer: B"
+    # the typed field is the solution; what a loader keeps in meta is not read
+    untyped = BenchmarkItem(id="c", question="Q?", answer="1", meta={"solution": "x"})
+    assert benchmark_examples([untyped])[0]["messages"][1]["content"] == "Final answer: 1"
 
 
 def test_train_on_a_run_dataset_and_on_a_benchmark(tiny_model, gsm8k, tmp_path):

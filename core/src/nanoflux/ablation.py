@@ -16,6 +16,7 @@ Output folder::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from .engine.run_store import RunStore
 from .errors import ConfigError, DataFormatError, UsageError
 from .inputs import load_json, located
 from .records import Candidate, quality_level
+from .storage import ensure_real_dir, write_atomic
 from .training import TrainOptions, TrainResult
 
 QUALITY_BANDS = ("L1", "L2", "L3", "L4", "L5")
@@ -63,8 +65,8 @@ def band_of(candidate: Candidate, by: str, hop_bands: list[tuple[str, int, int]]
 
 def candidate_example(candidate: Candidate) -> dict[str, Any]:
     """A candidate as a chat example, in the same shape as the run's dataset.jsonl."""
+    from .domains import choices_text
     from .engine.example import assistant_message, example_id
-    from .evaluation import choices_text
 
     question = candidate.question
     user = question.text.strip()
@@ -118,57 +120,40 @@ def subsets(
     return result
 
 
+def band_slices(run_dir: Path, by: str, hop_bands: str, cap: int, seed: int, min_examples: int):
+    """:func:`subsets` of ``run_dir``'s candidates; an error when no band has enough."""
+    bands = parse_hop_bands(hop_bands) if by == "hops" else []
+    slices = subsets(read_candidates(run_dir), by, bands, cap, seed)
+    if not any(len(examples) >= min_examples for _, _, examples in slices):
+        raise DataFormatError(
+            f"{run_dir}: no {by} band has {min_examples}+ eligible candidates "
+            "(a question and a verdict with a verified reference)"
+        )
+    return slices
+
+
 def run_ablation(
     host,
     run_dir: Path,
+    harness,
     *,
     by: str,
-    benchmark: str,
     model: str,
     out: Path,
     options: TrainOptions,
     trainer: str = "peft",
     cap: int = 200,
     min_examples: int = 1,
-    limit: int | None = None,
     hop_bands: str = DEFAULT_HOP_BANDS,
-    max_tokens: int = 512,
-    concurrency: int = 8,
-    answer_format: str = "cot",
-    eval_options: dict[str, Any] | None = None,
     say: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
-    from .evaluation import compare, load_benchmark, make_protocol, run_evaluation
+    """Train on each band of ``run_dir``'s candidates and evaluate every band model and
+    the base model through ``harness`` (a :class:`nanoflux.evaluation.Harness`)."""
     from .report import plots
 
     out = Path(out)
-    bands = parse_hop_bands(hop_bands) if by == "hops" else []
-    slices = subsets(read_candidates(run_dir), by, bands, cap, options.seed)
-    if not any(len(examples) >= min_examples for _, _, examples in slices):
-        raise DataFormatError(
-            f"{run_dir}: no {by} band has {min_examples}+ eligible candidates "
-            "(a question and a verdict with a verified reference)"
-        )
-    domain, spec, items = load_benchmark(host, benchmark, limit)
+    slices = band_slices(run_dir, by, hop_bands, cap, options.seed, min_examples)
     engine = host.open_trainer(trainer)
-
-    protocol = make_protocol(answer_format, max_tokens=max_tokens)
-
-    def evaluate(folder: Path, spec_text: str):
-        say(f"evaluating {spec_text} on {len(items)} items")
-        return run_evaluation(
-            host,
-            folder,
-            spec_text,
-            domain,
-            str(spec),
-            items,
-            protocol=protocol,
-            options=eval_options,
-            concurrency=concurrency,
-            say=say,
-        )
-
     rows: list[dict[str, Any]] = []
     base = None
     for band, count, examples in slices:
@@ -177,55 +162,61 @@ def run_ablation(
         if len(examples) < min_examples:
             row["skipped"] = f"fewer than {min_examples} eligible examples"
             continue
-        folder = out / f"band-{band}"
-        result_path = folder / "train" / "train_result.json"
-        if result_path.is_file():
-            with located(str(result_path)):
-                result = TrainResult.model_validate(load_json(result_path))
-        else:
-            say(f"band {band}: training on {len(examples)} examples")
-            result = engine.train(examples, model, folder / "train", options)
-        tuned_spec = result.tuned_spec
+        result = train_band(engine, out / f"band-{band}", band, examples, model, options, say)
         if base is None:
-            base = evaluate(out / "base", result.base_spec)
-        summary, results = evaluate(folder / "eval", tuned_spec)
-        comparison = compare(summary, results, *base)
-        row.update(
-            accuracy=summary.accuracy,
-            ci95=list(summary.ci95),
-            delta=comparison.delta,
-            delta_ci95=list(comparison.delta_ci95),
-            p_value=comparison.p_value,
-            tokens_seen=result.tokens_seen,
-            flops_estimate=result.flops_estimate,
-            train_seconds=result.seconds,
-            model=tuned_spec,
-        )
-    base_summary = base[0] if base else None
+            base = harness.evaluate(out / "base", result.base_spec)
+        row.update(evaluate_band(harness, out / f"band-{band}" / "eval", result, base, say))
     report = {
         "by": by,
         "run": str(run_dir),
-        "benchmark": str(spec),
+        "benchmark": str(harness.benchmark),
         "model": model,
         "cap": cap,
-        "answer_format": answer_format,
+        "answer_format": harness.protocol.name,
+        "protocol": harness.protocol.model_dump(mode="json"),
         "hop_bands": hop_bands if by == "hops" else None,
         "options": options.model_dump(mode="json"),
-        "base": None
-        if base_summary is None
-        else {
-            "model": base_summary.model,
-            "n": base_summary.n,
-            "accuracy": base_summary.accuracy,
-            "ci95": list(base_summary.ci95),
-        },
+        "base": None if base is None else base.summary.headline(),
         "rows": rows,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "ablation.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
-    (out / "ablation.md").write_text(markdown_table(report), "utf-8")
+    ensure_real_dir(out)
+    write_atomic(out / "ablation.json", json.dumps(report, indent=2) + "\n")
+    write_atomic(out / "ablation.md", markdown_table(report))
     plots.ablation(rows, report["base"], out / "ablation.png", by)
     return report
+
+
+def evaluate_band(harness, folder: Path, result: TrainResult, base, say) -> dict[str, Any]:
+    """The band model's row: its accuracy and its paired comparison with the base."""
+    from .evaluation import compare
+
+    say(f"evaluating {result.tuned_spec} on {len(harness.items)} items")
+    # the band's training keys its evaluation: retrained weights keep their spec
+    key = hashlib.sha256(result.model_dump_json().encode()).hexdigest()[:16]
+    summary, items = harness.evaluate(folder, result.tuned_spec, model_key=key)
+    comparison = compare(summary, items, *base)
+    return {
+        "accuracy": summary.accuracy,
+        "ci95": list(summary.ci95),
+        "degenerate": bool(summary.validity and summary.validity.degenerate),
+        "delta": comparison.delta,
+        "delta_ci95": list(comparison.delta_ci95),
+        "p_value": comparison.p_value,
+        "tokens_seen": result.tokens_seen,
+        "flops_estimate": result.flops_estimate,
+        "train_seconds": result.seconds,
+        "model": result.tuned_spec,
+    }
+
+
+def train_band(engine, folder: Path, band, examples, model, options, say) -> TrainResult:
+    """The band's training: read back when ``folder/train`` holds a finished one."""
+    result_path = folder / "train" / "train_result.json"
+    if result_path.is_file():
+        with located(str(result_path)):
+            return TrainResult.model_validate(load_json(result_path))
+    say(f"band {band}: training on {len(examples)} examples")
+    return engine.train(examples, model, folder / "train", options)
 
 
 def markdown_table(report: dict[str, Any]) -> str:

@@ -5,14 +5,18 @@ The pipeline directory::
     run/                 the run directory (nanoflux.engine.run)
     train/               LoRA on run/dataset.jsonl
     baseline_train/      LoRA on the benchmark's training items ([baseline], optional)
-    eval/base|tuned|full summary.json + items.jsonl per model, on the same items
+    eval/base|tuned|full one evaluation folder per model (nanoflux.evaluation.files),
+                         on the same items under the same protocol
     stages/NAME.json     one marker per finished stage, with the key of its inputs
     pipeline.json        stages, comparisons and the compute table
     report.html, report/ the report
 
 A stage whose marker exists with the same input key is skipped; a changed config
 (or a changed upstream result) reruns that stage and those after it. The run stage
-resumes an interrupted run directory instead of starting again.
+resumes an interrupted run directory instead of starting again, and each evaluation
+an interrupted evaluation folder: the items answered before the kill are not asked
+again. Every evaluation goes through :class:`nanoflux.evaluation.Harness`, as
+``nanoflux eval`` does.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from .config import RunConfig, validate_config
 from .engine.run_store import RunStore
@@ -32,6 +37,7 @@ from .inputs import load_json, load_toml, located
 from .machine import utc_now
 from .plugins import PluginHost
 from .records import Record
+from .storage import write_atomic
 from .training import TrainOptions, TrainResult
 
 
@@ -42,19 +48,43 @@ class TrainStage(Record):
 
 
 class EvalStage(Record):
+    """How every model of the pipeline is evaluated: as ``nanoflux eval`` does, with the
+    same protocol names and defaults.
+
+    ``format``, this table's key before protocols were named, is read as ``protocol``
+    (its two values, json and text, are protocols of the same name); giving both is an
+    error. A config that named neither was evaluated under json and is now under cot.
+    """
+
     benchmark: str
     limit: int | None = Field(default=None, ge=1)
-    max_tokens: int = Field(default=512, ge=1)
-    concurrency: int = Field(default=8, ge=1)
-    format: Literal["json", "text"] = Field(
-        default="json",
-        description="json: defender prompt + Answer schema; text: bare question, "
-        "'Final answer:' line (see nanoflux.evaluation).",
+    protocol: Literal["cot", "cot-fewshot", "json", "text"] = Field(
+        default="cot",
+        description="How each item is asked and its answer read (nanoflux.evaluation."
+        "protocols): cot, zero-shot chain of thought; cot-fewshot, `shots` worked "
+        "exemplars; json, the Answer schema; text, the bare question (tuned models).",
     )
+    max_tokens: int = Field(default=512, ge=1)
+    shots: int = Field(default=5, ge=1, description="Exemplars for cot-fewshot.")
+    exemplars: str | None = Field(
+        default=None,
+        description="DOMAIN:FORMAT:PATH of the training split for cot-fewshot "
+        "(default: train.jsonl beside the benchmark file).",
+    )
+    concurrency: int = Field(default=8, ge=1)
     options: dict[str, Any] = Field(default_factory=dict, description="Backend options.")
     base_model: str | None = Field(
         default=None, description="Spec to evaluate as the base (default: the trainer's base spec)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _format_is_protocol(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "format" in data:
+            if "protocol" in data:
+                raise ValueError("give `protocol` only (`format` is its old name)")
+            data = {("protocol" if k == "format" else k): v for k, v in data.items()}
+        return data
 
 
 class BaselineStage(Record):
@@ -152,7 +182,7 @@ class Pipeline:
     def _finish(self, stage: str, key: str, result: dict[str, Any]) -> dict[str, Any]:
         self.markers.mkdir(parents=True, exist_ok=True)
         marker = {"stage": stage, "key": key, "finished_at": utc_now(), "result": result}
-        (self.markers / f"{stage}.json").write_text(json.dumps(marker, indent=2) + "\n", "utf-8")
+        write_atomic(self.markers / f"{stage}.json", json.dumps(marker, indent=2) + "\n")
         self.ran.append(stage)
         return marker
 
@@ -203,89 +233,102 @@ class Pipeline:
         self._finish(stage, key, result.model_dump(mode="json"))
         return result
 
-    def _evaluate(self, stage: str, model: str, upstream: str):
-        from .evaluation import evaluate_model, load_benchmark, read_eval, write_eval
+    @cached_property
+    def harness(self):
+        """The benchmark under the [eval] protocol: loaded once, when an evaluation runs."""
+        from .evaluation import Harness
 
         settings = self.config.eval
+        return Harness.prepare(
+            self.host,
+            settings.benchmark,
+            limit=settings.limit,
+            protocol=settings.protocol,
+            max_tokens=settings.max_tokens,
+            shots=settings.shots,
+            exemplars=settings.exemplars,
+            options=settings.options,
+            concurrency=settings.concurrency,
+            say=self.say,
+        )
+
+    def _evaluate(self, stage: str, model: str, upstream: str):
+        """One model's evaluation, resumed from its folder after a kill. ``upstream``
+        keys the training behind ``model``: a retrained adapter keeps its spec, so a
+        folder made for other weights (or another [eval]) is emptied, not reused."""
+        from .evaluation import EvalResult, read_eval
+
         folder = self.out / "eval" / stage.removeprefix("eval_")
-        key = _key(model, settings.model_dump(mode="json"), upstream)
+        key = _key(model, self.config.eval.model_dump(mode="json"), upstream)
         marker = self._marker(stage)
         if marker and marker.get("key") == key and (found := read_eval(folder)):
             self.skipped.append(stage)
             self.say(f"{stage}: already done, skipped")
-            return found
-        domain, spec, items = load_benchmark(self.host, settings.benchmark, settings.limit)
-        self.say(f"{stage}: {model} on {len(items)} items of {spec}")
-        summary, results = evaluate_model(
-            self.host,
-            model,
-            domain,
-            str(spec),
-            items,
-            options=settings.options,
-            max_tokens=settings.max_tokens,
-            concurrency=settings.concurrency,
-            answer_format=settings.format,
-        )
-        write_eval(folder, summary, results)
-        self._finish(stage, key, summary.model_dump(mode="json"))
-        return summary, results
+            return EvalResult(*found)
+        harness = self.harness
+        self.say(f"{stage}: {model} on {len(harness.items)} items of {harness.benchmark}")
+        result = harness.evaluate(folder, model, model_key=upstream, replace=True)
+        for warning in result.summary.validity.warnings if result.summary.validity else []:
+            self.say(f"WARNING: {stage} result looks degenerate: {warning}")
+        self._finish(stage, key, result.summary.model_dump(mode="json"))
+        return result
+
+    def _trainings(self, run_key: str) -> tuple[TrainResult, TrainResult | None]:
+        """The LoRA on the run's dataset, and the one on the benchmark's training split."""
+        from .domains import load_benchmark
+        from .training import benchmark_examples, read_examples
+
+        run_dir = self.out / "run"  # where run_stage puts it, wherever OUT has moved since
+        options = self.config.train.options
+        tuned = self._train("train", lambda: read_examples(run_dir), run_key, options)
+        baseline = self.config.baseline
+        if baseline is None:
+            return tuned, None
+
+        def benchmark_source() -> list[dict]:
+            items = load_benchmark(self.host, baseline.benchmark, baseline.limit)
+            return benchmark_examples(items)
+
+        options = TrainOptions.model_validate({**options.model_dump(), **baseline.options})
+        upstream = _key(baseline.model_dump(mode="json"))
+        return tuned, self._train("baseline_train", benchmark_source, upstream, options)
+
+    def _evaluations(self, tuned: TrainResult, full: TrainResult | None) -> dict[str, Any]:
+        """base, tuned (and full) on the same items under the same protocol."""
+        models = {"base": (self.config.eval.base_model or tuned.base_spec, "")}
+        for name, result in (("tuned", tuned), ("full", full)):
+            if result is not None:
+                models[name] = (result.tuned_spec, _key(result.model_dump(mode="json")))
+        return {
+            name: self._evaluate(f"eval_{name}", spec, upstream)
+            for name, (spec, upstream) in models.items()
+        }
 
     def execute(self) -> dict[str, Any]:
-        from .evaluation import compare, load_benchmark
-        from .training import benchmark_examples, read_examples
+        from .evaluation import compare
 
         self.out.mkdir(parents=True, exist_ok=True)
         run_marker = self.run_stage()
-        run_dir = self.out / "run"  # where run_stage puts it, wherever OUT has moved since
-        tuned = self._train(
-            "train", lambda: read_examples(run_dir), run_marker["key"], self.config.train.options
-        )
-        full = None
-        baseline = self.config.baseline
-        if baseline is not None:
-            options = TrainOptions.model_validate(
-                {**self.config.train.options.model_dump(), **baseline.options}
-            )
-
-            def benchmark_source() -> list[dict]:
-                _, _, items = load_benchmark(self.host, baseline.benchmark, baseline.limit)
-                return benchmark_examples(items)
-
-            full = self._train(
-                "baseline_train", benchmark_source, _key(baseline.model_dump(mode="json")), options
-            )
-
-        base_spec = self.config.eval.base_model or tuned.base_spec
-        evals = {
-            "base": self._evaluate("eval_base", base_spec, ""),
-            "tuned": self._evaluate(
-                "eval_tuned", tuned.tuned_spec, _key(tuned.model_dump(mode="json"))
-            ),
-        }
-        if full is not None:
-            evals["full"] = self._evaluate(
-                "eval_full", full.tuned_spec, _key(full.model_dump(mode="json"))
-            )
+        tuned, full = self._trainings(run_marker["key"])
+        evals = self._evaluations(tuned, full)
         pairs = [("tuned", "base"), ("full", "base"), ("tuned", "full")]
         comparisons = [
             compare(*evals[a], *evals[b]).model_dump(mode="json") | {"label": f"{a} vs {b}"}
             for a, b in pairs
             if a in evals and b in evals
         ]
+        protocol = evals["base"].summary.protocol
         summary = {
             "out": str(self.out),
             "finished_at": utc_now(),
             "stages": {s: ("ran" if s in self.ran else "skipped") for s in self.ran + self.skipped},
             "run": run_marker["result"],
-            "accuracy": {
-                name: {"model": s.model, "n": s.n, "accuracy": s.accuracy, "ci95": list(s.ci95)}
-                for name, (s, _) in evals.items()
-            },
+            "protocol": protocol.model_dump(mode="json") if protocol else None,
+            "accuracy": {name: s.headline() for name, (s, _) in evals.items()},
             "comparisons": comparisons,
-            "compute": compute_table(run_dir, tuned, full),
+            "compute": compute_table(self.out / "run", tuned, full),
         }
-        (self.out / "pipeline.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+        write_atomic(self.out / "pipeline.json", json.dumps(summary, indent=2) + "\n")
         if self.config.report:
             from .report import build_report
 

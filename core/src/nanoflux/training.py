@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from .records import Record
+from .domains import choices_text
+from .records import BenchmarkItem, Record
 
 
 class TrainOptions(Record):
@@ -78,9 +79,24 @@ class Trainer(abc.ABC):
 
 
 # -- training data --------------------------------------------------------------------
+# Training owns the shape of an example; evaluation asks in the same shape (its ``text``
+# protocol and few-shot exemplars import these), so training imports nothing from it.
 
-# keys under which benchmark loaders keep a worked solution in BenchmarkItem.meta
-SOLUTION_KEYS = ("solution", "rationale", "explanation", "reasoning")
+
+def item_question(item: BenchmarkItem) -> str:
+    """The user turn a trained model sees for an item (dataset examples use the same shape)."""
+    text = item.question.strip()
+    if item.choices:
+        text += "\n\n" + choices_text(item.choices)
+    return text
+
+
+def worked_reply(item: BenchmarkItem) -> str:
+    """The assistant turn for an item: its worked solution (when the domain's loader read
+    one) and ``Final answer: X``, the line every protocol and dataset example closes on."""
+    reply = f"Final answer: {item.answer.strip()}"
+    solution = (item.solution or "").strip()
+    return f"{solution}\n\n{reply}" if solution else reply
 
 
 def read_examples(path: Path) -> list[dict[str, Any]]:
@@ -107,28 +123,17 @@ def read_examples(path: Path) -> list[dict[str, Any]]:
     return [example.as_dict() for example in examples]
 
 
-def benchmark_examples(items: list[Any]) -> list[dict[str, Any]]:
-    """BenchmarkItems as chat examples: the question (with lettered choices) asked, the
-    item's worked solution (when the loader kept one in ``meta``) and answer replied, in
-    the shape of a run's dataset.jsonl, so both trainings see the same format."""
-    from .evaluation import item_question
-
-    examples = []
-    for item in items:
-        solution = next(
-            (str(item.meta[k]).strip() for k in SOLUTION_KEYS if str(item.meta.get(k, "")).strip()),
-            "",
-        )
-        reply = f"Final answer: {item.answer.strip()}"
-        if solution:
-            reply = f"{solution}\n\n{reply}"
-        examples.append(
-            {
-                "id": item.id,
-                "messages": [
-                    {"role": "user", "content": item_question(item)},
-                    {"role": "assistant", "content": reply},
-                ],
-            }
-        )
-    return examples
+def benchmark_examples(items: list[BenchmarkItem]) -> list[dict[str, Any]]:
+    """BenchmarkItems as chat examples in the shape of a run's dataset.jsonl, so both
+    trainings see the same format: the question (with lettered choices) asked, the
+    worked reply (:func:`worked_reply`) given."""
+    return [
+        {
+            "id": item.id,
+            "messages": [
+                {"role": "user", "content": item_question(item)},
+                {"role": "assistant", "content": worked_reply(item)},
+            ],
+        }
+        for item in items
+    ]

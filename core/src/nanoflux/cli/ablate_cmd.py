@@ -35,7 +35,7 @@ from .train_cmd import build_options, train_options
 @click.option(
     "--max-tokens", type=int, default=512, show_default=True, help="Reply budget per item."
 )
-@protocol_option(("json", "text"), default="json")
+@protocol_option(("cot", "json", "text"), default="cot")
 @click.option("--json", "as_json", is_flag=True, help="Print ablation.json.")
 @train_options
 def ablate(
@@ -58,25 +58,28 @@ def ablate(
     and evaluate every band and the base model on the same benchmark items.
     Finished bands are reused when the command is run again."""
     from ..ablation import markdown_table, run_ablation
+    from ..evaluation import Harness
     from . import current_host
 
+    say = (lambda line: None) if as_json else (lambda line: click.echo(line, err=True))
+    host = current_host()
+    harness = Harness.prepare(
+        host, benchmark, limit=limit, protocol=protocol_name, max_tokens=max_tokens, say=say
+    )
     out = out or run_dir / f"ablation-{by}"
     report = run_ablation(
-        current_host(),
+        host,
         run_dir,
+        harness,
         by=by,
-        benchmark=benchmark,
         model=model,
         out=out,
         options=build_options(flags),
         trainer=trainer_name,
         cap=cap,
         min_examples=min_examples,
-        limit=limit,
         hop_bands=hop_bands,
-        max_tokens=max_tokens,
-        answer_format=protocol_name,
-        say=(lambda line: None) if as_json else (lambda line: click.echo(line, err=True)),
+        say=say,
     )
     if as_json:
         click.echo(json.dumps(report))

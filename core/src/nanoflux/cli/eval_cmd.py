@@ -103,100 +103,64 @@ def eval_command(
     --baseline, the paired difference and an exact McNemar test. Each answered item goes
     to --out as it finishes: the same command with the same --out resumes a stopped
     evaluation."""
-    from ..evaluation import (
-        check_comparable,
-        compare,
-        load_benchmark,
-        read_eval,
-        report_json,
-        resolve_protocol,
-        run_evaluation,
-        summarise,
-    )
+    from ..evaluation import Harness, compare, report_json, write_report
     from . import current_host
 
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
     if max_tokens < 1:
         raise UsageError("--max-tokens must be at least 1")
-    host = current_host()
-    domain, spec, items = load_benchmark(host, benchmark, limit)
-    protocol, exemplar_items = resolve_protocol(
-        host, spec, items, protocol_name, max_tokens=max_tokens, shots=shots, exemplars=exemplars
-    )
-    earlier = None
-    if baseline and Path(baseline).is_dir():
-        earlier = read_eval(Path(baseline))
-        if earlier is None:
-            raise UsageError(f"--baseline {baseline}: no summary.json and items.jsonl there")
-        # refused before any item is asked: a number under another protocol is not comparable
-        check_comparable(summarise(model, str(spec), [], 0.0, protocol), earlier[0])
-        if [r.id for r in earlier[1]] != [item.id for item in items]:
-            raise UsageError(
-                f"--baseline {baseline} answered other items",
-                hint="use the same --benchmark and --limit as the baseline's evaluation",
-            )
-    options = parse_pairs(model_options, "--option")
-    out = out or Path("runs") / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
-    common = dict(
-        options=options,
+    harness = Harness.prepare(
+        current_host(),
+        benchmark,
+        limit=limit,
+        protocol=protocol_name,
+        max_tokens=max_tokens,
+        shots=shots,
+        exemplars=exemplars,
+        options=parse_pairs(model_options, "--option"),
         concurrency=concurrency,
-        protocol=protocol,
-        exemplars=exemplar_items,
         say=lambda line: click.echo(line, err=True),
     )
-
-    summary, results = run_evaluation(
-        host,
-        out / "model",
-        model,
-        domain,
-        str(spec),
-        items,
-        progress=progress_printer("model", not as_json),
-        **common,
-    )
-    warn_if_degenerate("model", summary)
-    comparison = base_summary = None
+    # a folder is refused before any item is asked: another protocol is not comparable
+    earlier = harness.earlier(Path(baseline)) if baseline and Path(baseline).is_dir() else None
+    out = out or Path("runs") / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
+    result = harness.evaluate(out / "model", model, progress=progress_printer("model", not as_json))
+    warn_if_degenerate("model", result.summary)
+    if baseline and earlier is None:
+        show = progress_printer("baseline", not as_json)
+        earlier = harness.evaluate(out / "baseline", baseline, progress=show)
+        warn_if_degenerate("baseline", earlier.summary)
+    comparison = compare(*result, *earlier) if earlier else None
+    data = report_json(result.summary, comparison)
     if earlier is not None:
-        base_summary, base_results = earlier
-        comparison = compare(summary, results, base_summary, base_results)
-    elif baseline:
-        base_summary, base_results = run_evaluation(
-            host,
-            out / "baseline",
-            baseline,
-            domain,
-            str(spec),
-            items,
-            progress=progress_printer("baseline", not as_json),
-            **common,
-        )
-        warn_if_degenerate("baseline", base_summary)
-        comparison = compare(summary, results, base_summary, base_results)
-    data = report_json(summary, comparison)
-    if base_summary is not None:
         data["baseline_degenerate"] = bool(
-            base_summary.validity and base_summary.validity.degenerate
+            earlier.summary.validity and earlier.summary.validity.degenerate
         )
-    (out / "eval.json").write_text(json.dumps(data, indent=2) + "\n", "utf-8")
+    write_report(out, data)
     if as_json:
         click.echo(json.dumps(data))
-        return
+    else:
+        show_result(harness.protocol, result.summary, earlier, comparison)
+        click.echo(f"results: {out}")
+
+
+def show_result(protocol, summary, baseline, comparison) -> None:
+    """The human form of an evaluation (and its comparison) on stdout."""
     click.echo(f"protocol: {protocol.label()}")
-    click.echo(f"{model}: {format_accuracy(summary)}")
+    click.echo(f"{summary.model}: {format_accuracy(summary)}")
     click.echo(format_validity(summary))
-    if comparison is not None:
-        click.echo(f"{base_summary.model}: {format_accuracy(base_summary)}")
-        if base_summary.validity:
-            click.echo(format_validity(base_summary))
-        low, high = comparison.delta_ci95
-        click.echo(
-            f"delta {comparison.delta:+.3f} (bootstrap 95% CI [{low:+.3f}, {high:+.3f}]), "
-            f"discordant {comparison.model_only} vs {comparison.baseline_only}, "
-            f"exact McNemar p = {comparison.p_value:.4g}"
-        )
-    click.echo(f"results: {out}")
+    if comparison is None:
+        return
+    click.echo(f"{baseline.summary.model}: {format_accuracy(baseline.summary)}")
+    if baseline.summary.validity:
+        click.echo(format_validity(baseline.summary))
+    low, high = comparison.delta_ci95
+    click.echo(
+        f"delta {comparison.delta:+.3f} (bootstrap 95% CI [{low:+.3f}, {high:+.3f}]), "
+        f"discordant {comparison.model_only} vs {comparison.baseline_only}, "
+        f"exact McNemar p = {comparison.p_value:.4g}"
+    )
 
 
 COMMANDS = [eval_command]

@@ -121,10 +121,9 @@ def train(dataset, model, benchmark, limit, out, overwrite, as_json, trainer_nam
     options = build_options(flags)
     host = current_host()
     if benchmark is not None:
-        from ..evaluation import load_benchmark
+        from ..domains import load_benchmark
 
-        _, _, items = load_benchmark(host, benchmark, limit)
-        examples = benchmark_examples(items)
+        examples = benchmark_examples(load_benchmark(host, benchmark, limit))
     else:
         examples = read_examples(dataset)
     out = out or _default_out(dataset, benchmark)

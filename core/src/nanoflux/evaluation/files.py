@@ -7,34 +7,52 @@
 | ``items.jsonl`` | every ItemResult, in benchmark order | atomically, at the end |
 | ``summary.json`` | the ModelEval | atomically, at the end, last |
 | ``eval.lock`` | the pid of the process writing the folder | while it writes |
+| ``eval.json`` | what ``nanoflux eval --json`` prints (in the parent ``--out``) | atomically |
 
 Running the same evaluation into the same folder again picks up the answered items and
-asks only the rest; a folder that measured something else (another model, protocol,
-option or item list) is refused with the difference named. A finished folder is read,
-not asked again.
+asks only the rest; a folder that measured something else (another model, model key,
+protocol, option or item list) is refused with the difference named, or emptied and
+started afresh where its owner says so (the pipeline, whose changed config reruns a
+stage). A line of ``items.partial.jsonl`` naming an item this evaluation does not ask
+is refused with its file and line. A finished folder is read, not asked again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from ..errors import DataFormatError, UsageError
+from ..inputs import iter_jsonl, located
 from ..records import Record
 from ..secrets import scrub
-from ..storage import cut_short, hold_exclusive, write_atomic
+from ..storage import (
+    append,
+    cut_short,
+    ensure_real_dir,
+    hold_exclusive,
+    last_line,
+    load_record,
+    refuse_links,
+    truncate,
+    write_atomic,
+)
 from .protocols import Protocol
 from .records import Comparison, ItemResult, ModelEval
 
+REPORT_FILE = "eval.json"
 SUMMARY_FILE = "summary.json"
 ITEMS_FILE = "items.jsonl"
 PARTIAL_FILE = "items.partial.jsonl"
 STARTED_FILE = "started.json"
 LOCK_FILE = "eval.lock"
+#: every file the folder holds; a link at any of them is refused
+FILES = (SUMMARY_FILE, ITEMS_FILE, PARTIAL_FILE, STARTED_FILE, LOCK_FILE)
 
 
 class EvalIdentity(Record):
@@ -45,12 +63,19 @@ class EvalIdentity(Record):
     protocol: Protocol
     options: dict[str, Any] = Field(default_factory=dict)
     item_ids: list[str]
+    model_key: str = Field(
+        default="",
+        description="What the model's weights are when its spec does not pin them: the "
+        "pipeline's key of the training behind a tuned adapter (a retrained adapter keeps "
+        "its path). Empty where the spec says it all.",
+    )
 
     def differences(self, there: EvalIdentity) -> list[str]:
         """What differs, as ``key: NOW now, THERE there``; the exemplar file's path is not
         a difference (see :meth:`Protocol.differences`)."""
-        now_fields = {k: getattr(self, k) for k in ("model", "benchmark", "options")}
-        there_fields = {k: getattr(there, k) for k in ("model", "benchmark", "options")}
+        names = ("model", "model_key", "benchmark", "options")
+        now_fields = {k: getattr(self, k) for k in names}
+        there_fields = {k: getattr(there, k) for k in names}
         for name, value in self.protocol.model_dump(exclude={"exemplars"}).items():
             now_fields[f"protocol {name}"] = value
             there_fields[f"protocol {name}"] = getattr(there.protocol, name)
@@ -66,26 +91,25 @@ class EvalIdentity(Record):
 
 def write_eval(folder: Path, summary: ModelEval, items: list[ItemResult]) -> None:
     """``items.jsonl`` then ``summary.json`` in ``folder``, each replaced atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_real_dir(folder)
     write_atomic(folder / ITEMS_FILE, "".join(item.model_dump_json() + "\n" for item in items))
     write_atomic(folder / SUMMARY_FILE, summary.model_dump_json(indent=2) + "\n")
 
 
 def read_eval(folder: Path) -> tuple[ModelEval, list[ItemResult]] | None:
-    """A finished evaluation in ``folder``, or None when there is none."""
+    """A finished evaluation in ``folder``, or None when there is none. Damage is one
+    line naming the file (and line) and the field, never the file's content."""
     summary_path, items_path = folder / SUMMARY_FILE, folder / ITEMS_FILE
-    if not (summary_path.is_file() and items_path.is_file()):
+    if not (summary_path.exists() and items_path.exists()):
         return None
-    try:
-        summary = ModelEval.model_validate_json(summary_path.read_text("utf-8"))
-        items = [
-            ItemResult.model_validate_json(line)
-            for line in items_path.read_text("utf-8").splitlines()
-            if line.strip()
-        ]
-    except (ValidationError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{folder}: not an evaluation NanoFlux can read: {exc}") from None
-    return summary, items
+    return load_record(summary_path, ModelEval), [r for _, r in item_results(items_path)]
+
+
+def item_results(path: Path) -> Iterator[tuple[str, ItemResult]]:
+    """The ItemResults of a JSONL file, each checked where it stands (``file:line``)."""
+    for where, value in iter_jsonl(path):
+        with located(where):
+            yield where, ItemResult.model_validate(value)
 
 
 class EvalFolder:
@@ -100,31 +124,46 @@ class EvalFolder:
         self.finished: tuple[ModelEval, list[ItemResult]] | None = None
         self._lock_fd: int | None = None
 
-    def open(self, identity: EvalIdentity) -> dict[str, ItemResult]:
+    def open(self, identity: EvalIdentity, *, replace: bool = False) -> dict[str, ItemResult]:
+        """Lock the folder; the items answered there. ``replace``: a folder that holds
+        another evaluation is emptied instead of refused. A link at any of the folder's
+        files (or at the folder) is refused: nothing is read or written through it."""
         identity = EvalIdentity.model_validate(scrub(identity.model_dump(mode="json")))
+        ensure_real_dir(self.folder)
+        refuse_links(self.folder, FILES)
         self._lock_fd = hold_exclusive(self.folder / LOCK_FILE, f"evaluation {self.folder}")
         try:
+            if replace and self._other(identity):
+                for name in (SUMMARY_FILE, ITEMS_FILE, PARTIAL_FILE, STARTED_FILE):
+                    (self.folder / name).unlink(missing_ok=True)
             return self._answered(identity)
         except BaseException:
             self.close()
             raise
 
-    def _answered(self, identity: EvalIdentity) -> dict[str, ItemResult]:
+    def _other(self, identity: EvalIdentity) -> bool:
+        """Whether the folder holds an evaluation of something else."""
+        earlier = self._started()
+        if earlier is None:  # none, or one an older NanoFlux wrote without started.json
+            return any((self.folder / name).exists() for name in (SUMMARY_FILE, PARTIAL_FILE))
+        return bool(identity.differences(earlier))
+
+    def _started(self) -> EvalIdentity | None:
         started = self.folder / STARTED_FILE
+        return load_record(started, EvalIdentity) if started.exists() else None
+
+    def _answered(self, identity: EvalIdentity) -> dict[str, ItemResult]:
+        earlier = self._started()
         finished = read_eval(self.folder)
-        if not started.is_file():
+        if earlier is None:
             if finished is not None or (self.folder / PARTIAL_FILE).exists():
                 raise UsageError(
                     f"{self.folder} holds an evaluation without {STARTED_FILE} "
                     "(written by an older NanoFlux)",
                     hint="choose another --out",
                 )
-            write_atomic(started, identity.model_dump_json(indent=2) + "\n")
+            write_atomic(self.folder / STARTED_FILE, identity.model_dump_json(indent=2) + "\n")
             return {}
-        try:
-            earlier = EvalIdentity.model_validate_json(started.read_text("utf-8"))
-        except (ValidationError, UnicodeDecodeError) as exc:
-            raise DataFormatError(f"{started}: not an evaluation's {STARTED_FILE}: {exc}") from None
         differences = identity.differences(earlier)
         if differences:
             raise UsageError(
@@ -134,36 +173,32 @@ class EvalFolder:
         if finished is not None:
             self.finished = finished
             return {result.id: result for result in finished[1]}
-        return self._read_partial()
+        return self._read_partial(set(identity.item_ids))
 
-    def _read_partial(self) -> dict[str, ItemResult]:
+    def _read_partial(self, asked: set[str]) -> dict[str, ItemResult]:
         path = self.folder / PARTIAL_FILE
-        if not path.is_file():
+        if not path.exists():
             return {}
-        raw = path.read_bytes()
-        lines = raw.split(b"\n")
-        if lines[-1]:  # no newline at the end: a kill cut the last line, or damage
-            if not cut_short(lines[-1]):
+        end, tail = last_line(path)
+        if tail:  # no newline at the end: a kill cut the last line, or damage
+            if not cut_short(tail):
                 raise DataFormatError(f"{path}: the last line is not an item result")
-            with path.open("r+b") as handle:
-                handle.truncate(len(raw) - len(lines[-1]))
+            truncate(path, end)
         answered: dict[str, ItemResult] = {}
-        for number, line in enumerate(lines[:-1], start=1):
-            try:
-                result = ItemResult.model_validate_json(line)
-            except ValidationError as exc:
+        for where, result in item_results(path):
+            if result.id not in asked:
                 raise DataFormatError(
-                    f"{path}:{number}: not an item result: {exc.errors()[0]['msg']}"
-                ) from None
-            answered[result.id] = result
+                    f"{where}: item {result.id!r} is not one of the "
+                    f"{len(asked)} items of this evaluation ({STARTED_FILE})",
+                    hint="delete that line: the folder's other answers still resume",
+                )
+            answered[result.id] = result  # an item asked again: its later line stands
         return answered
 
     def record(self, result: ItemResult) -> None:
         """Append one answered item; on disk before the next is asked for."""
-        with (self.folder / PARTIAL_FILE).open("ab") as handle:
-            handle.write((result.model_dump_json() + "\n").encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+        line = (result.model_dump_json() + "\n").encode("utf-8")
+        append(self.folder / PARTIAL_FILE, line, durable=True)
 
     def finish(self, summary: ModelEval, results: list[ItemResult]) -> None:
         write_eval(self.folder, summary, results)
@@ -174,6 +209,14 @@ class EvalFolder:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def write_report(folder: Path, data: dict[str, Any]) -> Path:
+    """``eval.json`` in ``folder``: the object ``nanoflux eval --json`` prints."""
+    ensure_real_dir(folder)
+    path = folder / REPORT_FILE
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    return path
 
 
 def report_json(summary: ModelEval, comparison: Comparison | None = None) -> dict[str, Any]:

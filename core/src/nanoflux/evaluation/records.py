@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from ..records import Record
@@ -71,6 +73,17 @@ class ModelEval(Record):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+
+    def headline(self) -> dict[str, Any]:
+        """The result in a line of a table: accuracy, its interval, and whether it is valid."""
+        return {
+            "model": self.model,
+            "n": self.n,
+            "accuracy": self.accuracy,
+            "ci95": list(self.ci95),
+            "degenerate": bool(self.validity and self.validity.degenerate),
+            "warnings": self.validity.warnings if self.validity else [],
+        }
 
 
 class Comparison(Record):

@@ -1,8 +1,10 @@
-"""Running an evaluation: each item asked under a protocol, answered, read and checked.
+"""Asking a model a benchmark's items: each asked under a protocol, answered, read, checked.
 
 A reply that fails or cannot be read counts as wrong and keeps its cause. Items are in
 flight together as far as the backend allows (``backend.max_concurrency``); each keeps
-its own seconds and tokens.
+its own seconds and tokens. Items answered earlier (a resumed evaluation) are taken as
+answered, but whether they are right is decided again here from their prediction: a
+stored line is not trusted for it. :mod:`.harness` runs this into a resumable folder.
 """
 
 from __future__ import annotations
@@ -10,33 +12,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
 
 from ..answers import copied_from_prompt
-from ..domains import BenchmarkSpec, Domain
-from ..domains import load_benchmark as read_benchmark
-from ..errors import BackendError, ConfigError, DataFormatError
+from ..backends import CompletionRequest
+from ..domains import Domain
+from ..errors import BackendError, ConfigError
 from ..records import Answer, BenchmarkItem
 from ..secrets import mask_urls
 from .extraction import extract_answer, looks_numeric, numeric_answer, text_answer
-from .files import EvalFolder, EvalIdentity
 from .protocols import Protocol, build_request, make_protocol
-from .records import Comparison, ItemResult, ModelEval
-from .statistics import mcnemar_exact, paired_bootstrap, wilson_interval
+from .records import ItemResult, ModelEval
+from .statistics import wilson_interval
 from .validity import validity
-
-
-def load_benchmark(host, spec: str | BenchmarkSpec, limit: int | None = None):
-    """(domain, parsed spec, items): the first ``limit`` items of a DOMAIN:FORMAT:PATH file."""
-    parsed = spec if isinstance(spec, BenchmarkSpec) else BenchmarkSpec.parse(spec)
-    items = read_benchmark(host, parsed)[:limit]
-    if not items:
-        raise DataFormatError(f"benchmark {parsed}: no items")
-    return host.domain(parsed.domain), parsed, items
 
 
 def read_reply(item: BenchmarkItem, text: str, data: dict[str, Any] | None, protocol: Protocol):
@@ -69,6 +60,38 @@ def read_reply(item: BenchmarkItem, text: str, data: dict[str, Any] | None, prot
     return value, "json", answer.reasoning, None
 
 
+def check_prediction(
+    result: ItemResult,
+    domain: Domain,
+    item: BenchmarkItem,
+    request: CompletionRequest,
+    protocol: Protocol,
+) -> ItemResult:
+    """``result`` with what its prediction decides: whether it is right and whether it
+    repeats an answer the prompt shows. A live answer and a resumed one go through here."""
+    result.reference, result.correct, result.copied_prompt = item.answer, False, False
+    if result.prediction is None:
+        return result
+    if result.cause == "checker_error":  # checked again now
+        result.cause = result.error = None
+    shown = "\n".join(message.content for message in request.messages)
+    question = request.messages[-1].content if protocol.name == "text" else item.question
+    result.copied_prompt = copied_from_prompt(result.prediction, shown, question=question)
+    try:
+        result.correct = bool(
+            domain.check_answer(item.answer, result.prediction, choices=item.choices)
+        )
+    except Exception as exc:  # a checker bug marks the item, not the run
+        result.cause, result.error = "checker_error", f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def resumable(result: ItemResult) -> bool:
+    """Whether a stored result stands: answered, or answered unreadably. An item the
+    backend failed (timeout, refused connection) was never answered: it is asked again."""
+    return result.prediction is not None or result.cause == "malformed_output"
+
+
 async def answer_item(
     backend,
     domain: Domain,
@@ -96,16 +119,9 @@ async def answer_item(
     if answer is None:
         result.cause, result.error = "malformed_output", error
         return result
-    shown = "\n".join(message.content for message in request.messages)
-    question = request.messages[-1].content if protocol.name == "text" else item.question
-    result.copied_prompt = copied_from_prompt(answer, shown, question=question)
     result.extraction = method
     result.prediction = answer
-    try:
-        result.correct = bool(domain.check_answer(item.answer, answer, choices=item.choices))
-    except Exception as exc:  # a checker bug marks the item, not the run
-        result.cause, result.error = "checker_error", f"{type(exc).__name__}: {exc}"
-    return result
+    return check_prediction(result, domain, item, request, protocol)
 
 
 def summarise(
@@ -157,153 +173,81 @@ async def evaluate_model_async(
     """Evaluate ``model`` on ``items``. ``protocol`` says how; ``answer_format`` and
     ``max_tokens`` alone name a protocol without exemplars (json, text, cot).
 
-    Items in ``answered`` (by id) are taken as they are and not asked again; ``on_item``
-    sees each newly answered item as soon as it is checked. The summary's seconds are
-    this call's wall time plus the answered items' own seconds."""
+    Items in ``answered`` (by id) that stand (:func:`resumable`) are not asked again;
+    whether they are right is decided again (:func:`check_prediction`).
+    ``on_item`` sees each newly answered item as soon as it is checked. The summary's
+    seconds are this call's wall time plus the answered items' own seconds."""
     if protocol is None:
         protocol = make_protocol(answer_format or "json", max_tokens=max_tokens or 512)
     if protocol.name == "cot-fewshot" and len(exemplars or []) < protocol.shots:
         raise ConfigError(f"protocol cot-fewshot needs {protocol.shots} exemplars")
-    answered = answered or {}
+    answered = {k: r for k, r in (answered or {}).items() if resumable(r)}
     started = time.perf_counter()
-    results: list[ItemResult | None] = [answered.get(item.id) for item in items]
-    todo = [(i, item) for i, item in enumerate(items) if results[i] is None]
-    done = len(items) - len(todo)
-    if todo:  # a finished evaluation read back opens no model
+    results: list[ItemResult | None] = [
+        resumed(answered.get(item.id), domain, item, protocol, exemplars, seed + i)
+        for i, item in enumerate(items)
+    ]
+    if any(result is None for result in results):  # one read back opens no model
         backend = host.open_backend(model, options)
-        limit = asyncio.Semaphore(max(1, min(concurrency, backend.max_concurrency)))
-
-        async def one(index: int, item: BenchmarkItem) -> None:
-            nonlocal done
-            async with limit:
-                result = await answer_item(
-                    backend, domain, item, protocol, exemplars=exemplars, seed=seed + index
-                )
-            results[index] = result
-            done += 1
-            if on_item:
-                on_item(result)
-            if progress:
-                progress(done, len(items))
-
         try:
-            await asyncio.gather(*(one(i, item) for i, item in todo))
+            limit = max(1, min(concurrency, backend.max_concurrency))
+
+            def ask(index: int, item: BenchmarkItem):
+                seed_of = seed + index
+                return answer_item(
+                    backend, domain, item, protocol, exemplars=exemplars, seed=seed_of
+                )
+
+            await _ask_missing(items, results, ask, limit, on_item, progress)
         finally:
             await backend.aclose()
     finished = [r for r in results if r is not None]
-    seconds = time.perf_counter() - started + sum(r.seconds for r in answered.values())
+    asked = {item.id for item in items}
+    seconds = time.perf_counter() - started
+    seconds += sum(r.seconds for k, r in answered.items() if k in asked)
     return summarise(model, benchmark, finished, seconds, protocol), finished
+
+
+async def _ask_missing(
+    items: list[BenchmarkItem],
+    results: list[ItemResult | None],
+    ask: Callable[[int, BenchmarkItem], Awaitable[ItemResult]],
+    concurrency: int,
+    on_item: Callable[[ItemResult], None] | None,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Fill the gaps of ``results`` by asking their items, ``concurrency`` at a time."""
+    limit = asyncio.Semaphore(concurrency)
+    done = sum(result is not None for result in results)
+
+    async def one(index: int, item: BenchmarkItem) -> None:
+        nonlocal done
+        async with limit:
+            results[index] = result = await ask(index, item)
+        done += 1
+        if on_item:
+            on_item(result)
+        if progress:
+            progress(done, len(items))
+
+    missing = [(i, item) for i, item in enumerate(items) if results[i] is None]
+    await asyncio.gather(*(one(i, item) for i, item in missing))
+
+
+def resumed(
+    result: ItemResult | None,
+    domain: Domain,
+    item: BenchmarkItem,
+    protocol: Protocol,
+    exemplars: list[BenchmarkItem] | None,
+    seed: int,
+) -> ItemResult | None:
+    """A stored result of ``item`` with its prediction checked again (None: none stored)."""
+    if result is None:
+        return None
+    request = build_request(protocol, domain, item, exemplars or [], seed=seed)
+    return check_prediction(result.model_copy(), domain, item, request, protocol)
 
 
 def evaluate_model(host, model: str, domain: Domain, benchmark: str, items, **kwargs):
     return asyncio.run(evaluate_model_async(host, model, domain, benchmark, items, **kwargs))
-
-
-def run_evaluation(
-    host,
-    folder: Path,
-    model: str,
-    domain: Domain,
-    benchmark: str,
-    items: list[BenchmarkItem],
-    *,
-    protocol: Protocol,
-    options: dict[str, Any] | None = None,
-    say: Callable[[str], None] = lambda line: None,
-    **kwargs: Any,
-) -> tuple[ModelEval, list[ItemResult]]:
-    """Evaluate into ``folder`` (see :mod:`.files`): each item on disk as it is answered,
-    a killed evaluation resumed by running it again, a finished one read back."""
-    store = EvalFolder(folder)
-    answered = store.open(
-        EvalIdentity(
-            model=model,
-            benchmark=benchmark,
-            protocol=protocol,
-            options=options or {},
-            item_ids=[item.id for item in items],
-        )
-    )
-    # an item the backend failed (timeout, refused connection) was never answered: ask again
-    answered = {
-        key: result
-        for key, result in answered.items()
-        if result.prediction is not None or result.cause == "malformed_output"
-    }
-    if store.finished is not None and len(answered) == len(items):
-        store.close()  # nothing to ask: the result stands as it was written
-        return store.finished
-    try:
-        if 0 < len(answered) < len(items):
-            say(f"{folder}: resuming, {len(answered)} of {len(items)} items already answered")
-        summary, results = evaluate_model(
-            host,
-            model,
-            domain,
-            benchmark,
-            items,
-            protocol=protocol,
-            options=options,
-            answered=answered,
-            on_item=store.record,
-            **kwargs,
-        )
-        store.finish(summary, results)
-    finally:
-        store.close()
-    return summary, results
-
-
-class ProtocolMismatch(ConfigError):
-    """Two results measured differently: their numbers are not comparable."""
-
-
-def check_comparable(model: ModelEval, baseline: ModelEval) -> None:
-    if model.benchmark != baseline.benchmark:
-        raise ProtocolMismatch(
-            f"the baseline was evaluated on {baseline.benchmark}, the model on {model.benchmark}"
-        )
-    if model.protocol is None or baseline.protocol is None:
-        if model.answer_format != baseline.answer_format:
-            raise ProtocolMismatch(
-                f"protocols differ: {model.answer_format} vs {baseline.answer_format}"
-            )
-        return
-    differences = model.protocol.differences(baseline.protocol)
-    if differences:
-        raise ProtocolMismatch(
-            f"protocols differ ({'; '.join(differences)}): "
-            f"model {model.protocol.label()}, baseline {baseline.protocol.label()}",
-            hint="evaluate both under the same --protocol, --shots and --max-tokens",
-        )
-
-
-def compare(
-    model: ModelEval,
-    model_items: list[ItemResult],
-    baseline: ModelEval,
-    baseline_items: list[ItemResult],
-    *,
-    seed: int = 0,
-) -> Comparison:
-    check_comparable(model, baseline)
-    if [r.id for r in model_items] != [r.id for r in baseline_items]:
-        raise ConfigError("the two evaluations did not answer the same items in the same order")
-    ours = [r.correct for r in model_items]
-    theirs = [r.correct for r in baseline_items]
-    model_only = sum(a and not b for a, b in zip(ours, theirs, strict=True))
-    baseline_only = sum(b and not a for a, b in zip(ours, theirs, strict=True))
-    interval, p_boot = paired_bootstrap(ours, theirs, seed=seed)
-    return Comparison(
-        model=model.model,
-        baseline=baseline.model,
-        n=len(ours),
-        accuracy=model.accuracy,
-        baseline_accuracy=baseline.accuracy,
-        delta=model.accuracy - baseline.accuracy,
-        delta_ci95=interval,
-        model_only=model_only,
-        baseline_only=baseline_only,
-        p_value=mcnemar_exact(baseline_only, model_only),
-        p_value_bootstrap=p_boot,
-    )

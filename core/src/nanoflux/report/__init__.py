@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..storage import write_atomic
 from . import html
 from .data import REPORT_FOLDER, collect
 from .sections import (
@@ -51,5 +52,5 @@ def build_report(folder: Path, out: Path | None = None) -> Path:
     if data.ablations:
         sections.append(("Ablations", ablation_section(data, images, img)))
     title = f"NanoFlux report: {folder.resolve().name}"
-    out.write_text(html.page(title, sections), "utf-8")
+    write_atomic(out, html.page(title, sections))
     return out

@@ -7,9 +7,12 @@ something and None when there was nothing to draw. Figures are built with
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from ..storage import ensure_real_dir, write_atomic
 
 LEVEL_BANDS = (
     ("L1", 1.0, 1.5),
@@ -36,8 +39,11 @@ def _integers():
 
 
 def _save(figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png")
+    """Render to memory, then replace ``path`` (a link there is replaced, not followed)."""
+    png = io.BytesIO()
+    figure.savefig(png, format="png")
+    ensure_real_dir(path.parent)
+    write_atomic(path, png.getvalue())
     return path
 
 

@@ -84,13 +84,13 @@ def run_lm_eval(folder: Path, task: dict, base_url: str, name: str) -> dict:
     return json.loads(out.read_text("utf-8"))
 
 
-def nanoflux_result(folder: Path):
+def nanoflux_folder(folder: Path) -> Path:
+    """The NanoFlux evaluation in ``folder``: the folder itself or its ``model/``."""
     from nanoflux.evaluation import read_eval
 
     for candidate in (folder, folder / "model"):
-        found = read_eval(candidate)
-        if found:
-            return found
+        if read_eval(candidate):
+            return candidate
     raise UsageError(f"--against {folder}: no NanoFlux evaluation (summary.json, items.jsonl)")
 
 
@@ -135,58 +135,34 @@ def lmeval_command(
     """NanoFlux's accuracy next to EleutherAI lm-eval's on the same items and protocol,
     and whether they agree within binomial noise."""
     from nanoflux.cli import current_host
-    from nanoflux.evaluation import (
-        check_comparable,
-        evaluate_model,
-        load_benchmark,
-        resolve_protocol,
-        summarise,
-        write_eval,
-    )
+    from nanoflux.evaluation import Harness
 
     from .crosscheck import PRIMARY_FILTER, cross_check
     from .task import write_task
 
     host = current_host()
-    domain, spec, items = load_benchmark(host, benchmark, limit)
-    chosen, exemplar_items = resolve_protocol(
-        host, spec, items, protocol, max_tokens=max_tokens, shots=shots, exemplars=exemplars
+    harness = Harness.prepare(
+        host,
+        benchmark,
+        limit=limit,
+        protocol=protocol,
+        max_tokens=max_tokens,
+        shots=shots,
+        exemplars=exemplars,
+        options={"concurrency": 1},
+        concurrency=1,
     )
-    earlier = None
-    if against is not None:
-        earlier = nanoflux_result(against)
-        check_comparable(summarise(model, str(spec), [], 0.0, chosen), earlier[0])
-        # a longer evaluation of the same benchmark serves for its first --limit items
-        answered = earlier[1][: len(items)]
-        if [r.id for r in answered] != [item.id for item in items]:
-            raise UsageError(
-                f"--against {against} answered other items",
-                hint="use the --benchmark of that evaluation and a --limit up to its item count",
-            )
-        if len(answered) < len(earlier[1]):
-            earlier = (
-                summarise(earlier[0].model, str(spec), answered, 0.0, earlier[0].protocol),
-                answered,
-            )
+    chosen, spec = harness.protocol, harness.benchmark
+    # a longer evaluation of the same benchmark serves for its first --limit items
+    earlier = harness.earlier(nanoflux_folder(against), what="--against") if against else None
     out.mkdir(parents=True, exist_ok=True)
-    task = write_task(out / "task", chosen, domain, items, exemplar_items)
+    task = write_task(out / "task", chosen, harness.domain, harness.items, harness.exemplars)
     with endpoint(host, model, n_ctx=n_ctx, n_threads=n_threads) as (base_url, name):
         if earlier is None:
-            # not resumable: the endpoint's port, part of the model spec, changes per start
-            summary, results = evaluate_model(
-                host,
-                f"openai:{name}@{base_url}",
-                domain,
-                str(spec),
-                items,
-                protocol=chosen,
-                exemplars=exemplar_items,
-                options={"concurrency": 1},
-                concurrency=1,
-            )
-            write_eval(out / "nanoflux", summary, results)
-        else:
-            summary, results = earlier
+            # the endpoint's port, part of the model spec, changes per start: a folder
+            # left by another start holds another evaluation and is started afresh
+            earlier = harness.evaluate(out / "nanoflux", f"openai:{name}@{base_url}", replace=True)
+        summary, results = earlier
         lm_eval = run_lm_eval(out, task, base_url, name)
     check = cross_check(summary, results, lm_eval, model=model)
     (out / "crosscheck.json").write_text(check.model_dump_json(indent=2) + "\n", "utf-8")

@@ -15,8 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nanoflux.evaluation import Protocol, build_request
-from nanoflux.evaluation.protocols import exemplar_reply
+from nanoflux.evaluation import Protocol, build_request, exemplar_reply
 from nanoflux.records import BenchmarkItem
 
 TASK_NAME = "nanoflux_crosscheck"
