@@ -270,6 +270,15 @@ def test_baseline_under_another_protocol_is_refused(benchmark, tmp_path):
     assert same.exit_code == 0, same.output
     assert json.loads(same.stdout)["delta"] == 0.0
 
+    # a longer evaluation of the benchmark serves for its first items; a shorter does not
+    fewer = ["-m", model, "-b", f"math:gsm8k:{benchmark}", "--baseline", base, "--json"]
+    first_two = invoke("eval", *fewer, "--limit", "2", "--out", str(tmp_path / "two"))
+    assert first_two.exit_code == 0, first_two.output
+    assert json.loads(first_two.stdout)["n"] == 2
+    more = invoke("eval", *fewer, "--limit", "4", "--out", str(tmp_path / "four"))
+    assert more.exit_code == 2 and "answered other items" in more.output
+    assert not (tmp_path / "four").exists()
+
 
 def test_copied_from_prompt():
     prompt = (

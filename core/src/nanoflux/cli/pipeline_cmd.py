@@ -21,7 +21,8 @@ import click
 def pipeline(config: Path, out: Path | None, as_json: bool) -> None:
     """Generate a dataset ([run]), LoRA-train on it ([train]), optionally train on the
     benchmark's own training set ([baseline]), evaluate base/tuned/full on the same
-    items ([eval]) and write the report. Run it again to resume: finished stages are skipped."""
+    items under one protocol ([eval], as nanoflux eval) and write the report. Run it
+    again to resume: finished stages are skipped, a stopped evaluation goes on."""
     from ..pipeline import Pipeline, load_pipeline_config
     from . import current_host
 
@@ -32,9 +33,14 @@ def pipeline(config: Path, out: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary))
         return
+    if summary.get("protocol"):
+        click.echo(
+            f"protocol: {summary['protocol']['name']}, {summary['protocol']['max_tokens']} tokens"
+        )
     for name, acc in summary["accuracy"].items():
         low, high = acc["ci95"]
-        click.echo(f"{name:<6} {acc['accuracy']:.3f} [{low:.3f}, {high:.3f}]  {acc['model']}")
+        flag = "  DEGENERATE (see validity warnings)" if acc.get("degenerate") else ""
+        click.echo(f"{name:<6} {acc['accuracy']:.3f} [{low:.3f}, {high:.3f}]  {acc['model']}{flag}")
     for c in summary["comparisons"]:
         click.echo(f"{c['label']}: delta {c['delta']:+.3f}, McNemar p = {c['p_value']:.4g}")
     compute = summary["compute"]
