@@ -558,6 +558,22 @@ def test_a_bad_prompt_file_is_one_line(cli, tmp_path, kind):
     assert str(prompt) in result.stderr
 
 
+def test_a_mistyped_prompt_path_is_one_line_not_the_prompt_text(cli, tmp_path):
+    # the attacker template needs no variable: the path itself was the Attacker's prompt
+    scripted = '{ spec = "scripted:domain_round_models:model" }'
+    config = _run_toml(
+        tmp_path,
+        f"attacker = {scripted}\ndefender = {scripted}\njudge = {scripted}\n"
+        'prompts = { attacker = "prompts/my_atacker.txt" }',
+    )
+    sys.path.insert(0, str(Path(__file__).parent))
+    result = invoke(cli, ["run", "--config", str(config), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "prompts.attacker: no such file" in result.stderr
+    assert "prompts/my_atacker.txt" in result.stderr
+    assert not (tmp_path / "run" / "candidates.jsonl").exists()
+
+
 @pytest.mark.parametrize("kind", sorted(BAD_FILES))
 def test_a_bad_pipeline_config_is_one_line(cli, tmp_path, kind):
     path = tmp_path / "pipeline.toml"

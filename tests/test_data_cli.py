@@ -82,6 +82,22 @@ def test_malformed_file_names_file_and_line(tmp_path, gsm8k):
     assert f"{bad}:3" in done.stderr and "####" in done.stderr
 
 
+def test_inspect_a_gsm8k_line_whose_annotations_square_forty_times(tmp_path):
+    # 1.3 kB: read as exact integers, 24 squarings took more than a minute; each step's
+    # value is now bounded, and the item loads without a seed program
+    steps = "First <<99999*99999=7>>7.\n" + "Then <<7*7=7>>7.\n" * 39
+    path = tmp_path / "bomb.jsonl"
+    path.write_text(json.dumps({"question": "q", "answer": f"{steps}#### 7"}) + "\n", "utf-8")
+    done = nanoflux("data", "inspect", f"math:gsm8k:{path}", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["count"], report["first"]["answer"], report["first"]["program"]) == (
+        1,
+        "7",
+        None,
+    )
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [

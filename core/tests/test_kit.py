@@ -283,6 +283,35 @@ def test_a_template_with_an_unknown_variable_is_refused():
         prompts.with_overrides({"attacker": "Ask about $topic."})
 
 
+@pytest.mark.parametrize(
+    "value", ["prompts/my_atacker.txt", "my_atacker.md", "prompts\\attacker", "my prompts/a.txt"]
+)
+def test_a_prompt_override_that_looks_like_a_path_must_name_a_file(tmp_path, value):
+    # once read as the template text itself: the attacker's needs no variable
+    prompts = PromptSet(attacker="Ask.", defender="$question", judge="$question")
+    with pytest.raises(ConfigError) as caught:
+        prompts.with_overrides({"attacker": value}, base_dir=tmp_path)
+    line = caught.value.one_line()
+    assert line.startswith(f"prompts.attacker: no such file {tmp_path / value}")
+    assert "\n" not in line
+
+
+def test_a_prompt_override_is_a_file_it_names_or_else_the_template_itself(tmp_path):
+    prompts = PromptSet(attacker="Ask.", defender="$question", judge="$question")
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "attacker.txt").write_text("Ask about $domain.\n", "utf-8")
+    (tmp_path / "judge").write_text("From a file: $question", "utf-8")  # no suffix: read too
+    read = prompts.with_overrides(
+        {"attacker": "prompts/attacker.txt", "judge": "judge", "defender": "Solve: $question"},
+        base_dir=tmp_path,
+    )
+    assert read.attacker == "Ask about $domain.\n"
+    assert read.judge == "From a file: $question"
+    assert read.defender == "Solve: $question"  # a template: it has spaces
+    # one word without a separator or a prompt suffix is a template
+    assert prompts.with_overrides({"defender": "$question"}).defender == "$question"
+
+
 def test_rendering_refuses_unknown_and_missing_variables():
     prompts = PromptSet(
         attacker="On $target_skill. $seed", defender="$question $choices", judge="$question"
@@ -311,7 +340,7 @@ def test_jsonl_benchmark_reads_items_and_names_a_bad_line(tmp_path):
     load = jsonl_benchmark("finqa", question="q", answer="a", meta=("source",))
     good = tmp_path / "test.jsonl"
     good.write_text('{"q": "1 + 1?", "a": 2, "source": "x"}\n\n{"q": "Half of 3?", "a": "1.5"}\n')
-    items = load(good)
+    items = list(load(good))
     assert [(i.id, i.answer, i.meta) for i in items] == [
         ("finqa-test-1", "2", {"source": "x"}),
         ("finqa-test-3", "1.5", {}),
@@ -319,9 +348,9 @@ def test_jsonl_benchmark_reads_items_and_names_a_bad_line(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"q": "1 + 1?", "a": 2}\n{"q": "", "a": 1}\n')
     with pytest.raises(DataFormatError, match=r"bad.jsonl:2: field 'q' is a str"):
-        load(bad)
+        list(load(bad))
     choices = jsonl_benchmark("mc", question="q", answer="a", choices="options")
     mc = tmp_path / "mc.jsonl"
     mc.write_text('{"q": "Pick", "a": "B", "options": "A or B"}\n')
     with pytest.raises(DataFormatError, match="not a list of option texts"):
-        choices(mc)
+        list(choices(mc))

@@ -7,8 +7,10 @@ verification of a question's reference answer, and loaders for benchmark formats
 from __future__ import annotations
 
 import abc
+import inspect
+import itertools
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,7 +22,10 @@ from .errors import ConfigError, DataFormatError, UsageError
 from .inputs import located, read_text
 from .records import ROLES, BenchmarkItem, Question, Record, ToolEvidence
 
-BenchmarkLoader = Callable[[Path], list[BenchmarkItem]]
+BenchmarkLoader = Callable[[Path], Iterable[BenchmarkItem]]
+"""``load(path)``: a benchmark file's items in order. Written as a generator, it streams:
+:func:`load_benchmark` takes the first ``limit`` items and reads no further. Its
+docstring's first line says what it reads (the hint of a file with no items)."""
 ToolCaller = Callable[[str, dict[str, Any]], ToolEvidence]
 """``call(tool_id, args)`` runs a registered judge tool and returns its evidence."""
 
@@ -113,24 +118,53 @@ class PromptSet(Record):
     def with_overrides(
         self, overrides: dict[str, str], *, base_dir: Path | None = None
     ) -> PromptSet:
-        """Replace templates from a run config; a value naming an existing file is read from it."""
+        """Replace templates from a run config. A value is read from a file when it names
+        an existing file, and must name one when it looks like a path
+        (:func:`names_a_file`): a mistyped path is an error, not the template text."""
         values = self.model_dump()
         for role, value in overrides.items():
             if role not in ROLES:
                 raise ConfigError(f"prompts.{role}: unknown role", hint=f"use one of {ROLES}")
-            path = Path(value) if base_dir is None else base_dir / value
             try:
-                if "\n" not in value and len(value) < 4096 and path.is_file():
-                    value = read_text(path, error=ConfigError)
-                check_template(role, value)
+                values[role] = _template_of(role, value, base_dir)
             except ConfigError as exc:
                 raise ConfigError(f"prompts.{role}: {exc.message}", hint=exc.hint) from None
-            values[role] = value
         return PromptSet(**values)
 
     def render(self, role: str, **variables: Any) -> str:
         """The role's template filled in (see :func:`render`)."""
         return render(role, getattr(self, role), **variables)
+
+
+#: file names a prompt override is expected to have (see :func:`names_a_file`)
+PROMPT_SUFFIXES = (".txt", ".md")
+
+
+def names_a_file(value: str) -> bool:
+    """Whether a prompt override looks like a path rather than a template: one line that
+    ends in .txt or .md, or one word (no whitespace) with a / or \\ in it. A template
+    is free text; in one line, it has spaces or is a bare ``$name``."""
+    if "\n" in value or len(value) >= 4096:
+        return False
+    word = value.strip()
+    return word.lower().endswith(PROMPT_SUFFIXES) or (
+        not any(c.isspace() for c in word) and ("/" in word or "\\" in word)
+    )
+
+
+def _template_of(role: str, value: str, base_dir: Path | None) -> str:
+    """A prompt override's template: the file it names, or the value itself."""
+    path = Path(value.strip()) if base_dir is None else base_dir / value.strip()
+    one_line = "\n" not in value and len(value) < 4096
+    if one_line and path.is_file():
+        value = read_text(path, error=ConfigError)
+    elif names_a_file(value):
+        raise ConfigError(
+            f"no such file {path}",
+            hint="a value ending in .txt or .md, or one word with a /, names a prompt file",
+        )
+    check_template(role, value)
+    return value
 
 
 def render(role: str, template: str, **variables: Any) -> str:
@@ -263,14 +297,18 @@ class BenchmarkSpec(Record):
         return f"{self.domain}:{self.format}:{self.path}"
 
 
-def load_benchmark(host, spec: BenchmarkSpec | str) -> list[BenchmarkItem]:
-    """The items of ``DOMAIN:FORMAT:PATH``, read by the domain's loader for FORMAT.
+def load_benchmark(
+    host, spec: BenchmarkSpec | str, limit: int | None = None
+) -> list[BenchmarkItem]:
+    """The items of ``DOMAIN:FORMAT:PATH``, read by the domain's loader for FORMAT: all
+    of them, or the first ``limit`` (the rest of the file is not read). At least one.
 
     ``host`` is a :class:`nanoflux.plugins.PluginHost` (the domain comes from it).
     """
     parsed = spec if isinstance(spec, BenchmarkSpec) else BenchmarkSpec.parse(spec)
-    domain = host.domain(parsed.domain)
-    loaders = domain.loaders()
+    if limit is not None and limit < 1:
+        raise UsageError(f"benchmark {parsed}: limit {limit} takes no items", hint="use 1 or more")
+    loaders = host.domain(parsed.domain).loaders()
     if parsed.format not in loaders:
         known = ", ".join(sorted(loaders)) or "none"
         raise UsageError(
@@ -279,15 +317,46 @@ def load_benchmark(host, spec: BenchmarkSpec | str) -> list[BenchmarkItem]:
         )
     if not parsed.path.exists():
         raise DataFormatError(f"{parsed.path}: no such file or folder", hint=f"in spec {parsed}")
+    load = loaders[parsed.format]
     # Loaders name the file and line of what they check; whatever else a file holds
     # (binary, deep nesting, huge numbers, fields of the wrong type) is one line here.
     with located(str(parsed.path)):
-        return loaders[parsed.format](parsed.path)
+        items = _take(load(parsed.path), limit)
+    if not items:
+        reads = (inspect.getdoc(load) or "").split("\n")[0].replace("``", "")
+        raise DataFormatError(
+            f"{parsed.path}: no items", hint=f"format {parsed.format}: {reads}" if reads else None
+        )
+    for item in items:
+        if item.choices and len(item.choices) > len(CHOICE_LETTERS):
+            raise DataFormatError(f"{parsed.path}: item {item.id}: {_too_many(item.choices)}")
+    return items
+
+
+def _take(stream: Iterable[BenchmarkItem], limit: int | None) -> list[BenchmarkItem]:
+    """The first ``limit`` items (all if None), read no further than that."""
+    items = iter(stream)
+    try:
+        return list(itertools.islice(items, limit))
+    finally:
+        if hasattr(items, "close"):  # a generator: the file it holds open closes now
+            items.close()
+
+
+#: the letters that name a question's choices, in every prompt, dataset and reading of
+#: an answer; a question with more choices than letters is refused (:func:`choices_text`)
+CHOICE_LETTERS = string.ascii_uppercase
+
+
+def _too_many(choices: Sequence[str]) -> str:
+    return f"{len(choices)} choices, more than the {len(CHOICE_LETTERS)} letters A-Z can name"
 
 
 def choices_text(choices: Sequence[str] | None) -> str:
-    """Lettered options (A. ..., B. ...), as the Defender and the datasets show them."""
+    """Lettered options (A. ..., B. ...), as the Defender and the datasets show them.
+    More choices than :data:`CHOICE_LETTERS` is a :class:`DataFormatError`."""
     if not choices:
         return ""
-    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    return "\n".join(f"{letters[i]}. {choice}" for i, choice in enumerate(choices))
+    if len(choices) > len(CHOICE_LETTERS):
+        raise DataFormatError(f"a question with {_too_many(choices)}")
+    return "\n".join(f"{CHOICE_LETTERS[i]}. {choice}" for i, choice in enumerate(choices))

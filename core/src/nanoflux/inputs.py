@@ -97,8 +97,9 @@ def describe(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-#: what user data can raise while it is read, parsed or validated
-READ_ERRORS = (OSError, UnicodeError, RecursionError, ValueError)
+#: what user data can raise while it is read, parsed or validated (OverflowError: a
+#: number too large for a float, e.g. a 400-digit integer that a loader converts)
+READ_ERRORS = (OSError, UnicodeError, RecursionError, ValueError, OverflowError)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from nanoflux_math.loaders import load_gsm8k, load_gsm_hard, load_math
@@ -27,23 +28,59 @@ def test_gsm8k(tmp_path):
     path = write_jsonl(
         tmp_path / "test.jsonl", [GSM8K_ROW, {**GSM8K_ROW, "answer": "x\n#### 1,000"}]
     )
-    items = load_gsm8k(path)
+    items = list(load_gsm8k(path))
     assert [i.answer for i in items] == ["72", "1000"]
     assert items[0].question.startswith("Natalia sold clips")
-    assert "48+24" in items[0].meta["solution"]
+    # the typed fields, filled here: the solution as a reader sees it, and the program
+    # its calculator annotations spell (see worked_programs)
+    assert items[0].solution == (
+        "Natalia sold 48/2 = 24 clips in May.\nNatalia sold 48+24 = 72 clips altogether in "
+        "April and May."
+    )
+    assert items[0].program.startswith("def solution():\n")
+    assert items[0].meta == {}
+    assert (items[1].solution, items[1].program) == ("x", None)
+
+
+# 40 annotations, each squaring the result of the one before (1.3 kB): evaluated as
+# exact integers, 24 of them took more than a minute and each one more tripled it
+SQUARINGS = "First <<99999*99999=7>>7.\n" + "".join("Then <<7*7=7>>7.\n" for _ in range(39))
+
+
+@pytest.mark.parametrize(
+    ("steps", "answer"),
+    [
+        (SQUARINGS, "7"),
+        # an operand of 400 digits: no float holds it (was an unexpected OverflowError)
+        (f"First <<{'9' * 400}*2=5>>5.\nThen <<5+1=6>>6.\n", "6"),
+        # it recomputes its answer, but past MAX_VALUE, where floats stop holding integers
+        ("First <<100000000*100000000=5>>5.\nThen <<5+1=6>>6.\n", "10000000000000001"),
+    ],
+    ids=["40 squarings", "400 digits", "past 10**15"],
+)
+def test_arithmetic_too_large_for_a_seed_program_gives_none_at_once(tmp_path, steps, answer):
+    bomb = {"question": "q", "answer": f"{steps}#### {answer}"}
+    path = write_jsonl(tmp_path / "bomb.jsonl", [GSM8K_ROW, bomb])
+    started = time.perf_counter()
+    items = list(load_gsm8k(path))
+    assert time.perf_counter() - started < 1
+    # the item loads, its solution and answer as written; only the program is not read
+    assert (items[1].answer, items[1].program) == (answer, None)
+    assert items[1].solution.startswith("First")
+    assert items[0].program is not None
 
 
 def test_gsm8k_errors_name_file_line_and_field(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps(GSM8K_ROW) + "\n{not json\n", "utf-8")
     with pytest.raises(DataFormatError, match=r"bad\.jsonl:2: not valid JSON"):
-        load_gsm8k(path)
+        list(load_gsm8k(path))
     write_jsonl(path, [GSM8K_ROW, {"question": "q", "answer": "no final answer"}])
     with pytest.raises(DataFormatError, match=r"bad\.jsonl:2: .*####"):
-        load_gsm8k(path)
+        list(load_gsm8k(path))
     write_jsonl(path, [{"question": "q"}])
     with pytest.raises(DataFormatError, match=r"bad\.jsonl:1: field 'answer' is missing"):
-        load_gsm8k(path)
+        list(load_gsm8k(path))
 
 
 def test_gsm_hard(tmp_path):
@@ -56,11 +93,11 @@ def test_gsm_hard(tmp_path):
         "code": "def solution():\n    return (16 - 3 - 4933828) * 2\n",
         "target": -9867630.0,
     }
-    items = load_gsm_hard(write_jsonl(tmp_path / "gsmhard.jsonl", [row]))
+    items = list(load_gsm_hard(write_jsonl(tmp_path / "gsmhard.jsonl", [row])))
     assert items[0].answer == "-9867630"  # (16 - 3 - 4933828) * 2
     assert "def solution" in items[0].meta["code"]
     with pytest.raises(DataFormatError, match=r"gsmhard\.jsonl:1: field 'target'"):
-        load_gsm_hard(write_jsonl(tmp_path / "gsmhard.jsonl", [{"input": "q", "code": ""}]))
+        list(load_gsm_hard(write_jsonl(tmp_path / "gsmhard.jsonl", [{"input": "q", "code": ""}])))
 
 
 MATH_PROBLEM = {
@@ -79,13 +116,14 @@ def test_math_folder_single_file_and_jsonl(tmp_path):
     (folder / "2.json").write_text(
         json.dumps({**MATH_PROBLEM, "solution": "So $x=\\boxed{\\frac{1}{2}}$."}), "utf-8"
     )
-    items = load_math(tmp_path / "MATH")
+    items = list(load_math(tmp_path / "MATH"))
     assert [i.answer for i in items] == ["12", "\\frac{1}{2}"]
     assert items[0].id == "math-test/prealgebra/1"
-    assert items[0].meta["level"] == "Level 1"
-    assert load_math(folder / "1.json")[0].answer == "12"
+    assert items[0].meta == {"level": "Level 1", "type": "Prealgebra"}
+    assert items[0].solution == MATH_PROBLEM["solution"]
+    assert [i.answer for i in load_math(folder / "1.json")] == ["12"]
     jsonl = write_jsonl(tmp_path / "math.jsonl", [MATH_PROBLEM, MATH_PROBLEM])
-    assert len(load_math(jsonl)) == 2
+    assert len(list(load_math(jsonl))) == 2
 
 
 def test_math_errors(tmp_path):
@@ -94,9 +132,9 @@ def test_math_errors(tmp_path):
     (folder / "1.json").write_text(json.dumps(MATH_PROBLEM), "utf-8")
     (folder / "2.json").write_text(json.dumps({**MATH_PROBLEM, "solution": "no box"}), "utf-8")
     with pytest.raises(DataFormatError, match=r"2\.json: .*boxed"):
-        load_math(folder)
+        list(load_math(folder))
     (folder / "2.json").write_text("{", "utf-8")
     with pytest.raises(DataFormatError, match=r"2\.json: not valid JSON"):
-        load_math(folder)
+        list(load_math(folder))
     with pytest.raises(DataFormatError, match="no such file"):
-        load_math(tmp_path / "missing.json")
+        list(load_math(tmp_path / "missing.json"))

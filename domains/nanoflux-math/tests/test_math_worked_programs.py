@@ -2,7 +2,7 @@
 
 from importlib import resources
 
-from nanoflux_math.worked_programs import gsm8k_program
+from nanoflux_math.worked_programs import MAX_SOLUTION_CHARS, MAX_STEPS, gsm8k_program
 
 from nanoflux.domains import load_benchmark
 from nanoflux.engine.judge import make_tool_caller
@@ -45,14 +45,28 @@ def test_a_program_that_does_not_recompute_the_answer_is_not_shown():
     assert gsm8k_program(QUESTION, SOLUTION.replace("2000/20", "2000/0"), "100") is None
 
 
+def test_reading_is_bounded_in_steps_and_length():
+    # n steps of "+ 1" from 0: the program recomputes n, until there are too many steps
+    def counting(n):
+        return "".join(f"Step: <<{k}+1={k + 1}>>{k + 1}\n" for k in range(n))
+
+    assert gsm8k_program("q", counting(MAX_STEPS), str(MAX_STEPS)) is not None
+    assert gsm8k_program("q", counting(MAX_STEPS + 1), str(MAX_STEPS + 1)) is None
+    padded = SOLUTION + " " * (MAX_SOLUTION_CHARS - len(SOLUTION))
+    assert gsm8k_program(QUESTION, padded, "100") is not None
+    assert gsm8k_program(QUESTION, padded + " ", "100") is None
+    # an answer that is not a number (NaN compares unequal to everything) is not recomputed
+    assert gsm8k_program(QUESTION, SOLUTION, "nan") is None
+
+
 def test_the_packs_seeds_carry_programs_that_recompute_their_answers_in_the_sandbox():
     host = PluginHost.load(allow=["math"])
     path = resources.files("nanoflux_math").joinpath("seeds", "gsm8k-train-1000.jsonl")
     items = load_benchmark(host, f"math:gsm8k:{path}")
-    with_program = [item for item in items if "program" in item.meta]
-    assert len(with_program) > 950
+    with_program = [item for item in items if item.program]
+    assert len(with_program) == 969  # of 1,000: the others do not recompute their answer
     domain, call_tool = host.domain("math"), make_tool_caller(host)
     for item in with_program[:10]:
-        evidence = call_tool(domain.program_tool, {"code": item.meta["program"]})
+        evidence = call_tool(domain.program_tool, {"code": item.program})
         assert evidence.result.ok, evidence.result.error
-        assert domain.check_answer(item.answer, str(evidence.result.value)), item.meta
+        assert domain.check_answer(item.answer, str(evidence.result.value)), item.program

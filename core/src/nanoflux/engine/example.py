@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ..domains import choices_text
 from ..records import Answer, ChatMessage, Example, ExampleMetadata, Question, Verdict
 
 
@@ -69,8 +70,7 @@ def build_example(
 ) -> Example:
     user = question.text.strip()
     if question.choices:
-        letters = "ABCDEFGHIJ"
-        user += "\n\n" + "\n".join(f"{letters[i]}. {c}" for i, c in enumerate(question.choices))
+        user += "\n\n" + choices_text(question.choices)
     return Example(
         id=example_id(question.domain, question.text),
         messages=[

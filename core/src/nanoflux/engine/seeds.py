@@ -10,7 +10,6 @@ from a benchmark's training split, never from the benchmark the run protects.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 
 from ..domains import load_benchmark
@@ -21,8 +20,6 @@ from .programs import ProgramDraft
 
 _CLIP = 700  # characters of a seed problem shown: a small model's context is small
 _SOLUTION_CLIP = 500
-# GSM8K's calculator annotations (``$<<216/54=4>>4``) repeat each step's arithmetic
-_ANNOTATION = re.compile(r"<<[^<>]*>>")
 
 
 @dataclass
@@ -53,7 +50,7 @@ def _clip(text: str, limit: int) -> str:
 def seed_block(item: BenchmarkItem | None, *, code_first: bool = False) -> str:
     """The ``$seed`` text of an attacker prompt: the seed problem, or nothing.
 
-    Code-first, a seed whose loader wrote its program (``meta["program"]``) is shown as
+    Code-first, a seed whose loader wrote its program (``item.program``) is shown as
     a reply in the Attacker's own form, and the Attacker writes the same steps with new
     names and numbers: told in words to build on a seed, the 1.5B Attacker ignored it
     and wrote one-step problems; told to add a step to a seed shown this way, it kept
@@ -62,8 +59,8 @@ def seed_block(item: BenchmarkItem | None, *, code_first: bool = False) -> str:
     seeds told in words and shown this way without the extra step)."""
     if item is None:
         return ""
-    program = item.meta.get("program") if code_first else None
-    if isinstance(program, str) and program.strip():
+    program = item.program if code_first else None
+    if program and program.strip():
         shown = ProgramDraft(text=_clip(item.question, _CLIP), program=program).as_reply()
         return (
             f"Here is an example of a problem and its program:\n{shown}\n"
@@ -71,10 +68,9 @@ def seed_block(item: BenchmarkItem | None, *, code_first: bool = False) -> str:
             "(the program's lines change with them), keep how the steps connect. "
             "Do not copy it.\n"
         )
-    solution = item.meta.get("solution")
     worked = ""
-    if isinstance(solution, str) and solution.strip():
-        steps = " ".join(_ANNOTATION.sub("", solution).split())
+    if item.solution and item.solution.strip():  # as the loader wrote it (GSM8K: unannotated)
+        steps = " ".join(item.solution.split())
         worked = f"Example's solution: {_clip(steps, _SOLUTION_CLIP)}\n"
     return (
         "Build your problem on this solved example: keep its story and how its steps "

@@ -22,17 +22,17 @@ compared (:func:`~nanoflux.evaluation.running.compare` refuses).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from ..backends import CompletionRequest
-from ..domains import BenchmarkSpec, Domain, choices_text
+from ..domains import BenchmarkSpec, Domain, load_benchmark
 from ..errors import ConfigError, UsageError
 from ..records import BenchmarkItem, ChatMessage, Record
 from ..structured import ANSWER_SCHEMA
+from ..training import item_question, worked_reply
 
 PROTOCOLS = ("json", "text", "cot", "cot-fewshot")
 DEFAULT_PROTOCOL = "cot"
@@ -54,7 +54,6 @@ JSON_INSTRUCTION = (
     'Reply with exactly one JSON object with two keys: "reasoning", your solution step by '
     'step, then "final_answer", just the final result.'
 )
-_CALCULATOR = re.compile(r"<<[^<>]*>>")  # GSM8K's calculator annotations: 3*4=<<3*4=12>>12
 
 
 class Protocol(Record):
@@ -90,25 +89,14 @@ class Protocol(Record):
         return [f"{k}: {mine[k]!r} vs {theirs[k]!r}" for k in mine if mine[k] != theirs[k]]
 
 
-def item_question(item: BenchmarkItem) -> str:
-    """The user turn a trained model sees for an item (dataset examples use the same shape)."""
-    text = item.question.strip()
-    if item.choices:
-        text += "\n\n" + choices_text(item.choices)
-    return text
-
-
 def cot_question(item: BenchmarkItem) -> str:
     instruction = COT_CHOICE_INSTRUCTION if item.choices else COT_INSTRUCTION
     return f"{item_question(item)}\n\n{instruction}"
 
 
-def exemplar_reply(item: BenchmarkItem) -> str:
-    """A worked exemplar's reply: its solution and ``Final answer: X`` (the training shape)."""
-    from ..training import benchmark_examples
-
-    reply = benchmark_examples([item])[0]["messages"][1]["content"]
-    return _CALCULATOR.sub("", reply)
+#: a worked exemplar's reply: its solution as the domain's loader wrote it (GSM8K's
+#: without calculator annotations) and ``Final answer: X``, in training's shape
+exemplar_reply = worked_reply
 
 
 def make_protocol(
@@ -204,8 +192,6 @@ def resolve_protocol(
 ) -> tuple[Protocol, list[BenchmarkItem]]:
     """The Protocol and its exemplar items (none unless the protocol is cot-fewshot):
     the first ``shots`` items of ``exemplars`` (default: train.jsonl beside the benchmark)."""
-    from .running import load_benchmark
-
     if name != "cot-fewshot":
         return make_protocol(name, max_tokens=max_tokens), []
     source = exemplars or default_exemplars(benchmark)
@@ -214,7 +200,8 @@ def resolve_protocol(
             "protocol cot-fewshot needs exemplars from the benchmark's training split",
             hint="pass --exemplars DOMAIN:FORMAT:PATH (e.g. math:gsm8k:data/gsm8k/train.jsonl)",
         )
-    _, source_spec, chosen = load_benchmark(host, source, shots)
+    source_spec = BenchmarkSpec.parse(source)
+    chosen = load_benchmark(host, source_spec, shots) if shots > 0 else []  # make_protocol: why
     check_exemplars(chosen, items)
     protocol = make_protocol(
         name, max_tokens=max_tokens, shots=shots, exemplars=str(source_spec), exemplar_items=chosen

@@ -2,13 +2,13 @@
 
 ``jsonl_benchmark("finqa", question="question", answer="answer")`` is a complete loader
 for a domain's :meth:`~nanoflux.domains.Domain.loaders`. Every malformed line is a
-:class:`DataFormatError` naming the file, the line and the field; a file loads whole or
-not at all.
+:class:`DataFormatError` naming the file, the line and the field. Items are yielded as
+their lines are read, so ``--limit 2`` reads two lines of a file of a million.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +34,16 @@ def jsonl_benchmark(
     fields = ", ".join(f for f in (question, answer, choices, *meta) if f)
     expected = f"JSONL with fields {fields}"
 
-    def load(path: Path) -> list[BenchmarkItem]:
-        items = []
+    def load(path: Path) -> Iterator[BenchmarkItem]:
         for where, record in iter_jsonl(path):
             line = where.rsplit(":", 1)[1]
-            items.append(
-                BenchmarkItem(
-                    id=f"{name}-{path.stem}-{line}",
-                    question=_text(record, question, where, expected),
-                    answer=_answer(record, answer, where, expected),
-                    choices=_choices(record, choices, where, expected) if choices else None,
-                    meta={key: record[key] for key in meta if key in record},
-                )
+            yield BenchmarkItem(
+                id=f"{name}-{path.stem}-{line}",
+                question=_text(record, question, where, expected),
+                answer=_answer(record, answer, where, expected),
+                choices=_choices(record, choices, where, expected) if choices else None,
+                meta={key: record[key] for key in meta if key in record},
             )
-        if not items:
-            raise DataFormatError(f"{path}: no items", hint=f"expected {expected}")
-        return items
 
     load.__doc__ = f"{name}: {expected}."
     return load

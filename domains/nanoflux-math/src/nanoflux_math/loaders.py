@@ -1,7 +1,9 @@
 """Benchmark loaders for GSM8K, GSM-Hard and MATH, in the formats their releases ship.
 
 Every malformed record is a DataFormatError naming the file, the line (or file inside a
-folder) and what was expected; a file is loaded whole or not at all.
+folder) and what was expected. Each loader yields its items as it reads them, so a run
+that takes the first few (``--limit``) reads no further; a file with no items is an
+error of :func:`nanoflux.domains.load_benchmark`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from nanoflux.inputs import iter_jsonl, load_json
 from nanoflux.records import BenchmarkItem
 
 from .answers import answer_text, last_boxed
-from .worked_programs import gsm8k_program
+from .worked_programs import gsm8k_program, strip_annotations
 
 
 def _require_file(path: Path) -> None:
@@ -37,18 +39,15 @@ def text_field(record: dict[str, Any], key: str, where: str, expected: str) -> s
     return value
 
 
-def _nonempty(items: list[BenchmarkItem], path: Path, expected: str) -> list[BenchmarkItem]:
-    if not items:
-        raise DataFormatError(f"{path}: no items", hint=f"expected {expected}")
-    return items
-
-
 GSM8K_FIELDS = "JSONL with fields question, answer (ending in '#### N')"
 
 
-def load_gsm8k(path: Path) -> list[BenchmarkItem]:
-    """GSM8K: ``{"question", "answer"}`` per line; the answer ends with ``#### N``."""
-    items = []
+def load_gsm8k(path: Path) -> Iterator[BenchmarkItem]:
+    """GSM8K: JSONL of ``{"question", "answer"}``, the answer ending in ``#### N``.
+
+    The item's solution is the answer's worked steps without their calculator
+    annotations; its program, those annotations read as a ``solution()`` (see
+    :mod:`.worked_programs`), where they recompute the answer."""
     for n, (where, record) in enumerate(read_jsonl(path), 1):
         question = text_field(record, "question", where, GSM8K_FIELDS)
         answer = text_field(record, "answer", where, GSM8K_FIELDS)
@@ -58,22 +57,20 @@ def load_gsm8k(path: Path) -> list[BenchmarkItem]:
         final = final.strip().replace(",", "")
         if not final:
             raise DataFormatError(f"{where}: nothing after '####' in field 'answer'")
-        meta = {"solution": solution.strip()}
-        program = gsm8k_program(question, solution, final)
-        if program:  # what a code-first Attacker is shown of a seed (worked_programs)
-            meta["program"] = program
-        items.append(
-            BenchmarkItem(id=f"gsm8k-{path.stem}-{n}", question=question, answer=final, meta=meta)
+        yield BenchmarkItem(
+            id=f"gsm8k-{path.stem}-{n}",
+            question=question,
+            answer=final,
+            solution=strip_annotations(solution).strip() or None,
+            program=gsm8k_program(question, solution, final),
         )
-    return _nonempty(items, path, GSM8K_FIELDS)
 
 
 GSM_HARD_FIELDS = "JSONL with fields input, target (a number), code"
 
 
-def load_gsm_hard(path: Path) -> list[BenchmarkItem]:
-    """GSM-Hard: ``{"input", "target", "code"}`` per line; ``target`` is a number."""
-    items = []
+def load_gsm_hard(path: Path) -> Iterator[BenchmarkItem]:
+    """GSM-Hard: JSONL of ``{"input", "target", "code"}``; ``target`` is a number."""
     for n, (where, record) in enumerate(read_jsonl(path), 1):
         question = text_field(record, "input", where, GSM_HARD_FIELDS)
         target = record.get("target")
@@ -83,15 +80,9 @@ def load_gsm_hard(path: Path) -> list[BenchmarkItem]:
                 hint=f"expected {GSM_HARD_FIELDS}",
             )
         meta = {"code": record["code"]} if isinstance(record.get("code"), str) else {}
-        items.append(
-            BenchmarkItem(
-                id=f"gsm-hard-{path.stem}-{n}",
-                question=question,
-                answer=answer_text(target),
-                meta=meta,
-            )
+        yield BenchmarkItem(
+            id=f"gsm-hard-{path.stem}-{n}", question=question, answer=answer_text(target), meta=meta
         )
-    return _nonempty(items, path, GSM_HARD_FIELDS)
 
 
 MATH_FIELDS = "MATH records with fields problem, solution (with \\boxed{answer})"
@@ -107,35 +98,30 @@ def _math_item(record: Any, where: str, id: str) -> BenchmarkItem:
     if not answer or not answer.strip():
         raise DataFormatError(f"{where}: field 'solution' has no \\boxed{{...}} answer")
     meta = {k: record[k] for k in ("level", "type") if k in record}
-    meta["solution"] = solution
-    return BenchmarkItem(id=id, question=problem, answer=answer.strip(), meta=meta)
+    return BenchmarkItem(
+        id=id, question=problem, answer=answer.strip(), solution=solution, meta=meta
+    )
 
 
-def load_math(path: Path) -> list[BenchmarkItem]:
+def load_math(path: Path) -> Iterator[BenchmarkItem]:
     """MATH: a folder of one-problem ``.json`` files (searched recursively, as the release
-    ships ``test/algebra/1.json``), one ``.json`` file (a problem or a list), or JSONL."""
+    ships ``test/algebra/1.json``), one ``.json`` file (a problem or a list), or JSONL
+    of records with fields problem, solution (with \\boxed{answer})."""
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.json") if p.is_file())
-        items = [
-            _math_item(load_json(f), str(f), f"math-{f.relative_to(path).with_suffix('')}")
-            for f in files
-        ]
-        return _nonempty(items, path, "a folder of MATH .json files")
+        for f in sorted(p for p in path.rglob("*.json") if p.is_file()):
+            yield _math_item(load_json(f), str(f), f"math-{f.relative_to(path).with_suffix('')}")
+        return
     _require_file(path)
     if path.suffix == ".jsonl":
-        items = [
-            _math_item(record, where, f"math-{path.stem}-{n}")
-            for n, (where, record) in enumerate(read_jsonl(path), 1)
-        ]
-        return _nonempty(items, path, MATH_FIELDS)
+        for n, (where, record) in enumerate(read_jsonl(path), 1):
+            yield _math_item(record, where, f"math-{path.stem}-{n}")
+        return
     data = load_json(path)
     if isinstance(data, list):
-        items = [
-            _math_item(record, f"{path}[{i}]", f"math-{path.stem}-{i}")
-            for i, record in enumerate(data)
-        ]
-        return _nonempty(items, path, MATH_FIELDS)
-    return [_math_item(data, str(path), f"math-{path.stem}")]
+        for i, record in enumerate(data):
+            yield _math_item(record, f"{path}[{i}]", f"math-{path.stem}-{i}")
+        return
+    yield _math_item(data, str(path), f"math-{path.stem}")
 
 
 LOADERS = {"gsm8k": load_gsm8k, "gsm-hard": load_gsm_hard, "math": load_math}

@@ -8,6 +8,12 @@ writes every step's arithmetic as a calculator annotation (``<<80-40=40>>``), so
 program is read off the solution: one line per annotation, an earlier result referred
 to by its name. A program is kept only when it recomputes the item's own answer, so a
 seed never shows a wrong program.
+
+Reading is bounded, since a seeds or benchmark file is data from anywhere: a solution
+longer than MAX_SOLUTION_CHARS or with more than MAX_STEPS annotations, or a step whose
+value leaves +-MAX_VALUE, gives no program (the item still loads). Evaluated as exact
+integers, 40 annotations that each square the last took hours; bounded, every step is
+one float operation. There is no power operator to bound: ``**`` is not read.
 """
 
 from __future__ import annotations
@@ -17,7 +23,15 @@ import keyword
 import operator
 import re
 
+#: GSM8K's longest training solution has 1,220 characters and 8 steps
+MAX_SOLUTION_CHARS = 10_000
+MAX_STEPS = 40
+#: beyond 2**53 a float no longer holds every integer; GSM8K's values stay under 10**8
+MAX_VALUE = 10**15
+
 _ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
+#: the whole annotation, as GSM8K writes it inside a step: ``48/2 = <<48/2=24>>24``
+_ANNOTATION_TEXT = re.compile(r"<<[^<>]*>>")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 _WORD = re.compile(r"[a-z]+")
 # words that name nothing a variable could be called after
@@ -34,17 +48,31 @@ _OPERATORS = {
 }
 
 
+def strip_annotations(solution: str) -> str:
+    """A GSM8K solution as a reader sees it: ``48/2 = <<48/2=24>>24`` reads ``48/2 = 24``."""
+    return _ANNOTATION_TEXT.sub("", solution)
+
+
 def _value(node: ast.AST, names: dict[str, float]) -> float:
-    """Arithmetic only: numbers, earlier names, + - * / and a minus sign."""
+    """Arithmetic only: numbers, earlier names, + - * / and a minus sign, in floats
+    within +-MAX_VALUE (ValueError otherwise)."""
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return node.value
+        return _bounded(node.value)
     if isinstance(node, ast.Name) and node.id in names:
         return names[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-        return _OPERATORS[type(node.op)](_value(node.left, names), _value(node.right, names))
+        left, right = _value(node.left, names), _value(node.right, names)
+        return _bounded(_OPERATORS[type(node.op)](left, right))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_value(node.operand, names)
     raise ValueError("not arithmetic")
+
+
+def _bounded(number: float) -> float:
+    # an int this large would not convert (OverflowError): compare before converting
+    if not -MAX_VALUE <= number <= MAX_VALUE:
+        raise ValueError("out of range")
+    return float(number)
 
 
 def _name(words_before: str, taken: set[str]) -> str:
@@ -64,7 +92,10 @@ def _name(words_before: str, taken: set[str]) -> str:
 
 def gsm8k_program(question: str, solution: str, answer: str) -> str | None:
     """The program a GSM8K solution's annotations spell, or None when it has fewer than
-    two steps, a step that is not plain arithmetic, or a value other than ``answer``."""
+    two steps, a step that is not plain arithmetic, or a value other than ``answer``;
+    also when it is larger than the bounds in the module's docstring."""
+    if len(solution) > MAX_SOLUTION_CHARS:
+        return None
     given = set(_NUMBER.findall(question.replace(",", "")))
     lines: list[str] = []
     values: dict[str, float] = {}  # each step's name: its value
@@ -78,6 +109,8 @@ def gsm8k_program(question: str, solution: str, answer: str) -> str | None:
 
     for line in solution.splitlines():
         for match in _ANNOTATION.finditer(line):
+            if len(lines) == MAX_STEPS:
+                return None
             expression = _NUMBER.sub(refer, match.group(1).strip())
             result = match.group(2).strip()
             name = _name(re.split(r"[=\d$]", line[: match.start()])[0], taken)
@@ -90,7 +123,7 @@ def gsm8k_program(question: str, solution: str, answer: str) -> str | None:
     if len(lines) < 2:
         return None
     try:
-        if abs(values[name] - float(answer.replace(",", ""))) > 1e-6:
+        if not abs(values[name] - float(answer.replace(",", ""))) <= 1e-6:  # NaN too
             return None
     except ValueError:
         return None

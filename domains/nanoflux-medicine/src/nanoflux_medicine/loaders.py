@@ -10,6 +10,7 @@
   from them); ``meta["question_only"]`` has the question alone.
 
 Multiple-choice answers are normalised to the letter (A-E), choices in letter order.
+Each loader yields its items as it reads them.
 """
 
 from __future__ import annotations
@@ -40,17 +41,11 @@ def _text(record: dict, key: str, where: str, expected: str) -> str:
     return value.strip()
 
 
-def _nonempty(items: list[BenchmarkItem], path: Path, expected: str) -> list[BenchmarkItem]:
-    if not items:
-        raise DataFormatError(f"{path}: no items", hint=f"expected {expected}")
-    return items
-
-
 MEDQA = "JSONL with question, options {A..E: text}, answer_idx (a letter)"
 
 
-def load_medqa(path: Path) -> list[BenchmarkItem]:
-    items = []
+def load_medqa(path: Path) -> Iterator[BenchmarkItem]:
+    """MedQA: JSONL with question, options {A..E: text}, answer_idx (a letter)."""
     for n, (where, record) in enumerate(_read_jsonl(path), 1):
         question = _text(record, "question", where, MEDQA)
         options = record.get("options")
@@ -66,24 +61,20 @@ def load_medqa(path: Path) -> list[BenchmarkItem]:
         meta = {"answer_text": choices[letters.index(answer)]}
         if "meta_info" in record:
             meta["meta_info"] = record["meta_info"]
-        items.append(
-            BenchmarkItem(
-                id=f"medqa-{path.stem}-{n}",
-                question=question,
-                answer=answer,
-                choices=choices,
-                meta=meta,
-            )
+        yield BenchmarkItem(
+            id=f"medqa-{path.stem}-{n}",
+            question=question,
+            answer=answer,
+            choices=choices,
+            meta=meta,
         )
-    return _nonempty(items, path, MEDQA)
 
 
 MEDMCQA = "JSONL with question, opa, opb, opc, opd, cop"
 
 
-def _load_medmcqa(path: Path, *, zero_based: bool) -> list[BenchmarkItem]:
+def _load_medmcqa(path: Path, *, zero_based: bool) -> Iterator[BenchmarkItem]:
     base = 0 if zero_based else 1
-    items = []
     for n, (where, record) in enumerate(_read_jsonl(path), 1):
         question = _text(record, "question", where, MEDMCQA)
         choices = [_text(record, key, where, MEDMCQA) for key in ("opa", "opb", "opc", "opd")]
@@ -105,23 +96,22 @@ def _load_medmcqa(path: Path, *, zero_based: bool) -> list[BenchmarkItem]:
         index = cop - base
         meta = {k: record[k] for k in ("id", "subject_name", "topic_name", "exp") if record.get(k)}
         meta["answer_text"] = choices[index]
-        items.append(
-            BenchmarkItem(
-                id=f"medmcqa-{record.get('id') or f'{path.stem}-{n}'}",
-                question=question,
-                answer=LETTERS[index],
-                choices=choices,
-                meta=meta,
-            )
+        yield BenchmarkItem(
+            id=f"medmcqa-{record.get('id') or f'{path.stem}-{n}'}",
+            question=question,
+            answer=LETTERS[index],
+            choices=choices,
+            meta=meta,
         )
-    return _nonempty(items, path, MEDMCQA)
 
 
-def load_medmcqa(path: Path) -> list[BenchmarkItem]:
+def load_medmcqa(path: Path) -> Iterator[BenchmarkItem]:
+    """MedMCQA: JSONL with question, opa, opb, opc, opd, cop (1..4, the GitHub release)."""
     return _load_medmcqa(path, zero_based=False)
 
 
-def load_medmcqa_hf(path: Path) -> list[BenchmarkItem]:
+def load_medmcqa_hf(path: Path) -> Iterator[BenchmarkItem]:
+    """MedMCQA's Hugging Face export: JSONL with question, opa..opd, cop (0..3)."""
     return _load_medmcqa(path, zero_based=True)
 
 
@@ -129,13 +119,13 @@ PUBMEDQA = "ori_pqal.json: {PMID: {QUESTION, CONTEXTS, final_decision}}"
 DECISIONS = ("yes", "no", "maybe")
 
 
-def load_pubmedqa(path: Path) -> list[BenchmarkItem]:
+def load_pubmedqa(path: Path) -> Iterator[BenchmarkItem]:
+    """PubMedQA: ori_pqal.json, {PMID: {QUESTION, CONTEXTS, final_decision}}."""
     if not path.is_file():
         raise DataFormatError(f"{path}: no such file")
     data = load_json(path)
     if not isinstance(data, dict):
         raise DataFormatError(f"{path}: expected an object keyed by PMID", hint=PUBMEDQA)
-    items = []
     for pmid, record in data.items():
         where = f"{path}: PMID {pmid}"
         if not isinstance(record, dict):
@@ -151,16 +141,13 @@ def load_pubmedqa(path: Path) -> list[BenchmarkItem]:
         meta = {"question_only": question, "pmid": pmid}
         if isinstance(record.get("LONG_ANSWER"), str):
             meta["long_answer"] = record["LONG_ANSWER"]
-        items.append(
-            BenchmarkItem(
-                id=f"pubmedqa-{pmid}",
-                question=text,
-                answer=decision,
-                choices=list(DECISIONS),
-                meta=meta,
-            )
+        yield BenchmarkItem(
+            id=f"pubmedqa-{pmid}",
+            question=text,
+            answer=decision,
+            choices=list(DECISIONS),
+            meta=meta,
         )
-    return _nonempty(items, path, PUBMEDQA)
 
 
 LOADERS = {
