@@ -126,11 +126,27 @@ def test_steps_that_stop_short_of_the_reference_leave_it_unverified(math_host):
     )
 
 
-def _caller(host):
-    def call_tool(tool_id, args):
-        return ToolEvidence(tool=tool_id, args=args, result=host.tools.get(tool_id).call(args))
+def _gathered(host, question):
+    """What the Judge gathers on ``question``: the pack names no tool, its tools apply."""
+    from nanoflux.engine.judge import consulted_tools, gather_evidence, make_tool_caller
 
-    return call_tool
+    consulted = consulted_tools(host, "math")
+    return gather_evidence(host.domain("math"), question, make_tool_caller(host), consulted)
+
+
+def test_the_pack_calls_no_tool_by_id_its_tools_apply_themselves(math_host):
+    question = MathDomain().example_question()
+    called = []
+
+    def call_tool(tool_id, args):
+        called.append(tool_id)
+        return ToolEvidence(tool=tool_id, args=args, result=math_host.tools.get(tool_id).call(args))
+
+    assert MathDomain().verify(question, call_tool).evidence == [] and called == []
+    applying = [
+        t.id for t in math_host.tools_for("math") if t.applies_to and t.applies_to(question)
+    ]
+    assert applying == ["math.python", "math.steps"]
 
 
 @needs_sandbox
@@ -140,14 +156,17 @@ def test_a_crashing_program_neither_confirms_nor_contradicts(math_host):
         .example_question()
         .model_copy(update={"program": "def solution():\n    return 1 / 0\n"})
     )
-    verification = MathDomain().verify(question, _caller(math_host))
+    verification = _gathered(math_host, question)
     assert verification.verified is None
-    assert "ZeroDivisionError" in verification.evidence[0].note
+    (program,) = [e for e in verification.evidence if e.tool == "math.python"]
+    assert "ZeroDivisionError" in program.note
 
 
-def test_no_program_means_no_evidence(math_host):
+def test_without_a_program_nothing_confirms(math_host):
     question = MathDomain().example_question().model_copy(update={"program": None})
-    assert MathDomain().verify(question, _caller(math_host)).verified is None
+    verification = _gathered(math_host, question)
+    assert verification.verified is None
+    assert [e.tool for e in verification.evidence] == ["math.steps"]  # consistent, no more
 
 
 def test_an_unavailable_sandbox_is_refused_not_bypassed(math_host, monkeypatch):
@@ -159,7 +178,7 @@ def test_an_unavailable_sandbox_is_refused_not_bypassed(math_host, monkeypatch):
     assert result.ok is False
     assert "bubblewrap" in result.error
     question = MathDomain().example_question()
-    assert MathDomain().verify(question, _caller(math_host)).verified is None
+    assert _gathered(math_host, question).verified is None
 
 
 def test_checker_with_choices():

@@ -49,6 +49,14 @@ def _caller(host):
     return call_tool
 
 
+def _gathered(host, question):
+    """What the Judge gathers: the pack's verify(), then the tools that apply to the question."""
+    from nanoflux.engine.judge import consulted_tools, gather_evidence
+
+    consulted = consulted_tools(host, "medicine")
+    return gather_evidence(MedicineDomain(), question, _caller(host), consulted)
+
+
 def _question(text, answer, explanation=""):
     return Question(
         text=text,
@@ -78,9 +86,30 @@ def test_an_unsafe_reference_is_contradicted(medicine_host):
         "8 g of acetaminophen per day",
         "Higher doses work faster.",
     )
-    verification = MedicineDomain().verify(question, _caller(medicine_host))
+    verification = _gathered(medicine_host, question)
     assert verification.verified is False
-    assert "UNSAFE" in verification.evidence[-1].note
+    (screen,) = [e for e in verification.evidence if e.tool == "medicine.safety_screen"]
+    assert "UNSAFE" in screen.note
+
+
+def test_the_calculators_declare_when_they_apply_and_verify_names_no_tool(medicine_host):
+    from nanoflux_medicine.domain import CALCULATIONS
+
+    assert {t.id for t in CALCULATIONS} == {"medicine.bmi", "medicine.anion_gap", "medicine.map"}
+    # two calculations asked: each can confirm, neither alone contradicts
+    text = "A man weighs 70 kg and is 175 cm tall; his blood pressure is 120/80 mmHg. BMI? MAP?"
+    verification = _gathered(medicine_host, _question(text, "22.9"))
+    supports = {e.tool: e.supports_reference for e in verification.evidence}
+    assert supports == {"medicine.bmi": True, "medicine.map": None, "medicine.safety_screen": None}
+    # asked but its inputs not stated: the tool does not apply, and nothing is called
+    called = []
+
+    def call_tool(tool_id, args):
+        called.append(tool_id)
+        return _caller(medicine_host)(tool_id, args)
+
+    question = _question("What is the anion gap of this patient?", "12")
+    assert MedicineDomain().verify(question, call_tool).evidence == [] and called == []
 
 
 CHECKS_SAME = [
@@ -132,7 +161,11 @@ def test_medqa(tmp_path):
     assert item.answer == "A" and item.choices[0] == "Metformin"
     assert item.meta["answer_text"] == "Metformin"
     with pytest.raises(DataFormatError, match=r"test\.jsonl:2: answer_idx 'E'"):
-        load_medqa(_jsonl(tmp_path / "test.jsonl", [MEDQA_ROW, {**MEDQA_ROW, "answer_idx": "E"}]))
+        list(
+            load_medqa(
+                _jsonl(tmp_path / "test.jsonl", [MEDQA_ROW, {**MEDQA_ROW, "answer_idx": "E"}])
+            )
+        )
 
 
 MEDMCQA_ROW = {
@@ -156,10 +189,10 @@ def test_medmcqa_is_one_based_and_the_hf_export_zero_based(tmp_path):
     (item,) = load_medmcqa_hf(_jsonl(tmp_path / "hf.jsonl", [{**MEDMCQA_ROW, "cop": 2}]))
     assert item.answer == "C"
     with pytest.raises(DataFormatError) as error:
-        load_medmcqa(_jsonl(tmp_path / "dev.jsonl", [{**MEDMCQA_ROW, "cop": 0}]))
+        list(load_medmcqa(_jsonl(tmp_path / "dev.jsonl", [{**MEDMCQA_ROW, "cop": 0}])))
     assert "medmcqa-hf" in str(error.value) and "dev.jsonl:1" in str(error.value)
     with pytest.raises(DataFormatError, match="no answer"):
-        load_medmcqa(_jsonl(tmp_path / "test.jsonl", [{**MEDMCQA_ROW, "cop": None}]))
+        list(load_medmcqa(_jsonl(tmp_path / "test.jsonl", [{**MEDMCQA_ROW, "cop": None}])))
 
 
 PUBMEDQA = {
@@ -187,4 +220,4 @@ def test_pubmedqa(tmp_path):
     bad = {"1": {**PUBMEDQA["21645374"], "final_decision": "perhaps"}}
     path.write_text(json.dumps(bad), "utf-8")
     with pytest.raises(DataFormatError, match="PMID 1: final_decision 'perhaps'"):
-        load_pubmedqa(path)
+        list(load_pubmedqa(path))

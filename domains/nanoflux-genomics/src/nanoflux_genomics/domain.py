@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
-from nanoflux.kit import as_text, check_program, noted
+from nanoflux.kit import as_text, noted
 from nanoflux.records import Question, ToolEvidence
+from nanoflux.tools import JudgeTool
 
 from .answers import same_answer, single_number
 from .loaders import LOADERS
+from .tools import SEQUENCE, TOOLS, Operation, gc_content
 
 SKILLS = (
     "reverse_complement",
@@ -24,15 +25,8 @@ SKILLS = (
     "crispr_and_genome_editing",
 )
 
-_SEQUENCE = re.compile(r"(?<![A-Za-z])[ACGTU]{6,}(?![A-Za-z])")
-
-# Operations a question can ask for, recognised by keywords, and how to recompute them.
-_OPERATIONS = {
-    "reverse_complement": (r"reverse[- ]complement", "genomics.reverse_complement"),
-    "gc_content": (r"\bgc[- ]?(?:content|fraction|percentage|%)", "genomics.gc_content"),
-    "hamming": (r"hamming|point mutations|mismatch", "genomics.hamming"),
-    "translate": (r"translat|amino[- ]acid sequence|protein sequence", "genomics.translate"),
-}
+#: the tools that recompute an operation a question asks for (see tools.Operation)
+OPERATIONS = [tool for tool in TOOLS if isinstance(tool.applies_to, Operation)]
 
 
 class GenomicsDomain(Domain):
@@ -50,46 +44,24 @@ class GenomicsDomain(Domain):
         return same_answer(reference, candidate, choices)
 
     def verify(self, question: Question, call_tool: ToolCaller) -> Verification:
-        """Run the question's program, and recompute simple operations on sequences in the
-        question text directly with the tools.
+        """Recompute the operations the question asks for on the sequences it states, with
+        the tools that apply (:data:`OPERATIONS`). A recomputation contradicts the
+        reference only when the question asks for exactly one operation on exactly the
+        sequences it needs; otherwise (a multi-step question) it can only confirm.
 
-        A direct recomputation contradicts the reference only when the question asks for
-        exactly one recognised operation on exactly the sequences it needs; otherwise (a
-        multi-step question) it can only confirm.
+        The question's program is run by ``genomics.python``, which the Judge consults
+        through its ``applies_to`` like any tool that applies and was not called here.
         """
-        program = check_program(question, call_tool, "genomics.python", self.check_answer)
-        return Verification(evidence=program + self._recompute(question, call_tool))
-
-    def _recompute(self, question: Question, call_tool: ToolCaller) -> list[ToolEvidence]:
-        text = question.text
-        lowered = text.lower()
-        asked = [op for op, (pattern, _) in _OPERATIONS.items() if re.search(pattern, lowered)]
-        found = _SEQUENCE.findall(text)
-        if not asked or not found:
-            return []
+        asked = [tool for tool in OPERATIONS if tool.applies_to.asked(question)]
+        stated = len(SEQUENCE.findall(question.text))
         evidence = []
-        for op in asked:
-            tool_id = _OPERATIONS[op][1]
-            if op == "hamming":
-                if len(found) != 2 or len(found[0]) != len(found[1]):
-                    continue
-                args, needed = {"a": found[0], "b": found[1]}, 2
-            else:
-                args, needed = {"seq": found[0]}, 1
-            sure = len(asked) == 1 and len(found) == needed
-            result = call_tool(tool_id, args)
-            if not result.result.ok:
-                evidence.append(noted(result, None, str(result.result.error)))
-                continue
-            match = _matches(op, result.result.value, question.reference_answer)
-            supports = True if match else (False if sure else None)
-            note = f"{tool_id} gives {as_text(result.result.value)}"
-            if not match:
-                note += (
-                    " (a single-step question: contradicts)" if sure else " (other steps follow)"
-                )
-            evidence.append(noted(result, supports, note))
-        return evidence
+        for tool in asked:
+            args = tool.applies_to(question)
+            if args is not None:
+                sure = len(asked) == 1 and stated == tool.applies_to.sequences
+                found = call_tool(tool.id, args)
+                evidence.append(_read(tool, found, question.reference_answer, sure=sure))
+        return Verification(evidence=evidence)
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
         return dict(LOADERS)
@@ -119,8 +91,20 @@ class GenomicsDomain(Domain):
         )
 
 
-def _matches(op: str, value, reference: str) -> bool:
-    if op == "gc_content":  # the question may ask for a fraction or a percentage
+def _read(tool: JudgeTool, evidence: ToolEvidence, reference: str, *, sure: bool) -> ToolEvidence:
+    """What a recomputation says of the reference: ``sure``, a differing value contradicts."""
+    result = evidence.result
+    if not result.ok:
+        return noted(evidence, None, str(result.error))
+    match = _matches(tool, result.value, reference)
+    note = f"{tool.id} gives {as_text(result.value)}"
+    if not match:
+        note += " (a single-step question: contradicts)" if sure else " (other steps follow)"
+    return noted(evidence, True if match else (False if sure else None), note)
+
+
+def _matches(tool: JudgeTool, value, reference: str) -> bool:
+    if tool is gc_content:  # the question may ask for a fraction or a percentage
         number = single_number(reference)
         if number is None:
             return False

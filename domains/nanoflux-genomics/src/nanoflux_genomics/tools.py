@@ -1,18 +1,52 @@
-"""The genomics judge tools. Each wraps a function of :mod:`nanoflux_genomics.sequences`."""
+"""The genomics judge tools. Each wraps a function of :mod:`nanoflux_genomics.sequences`.
+
+A tool that recomputes an operation a question can ask for in so many words (a reverse
+complement, a GC content, a Hamming distance, a translation) declares when it applies:
+an :class:`Operation`, its keywords and the sequences it needs.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import Field
 
 from nanoflux.kit import python_tool
-from nanoflux.records import Record
+from nanoflux.records import Question, Record
 from nanoflux.tools import judge_tool
 
 from . import sequences
 
 SEQ = Field(min_length=1, description="A DNA or RNA sequence (IUPAC codes; FASTA header allowed).")
+
+
+#: a DNA or RNA sequence written out in a question
+SEQUENCE = re.compile(r"(?<![A-Za-z])[ACGTU]{6,}(?![A-Za-z])")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A tool's ``applies_to`` for a question that asks its operation: the keywords are
+    in the question, which states the sequences the tool takes (the first one, or two
+    of equal length)."""
+
+    keywords: str
+    sequences: int = 1
+
+    def asked(self, question: Question) -> bool:
+        return re.search(self.keywords, question.text.lower()) is not None
+
+    def __call__(self, question: Question) -> dict[str, Any] | None:
+        found = SEQUENCE.findall(question.text)
+        if not found or not self.asked(question):
+            return None
+        if self.sequences == 1:
+            return {"seq": found[0]}
+        if len(found) == 2 and len(found[0]) == len(found[1]):
+            return {"a": found[0], "b": found[1]}
+        return None
 
 
 class SeqArgs(Record):
@@ -59,13 +93,21 @@ class RestrictionArgs(Record):
     enzymes: list[str] = Field(min_length=1, description="REBASE names, e.g. EcoRI, BamHI.")
 
 
-@judge_tool("genomics.reverse_complement", domain="genomics")
+@judge_tool(
+    "genomics.reverse_complement",
+    domain="genomics",
+    applies_to=Operation(r"reverse[- ]complement"),
+)
 def reverse_complement(args: SeqArgs) -> str:
     """The reverse complement of a DNA or RNA sequence (IUPAC ambiguity codes included)."""
     return sequences.reverse_complement(args.seq)
 
 
-@judge_tool("genomics.gc_content", domain="genomics")
+@judge_tool(
+    "genomics.gc_content",
+    domain="genomics",
+    applies_to=Operation(r"\bgc[- ]?(?:content|fraction|percentage|%)"),
+)
 def gc_content(args: SeqArgs) -> float:
     """The GC fraction (0-1): (G+C+S) over bases of known strength; N and the like excluded."""
     return sequences.gc_content(args.seq)
@@ -77,7 +119,11 @@ def nucleotide_counts(args: SeqArgs) -> dict:
     return sequences.nucleotide_counts(args.seq)
 
 
-@judge_tool("genomics.translate", domain="genomics")
+@judge_tool(
+    "genomics.translate",
+    domain="genomics",
+    applies_to=Operation(r"translat|amino[- ]acid sequence|protein sequence"),
+)
 def translate(args: TranslateArgs) -> str:
     """The protein encoded in frame 1 by an NCBI genetic code; stops as '*'."""
     return sequences.translate(args.seq, args.table, to_stop=args.to_stop)
@@ -101,7 +147,11 @@ def melting_temp(args: MeltingArgs) -> dict:
     return sequences.melting_temp(args.seq, args.method, args.na_mm)
 
 
-@judge_tool("genomics.hamming", domain="genomics")
+@judge_tool(
+    "genomics.hamming",
+    domain="genomics",
+    applies_to=Operation(r"hamming|point mutations|mismatch", sequences=2),
+)
 def hamming(args: HammingArgs) -> int:
     """The Hamming distance: positions at which two equal-length sequences differ."""
     return sequences.hamming(args.a, args.b)

@@ -6,8 +6,7 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 
-from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
-from nanoflux.kit import check_program
+from nanoflux.domains import BenchmarkLoader, Domain, PromptSet
 from nanoflux.records import Question
 
 from .answers import equivalent
@@ -30,6 +29,11 @@ _LETTER = re.compile(r"^\(?([A-Ea-e])[).:]?$")
 
 
 class MathDomain(Domain):
+    """No ``verify()`` of its own: the tools that apply to a question check it. The Judge
+    consults ``math.python`` (the question's program, run in the sandbox, its value
+    compared with the reference; without a program, no evidence) and ``math.steps``
+    (the number the worked steps arrive at), each through its ``applies_to``."""
+
     name = "math"
     description = "Math word problems: a sandboxed program recomputes the answer; sympy compares"
     skills = SKILLS
@@ -50,17 +54,6 @@ class MathDomain(Domain):
                 _choice_text(candidate, choices),
             )
         return equivalent(reference, candidate).equivalent
-
-    def verify(self, question: Question, call_tool: ToolCaller) -> Verification:
-        """Run the question's program in the sandbox and compare its value with the reference.
-
-        Without a program there is nothing to recompute: no evidence (unverified). A program
-        that fails, or that the kit refuses (chance, clocks, files, two runs that differ),
-        says nothing about the reference either way.
-        """
-        return Verification(
-            evidence=check_program(question, call_tool, self.program_tool, self.check_answer)
-        )
 
     def screen(self, question: Question) -> list[str]:
         return screen(question.text, question.program, question.reference_answer)

@@ -3,16 +3,16 @@ with a safety screen on what the reference recommends."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
-from nanoflux.kit import check_program, consult, noted
+from nanoflux.kit import noted
 from nanoflux.records import Question, ToolEvidence
+from nanoflux.tools import JudgeTool
 
 from .answers import same_answer
 from .loaders import LOADERS
-from .tools import safety_screen
+from .tools import TOOLS, Calculation
 
 SKILLS = (
     "renal_function",
@@ -25,45 +25,8 @@ SKILLS = (
     "clinical_safety",
 )
 
-_NUM = r"(\d+(?:\.\d+)?)"
-
-
-def _bmi_args(text: str) -> dict | None:
-    weight = re.search(rf"{_NUM}\s*kg\b", text)
-    height = re.search(rf"{_NUM}\s*(cm|m)\b", text)
-    if not (weight and height):
-        return None
-    metres = float(height.group(1)) / (100 if height.group(2) == "cm" else 1)
-    return {"weight_kg": float(weight.group(1)), "height_m": metres}
-
-
-def _anion_gap_args(text: str) -> dict | None:
-    found = {}
-    for key, pattern in (
-        ("sodium", r"(?:sodium|\bna\+?)"),
-        ("chloride", r"(?:chloride|\bcl-?)"),
-        ("bicarbonate", r"(?:bicarbonate|hco3-?)"),
-    ):
-        match = re.search(rf"{pattern}[^0-9.;]{{0,25}}?{_NUM}", text)
-        if not match:
-            return None
-        found[key] = float(match.group(1))
-    return found
-
-
-def _map_args(text: str) -> dict | None:
-    match = re.search(r"(\d{2,3})\s*/\s*(\d{2,3})\s*mm\s*hg", text)
-    if not match:
-        return None
-    return {"systolic": float(match.group(1)), "diastolic": float(match.group(2))}
-
-
-# keyword pattern, tool, argument extractor
-_CALCULATIONS: dict[str, tuple[str, str, Callable[[str], dict | None]]] = {
-    "bmi": (r"\bbmi\b|body[- ]mass index", "medicine.bmi", _bmi_args),
-    "anion_gap": (r"anion gap", "medicine.anion_gap", _anion_gap_args),
-    "map": (r"mean arterial pressure|\bmap\b", "medicine.map", _map_args),
-}
+#: the calculators a question can ask for by name (see tools.Calculation)
+CALCULATIONS = [tool for tool in TOOLS if isinstance(tool.applies_to, Calculation)]
 
 
 class MedicineDomain(Domain):
@@ -81,37 +44,23 @@ class MedicineDomain(Domain):
         return same_answer(reference, candidate, choices)
 
     def verify(self, question: Question, call_tool: ToolCaller) -> Verification:
-        """Run the program, recompute recognised calculations from the question text, and
-        screen the reference answer: a reference that recommends something dangerous (a
-        dose far above the maximum, advice to stop insulin) is contradicted."""
-        program = check_program(question, call_tool, "medicine.python", self.check_answer)
-        screen = consult(safety_screen, question, call_tool, self.check_answer)  # always applies
-        evidence = [*program, *self._recompute(question, call_tool), screen]
-        return Verification(evidence=[e for e in evidence if e is not None])
+        """Recompute the calculations the question asks for by name from the inputs it
+        states, with the calculators that apply (:data:`CALCULATIONS`). A recomputation
+        contradicts the reference only when the question asks for one calculation.
 
-    def _recompute(self, question: Question, call_tool: ToolCaller) -> list[ToolEvidence]:
-        lowered = question.text.lower()
-        asked = [
-            (name, tool, extract)
-            for name, (pattern, tool, extract) in _CALCULATIONS.items()
-            if re.search(pattern, lowered)
-        ]
+        The Judge consults, through their ``applies_to``, the other tools that apply:
+        ``medicine.python`` runs the question's program, and ``medicine.safety_screen``
+        contradicts a reference that recommends something dangerous (a dose far above
+        the maximum, advice to stop insulin).
+        """
+        asked = [tool for tool in CALCULATIONS if tool.applies_to.asked(question)]
         evidence = []
-        for _name, tool_id, extract in asked:
-            args = extract(lowered)
-            if args is None:
-                continue
-            result = call_tool(tool_id, args)
-            if not result.result.ok:
-                evidence.append(noted(result, None, str(result.result.error)))
-                continue
-            value = result.result.value["value"]
-            match = same_answer(question.reference_answer, f"{value:.4f}")
-            sure = len(asked) == 1
-            supports = True if match else (False if sure else None)
-            note = f"{tool_id} gives {value:.2f} {result.result.value['unit']}"
-            evidence.append(noted(result, supports, note))
-        return evidence
+        for tool in asked:
+            args = tool.applies_to(question)
+            if args is not None:
+                found = call_tool(tool.id, args)
+                evidence.append(_read(tool, found, question.reference_answer, sure=len(asked) == 1))
+        return Verification(evidence=evidence)
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
         return dict(LOADERS)
@@ -140,3 +89,14 @@ class MedicineDomain(Domain):
                 "creatinine_mg_dl=1.5, sex='male'))\n"
             ),
         )
+
+
+def _read(tool: JudgeTool, evidence: ToolEvidence, reference: str, *, sure: bool) -> ToolEvidence:
+    """What a calculator's value says of the reference (compared at 4 decimals)."""
+    result = evidence.result
+    if not result.ok:
+        return noted(evidence, None, str(result.error))
+    value = result.value["value"]
+    match = same_answer(reference, f"{value:.4f}")
+    note = f"{tool.id} gives {value:.2f} {result.value['unit']}"
+    return noted(evidence, True if match else (False if sure else None), note)

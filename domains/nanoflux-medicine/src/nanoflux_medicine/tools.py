@@ -1,9 +1,17 @@
 """The medicine judge tools. Each wraps a function of :mod:`nanoflux_medicine.calculators`
-and reports ``{"value", "unit", ...}`` so the Judge sees units with every number."""
+and reports ``{"value", "unit", ...}`` so the Judge sees units with every number.
+
+A calculator a question can ask for by name (BMI, anion gap, mean arterial pressure)
+declares when it applies: a :class:`Calculation`, its keywords and how its inputs are
+read from the question.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -82,11 +90,64 @@ class TextArgs(Record):
     text: str = Field(min_length=1, description="A question, solution or answer to screen.")
 
 
+_NUM = r"(\d+(?:\.\d+)?)"
+
+
+@dataclass(frozen=True)
+class Calculation:
+    """A calculator's ``applies_to`` for a question that asks for its calculation: the
+    keywords are in the question, and ``inputs`` finds the arguments in its lower-cased
+    text (None: not all of them are stated)."""
+
+    keywords: str
+    inputs: Callable[[str], dict[str, Any] | None]
+
+    def asked(self, question: Question) -> bool:
+        return re.search(self.keywords, question.text.lower()) is not None
+
+    def __call__(self, question: Question) -> dict[str, Any] | None:
+        return self.inputs(question.text.lower()) if self.asked(question) else None
+
+
+def _bmi_inputs(text: str) -> dict | None:
+    weight = re.search(rf"{_NUM}\s*kg\b", text)
+    height = re.search(rf"{_NUM}\s*(cm|m)\b", text)
+    if not (weight and height):
+        return None
+    metres = float(height.group(1)) / (100 if height.group(2) == "cm" else 1)
+    return {"weight_kg": float(weight.group(1)), "height_m": metres}
+
+
+def _anion_gap_inputs(text: str) -> dict | None:
+    found = {}
+    for key, pattern in (
+        ("sodium", r"(?:sodium|\bna\+?)"),
+        ("chloride", r"(?:chloride|\bcl-?)"),
+        ("bicarbonate", r"(?:bicarbonate|hco3-?)"),
+    ):
+        match = re.search(rf"{pattern}[^0-9.;]{{0,25}}?{_NUM}", text)
+        if not match:
+            return None
+        found[key] = float(match.group(1))
+    return found
+
+
+def _map_inputs(text: str) -> dict | None:
+    match = re.search(r"(\d{2,3})\s*/\s*(\d{2,3})\s*mm\s*hg", text)
+    if not match:
+        return None
+    return {"systolic": float(match.group(1)), "diastolic": float(match.group(2))}
+
+
 def _value(value: float, unit: str, **extra) -> dict:
     return {"value": round(value, 4), "unit": unit, **extra}
 
 
-@judge_tool("medicine.bmi", domain="medicine")
+@judge_tool(
+    "medicine.bmi",
+    domain="medicine",
+    applies_to=Calculation(r"\bbmi\b|body[- ]mass index", _bmi_inputs),
+)
 def bmi(args: BmiArgs) -> dict:
     """Body-mass index (kg/m²) and its WHO adult class."""
     value = calc.bmi(args.weight_kg, args.height_m)
@@ -107,7 +168,11 @@ def cockcroft_gault(args: CockcroftGaultArgs) -> dict:
     return _value(value, "mL/min", formula="Cockcroft-Gault 1976")
 
 
-@judge_tool("medicine.anion_gap", domain="medicine")
+@judge_tool(
+    "medicine.anion_gap",
+    domain="medicine",
+    applies_to=Calculation(r"anion gap", _anion_gap_inputs),
+)
 def anion_gap(args: AnionGapArgs) -> dict:
     """Serum anion gap: Na - (Cl + HCO3), with K added when given (mEq/L)."""
     value = calc.anion_gap(args.sodium, args.chloride, args.bicarbonate, args.potassium or 0.0)
@@ -120,7 +185,11 @@ def corrected_calcium(args: CalciumArgs) -> dict:
     return _value(calc.corrected_calcium(args.calcium_mg_dl, args.albumin_g_dl), "mg/dL")
 
 
-@judge_tool("medicine.map", domain="medicine")
+@judge_tool(
+    "medicine.map",
+    domain="medicine",
+    applies_to=Calculation(r"mean arterial pressure|\bmap\b", _map_inputs),
+)
 def mean_arterial_pressure(args: MapArgs) -> dict:
     """Mean arterial pressure: DBP + (SBP - DBP) / 3, mmHg."""
     return _value(calc.mean_arterial_pressure(args.systolic, args.diastolic), "mmHg")
