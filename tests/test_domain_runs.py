@@ -83,7 +83,7 @@ def test_a_wrong_reference_is_caught_by_the_tools(domain_name, tmp_path):
     candidate = play_one_round(domain_name, question, tmp_path)
     # the tools contradict the reference: rejected before the Defender and the Judge
     assert candidate["reason"] == "unverified" and candidate["verdict"] is None
-    assert any(e["supports_reference"] is False for e in candidate["metadata"]["evidence"])
+    assert any(e["supports_reference"] is False for e in candidate["findings"]["evidence"])
 
 
 def test_math_is_code_first_the_program_is_the_reference_the_solve_the_solution(
@@ -117,7 +117,7 @@ def test_math_a_program_that_misreads_the_problem_is_caught_by_the_blind_solve(t
     wrong = question["program"].replace("return ", "return 1 + ", 1)
     candidate = play_one_round("math", {**question, "program": wrong}, tmp_path)
     assert candidate["reason"] == "judge_disagrees" and candidate["verdict"] is None
-    assert candidate["metadata"]["judge_answer"] == question["reference_answer"]
+    assert candidate["findings"]["judge_answer"] == question["reference_answer"]
 
 
 def attempt_and_repair(tmp_path, **changes):
@@ -130,12 +130,14 @@ def attempt_and_repair(tmp_path, **changes):
 
 
 def test_math_a_program_that_fails_gets_one_repair_turn(tmp_path, attacker_asked):
-    from nanoflux.engine.round import FOLLOW_UP_MARK
+    from nanoflux.engine.feedback import FOLLOW_UP_MARK
 
     broken = "def solution():\n    return muffins * 3\n"
     first, repair = attempt_and_repair(tmp_path, program=broken)
-    assert first["reason"] == "unverified" and "NameError" in first["error"]
-    assert first["metadata"]["draft"]["program"] == broken and first["question"] is None
+    # no reference: rejected as unverified by the policy (not a failed role), the error kept
+    assert (first["decision"], first["reason"]) == ("rejected", "unverified")
+    assert "NameError" in first["findings"]["problems"][0]
+    assert first["findings"]["draft"]["program"] == broken and first["question"] is None
     assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]
     # the repair turn shows the reply in the form it was written in, and asks for it again
     shown = attacker_asked[1].messages[-1].content.split(FOLLOW_UP_MARK)[1]
@@ -153,7 +155,7 @@ def test_harmful_medical_advice_is_rejected_as_unsafe(tmp_path):
     candidate = play_one_round("medicine", question, tmp_path)
     # the safety screen's finding rejects it before any model judges it
     assert candidate["reason"] == "unsafe" and candidate["verdict"] is None
-    assert any(e["safe"] is False for e in candidate["metadata"]["evidence"])
+    assert any(e["safe"] is False for e in candidate["findings"]["evidence"])
 
 
 def test_math_attacks_are_seeded_with_the_packs_training_problems(tmp_path, attacker_asked):
@@ -165,7 +167,7 @@ def test_math_attacks_are_seeded_with_the_packs_training_problems(tmp_path, atta
     seen = attacker_asked[0].messages[-1].content
     candidate = json.loads((tmp_path / "math" / "candidates.jsonl").read_text().splitlines()[0])
     # the candidate names the training problem its prompt showed
-    seed = candidate["metadata"]["seed"]
+    seed = candidate["findings"]["seed"]
     assert seed.startswith("gsm8k-gsm8k-train-1000-")
     lines = Path(domain.default_seeds().split(":", 2)[2]).read_text().splitlines()
     record = json.loads(lines[int(seed.rsplit("-", 1)[1]) - 1])  # line N
@@ -216,7 +218,7 @@ def test_math_a_problem_that_does_not_state_a_number_gets_one_repair_turn(tmp_pa
     # caught before any model answered: no Defender, no Judge
     assert first["reason"] == "ill_posed" and first["answer"] is None
     assert first["usage"]["defender"]["calls"] == first["usage"]["judge"]["calls"] == 0
-    assert "the problem does not state" in first["metadata"]["problems"][0]
+    assert "the problem does not state" in first["findings"]["problems"][0]
     assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]
 
 

@@ -137,7 +137,7 @@ def test_the_installed_example_changes_verdicts_in_real_runs(site, tmp_path):
     caught = first_candidate(site, tmp_path, "caught", "1931.07", ["finance.compound_interest"])
     assert caught["reason"] == "unverified", caught
     # rejected before or after the Judge's rubric, the tool's evidence is on the line
-    evidence = (caught.get("verdict") or {}).get("evidence") or caught["metadata"]["evidence"]
+    evidence = (caught.get("verdict") or {}).get("evidence") or caught["findings"]["evidence"]
     finance = [e for e in evidence if e["tool"] == "finance.compound_interest"]
     assert [e["supports_reference"] for e in finance] == [False]
     assert "gives 1938.84, which differs from the reference" in finance[0]["note"]

@@ -168,7 +168,7 @@ def test_pipeline_runs_every_stage_then_resumes(first_run, config_file, workdir)
     assert (candidates[6]["turn"], candidates[6]["parent_id"]) == ("repair", "5.0")
     assert candidates[6]["decision"] == "accepted"
     # each accepted question was solved blind by the Judge, who reached its reference
-    assert all(c["metadata"]["judge_agrees"] for c in candidates if c["decision"] == "accepted")
+    assert all(c["findings"]["judge_agrees"] for c in candidates if c["decision"] == "accepted")
     assert set(summary["accuracy"]) == {"base", "tuned", "full"}
     assert all(a["n"] == 3 for a in summary["accuracy"].values())
     assert {c["label"] for c in summary["comparisons"]} == {
@@ -296,6 +296,101 @@ def test_pipeline_config_errors_name_the_field(tmp_path, config_file):
         load_pipeline_config(bad)
 
 
+@pytest.mark.parametrize(
+    ("eval_line", "protocol"),
+    [
+        ('format = "text"', "text"),  # the old name of the key, read as protocol
+        ("", "cot"),  # the default, as nanoflux eval's
+        ('protocol = "json"', "json"),
+        ('format = "text"\nprotocol = "cot"', r"eval: .*`protocol` only \(`format` is its old"),
+        ('protocol = "cot-zero"', r"eval\.protocol: Input should be 'cot'"),
+    ],
+)
+def test_the_eval_protocol_and_its_old_name_format(tmp_path, config_file, eval_line, protocol):
+    config = tmp_path / "pipeline.toml"
+    config.write_text(config_file.read_text().replace('format = "text"', eval_line))
+    if protocol in ("text", "cot", "json"):
+        assert load_pipeline_config(config).eval.protocol == protocol
+    else:
+        with pytest.raises(ConfigError, match=protocol):
+            load_pipeline_config(config)
+
+
+BASE_RESPONDER = """
+import os, re, time
+
+
+def reply(request):
+    # Mia has i bags of i + 2 marbles: right on even i, one off on odd i; each call logged
+    # and slow (the [eval] options reach every model: the hf one takes no latency)
+    time.sleep(0.3)
+    i = int(re.search(r"Mia has (\\d+) bags", request.messages[-1].content).group(1))
+    with open(os.environ["BASE_CALLS"], "a") as log:
+        log.write(f"{i}\\n")
+    return f"Counting.\\nFinal answer: {i * (i + 2) + i % 2}"
+"""
+
+
+def test_a_pipeline_killed_mid_evaluation_resumes_without_asking_again(
+    first_run, config_file, workdir, tmp_path
+):
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from nanoflux.evaluation import PARTIAL_FILE, read_eval
+
+    # the finished pipeline's run and trainings, evaluated now by a slow scripted base
+    pipe = tmp_path / "pipe"
+    shutil.copytree(workdir / "pipe", pipe)
+    (tmp_path / "base_responder.py").write_text(BASE_RESPONDER)
+    config = tmp_path / "pipeline.toml"
+    text = config_file.read_text().replace(str(workdir / "pipe"), str(pipe))
+    text = text.replace("limit = 3\n", "limit = 4\nconcurrency = 1\n")
+    text = text.replace(
+        'format = "text"',
+        'format = "text"\nbase_model = "scripted:base_responder:reply"',
+    )
+    config.write_text(text.split("[baseline]")[0])
+    calls = tmp_path / "calls.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+        "BASE_CALLS": str(calls),
+    }
+    argv = [sys.executable, "-m", "nanoflux", "pipeline", str(config)]
+    first = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)
+    partial = pipe / "eval" / "base" / PARTIAL_FILE
+    deadline = time.monotonic() + 120
+    while not (partial.is_file() and partial.read_bytes().count(b"\n") >= 1):
+        assert first.poll() is None and time.monotonic() < deadline, "never reached eval_base"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    answered = partial.read_bytes().count(b"\n")
+    assert 1 <= answered < 4 and read_eval(pipe / "eval" / "base") is None
+    calls.unlink()
+
+    second = subprocess.run(argv, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    summary = json.loads((pipe / "pipeline.json").read_text())
+    assert summary["stages"]["run"] == summary["stages"]["train"] == "skipped"
+    resumed = int(second.stderr.split("resuming, ")[1].split(" of")[0])
+    assert resumed in (answered, answered + 1)  # the kill may cut the last line short
+    assert len(calls.read_text().split()) == 4 - resumed  # only what was left was asked
+    base, _ = read_eval(pipe / "eval" / "base")
+    assert base.n == 4 and base.correct == 2 and base.protocol.name == "text"
+    assert summary["accuracy"]["base"]["accuracy"] == 0.5
+    assert summary["protocol"]["name"] == "text"
+    # the tuned model's folder, written by the first pipeline for the old [eval], was
+    # emptied and evaluated again on the 4 items
+    assert summary["stages"]["eval_tuned"] == "ran" and summary["accuracy"]["tuned"]["n"] == 4
+    assert {c["label"] for c in summary["comparisons"]} == {"tuned vs base"}
+
+
 # -- the plugin README's examples --------------------------------------------------------
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "plugins" / "nanoflux-peft" / "examples"
@@ -319,15 +414,15 @@ def test_example_pipeline_configs_validate():
 def test_sample_benchmark_reads_as_gsm8k(tmp_path):
     import runpy
 
-    from nanoflux.evaluation import load_benchmark
+    from nanoflux.domains import load_benchmark
     from nanoflux.plugins import PluginHost
 
     script = runpy.run_path(str(EXAMPLES / "sample_benchmark.py"))
     script["main"](tmp_path)
     host = PluginHost.load(allow=["math"])
     for split, count in (("train", 200), ("test", 60)):
-        _, _, items = load_benchmark(host, f"math:gsm8k:{tmp_path / split}.jsonl")
-        assert len(items) == count and items[0].meta["solution"]
+        items = load_benchmark(host, f"math:gsm8k:{tmp_path / split}.jsonl")
+        assert len(items) == count and items[0].solution
         assert all(int(item.answer) >= 0 for item in items)
 
 

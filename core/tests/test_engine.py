@@ -160,7 +160,7 @@ def test_tool_evidence_overrides_the_judge(tmp_path, arith_host, monkeypatch):
     # asked, with the evidence on record.
     assert candidate["reason"] == "unverified" and candidate["verdict"] is None
     assert candidate["usage"]["judge"]["calls"] == candidate["usage"]["defender"]["calls"] == 0
-    evidence = candidate["metadata"]["evidence"]
+    evidence = candidate["findings"]["evidence"]
     assert evidence[0]["tool"] == "arith.evaluate" and evidence[0]["supports_reference"] is False
 
 
@@ -296,7 +296,7 @@ def test_judge_model_alone_does_not_verify(tmp_path, arith_host, monkeypatch):
     candidate = lines(result.out_dir / "candidates.jsonl")[1]
     # nothing to run: the policy wants a tool's word, so the Judge is not even asked
     assert candidate["reason"] == "unverified" and candidate["verdict"] is None
-    assert candidate["metadata"]["tools_verdict"] is None
+    assert candidate["findings"]["tools_verdict"] is None
     relaxed = run(
         config(
             tmp_path / "relaxed",

@@ -48,7 +48,7 @@ def with_blind_solve(path, **overrides):
 
 def follow_up(request) -> bool:
     """The Attacker is being asked to rework its question (the conversation goes on)."""
-    from nanoflux.engine.round import FOLLOW_UP_MARK
+    from nanoflux.engine.feedback import FOLLOW_UP_MARK
 
     return FOLLOW_UP_MARK in request.messages[-1].content
 
@@ -126,7 +126,7 @@ def test_a_solved_question_gets_one_harder_turn(tmp_path, arith_host, monkeypatc
     # the Attacker is told what the Defender answered (the right answer, here)
     assert len(told) == 1 and "solved that one" in told[0]
     assert f"its answer: {arith.question_for(0)['reference_answer']}" in told[0]
-    assert rows[0]["metadata"]["defender_correct"] is True
+    assert rows[0]["findings"]["defender_correct"] is True
     # the Judge is only asked about the question that can be accepted
     assert rows[0]["usage"]["judge"]["calls"] == 0 and rows[1]["usage"]["judge"]["calls"] == 1
 
@@ -177,9 +177,9 @@ def test_pass_rate_over_k_samples_is_recorded_and_bounded(tmp_path, arith_host, 
     )
     rows = candidates(run(cfg, arith_host))
     assert [r["reason"] for r in rows] == ["defender_pass_rate", "accepted"]
-    assert [r["metadata"]["pass_rate"] for r in rows] == [0.75, 0.25]
+    assert [r["findings"]["pass_rate"] for r in rows] == [0.75, 0.25]
     assert [r["usage"]["defender"]["calls"] for r in rows] == [4, 4]
-    assert len(rows[1]["metadata"]["defender_answers"]) == 4
+    assert len(rows[1]["findings"]["defender_answers"]) == 4
     dataset = (cfg.out / "dataset.jsonl").read_text()
     assert '"pass_rate": 0.25' in dataset
 
@@ -215,7 +215,7 @@ def test_a_question_like_one_already_rejected_costs_no_round(tmp_path, arith_hos
         "repeats_rejected",
     ]
     assert rows[1]["usage"]["defender"]["calls"] == 0
-    assert rows[1]["metadata"]["rejected_similarity"] >= 0.9
+    assert rows[1]["findings"]["rejected_similarity"] >= 0.9
     # the memory is rebuilt on resume
     resumed = run(
         cfg.model_copy(update={"budget": cfg.budget.model_copy(update={"max_rounds": 4})}),
@@ -335,10 +335,10 @@ def test_the_judge_solving_blind_must_reach_the_reference(tmp_path, arith_host, 
     # own solve disagrees with the reference, so the rubric is never asked
     assert (1, "attack", "accepted") in reasons and (2, "attack", "judge_disagrees") in reasons
     disagreed = next(r for r in rows if r["reason"] == "judge_disagrees")
-    assert disagreed["metadata"]["judge_agrees"] is False
+    assert disagreed["findings"]["judge_agrees"] is False
     assert disagreed["usage"]["judge"]["calls"] == 1  # the solve, not the rubric
     accepted = next(r for r in rows if r["reason"] == "accepted")
-    assert accepted["metadata"]["judge_agrees"] is True
+    assert accepted["findings"]["judge_agrees"] is True
     assert accepted["usage"]["judge"]["calls"] == 2  # the solve, then the rubric
 
 
@@ -437,7 +437,7 @@ def test_a_question_the_blind_solve_does_not_reach_gets_one_repair_turn(
         ("attack", "judge_disagrees"),
         ("repair", "accepted"),
     ]
-    assert rows[1]["parent_id"] == "0.0" and rows[1]["metadata"]["judge_agrees"] is True
+    assert rows[1]["parent_id"] == "0.0" and rows[1]["findings"]["judge_agrees"] is True
     # the repair is asked blind: it shows the Attacker its own question, not the solver's
     # answer, and its instruction names no value
     first = arith.question_for(0)

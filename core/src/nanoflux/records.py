@@ -6,6 +6,7 @@ model reply that invents keys is an error naming the field, not silent data.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -174,8 +175,70 @@ class Usage(Record):
 # written before the schema was versioned (version 1) and still read.
 
 #: the version of the Candidate lines this NanoFlux writes. 2 added candidate_id,
-#: parent_id, turn and metadata (one line per attempt, several attempts per round).
-CANDIDATE_SCHEMA = 2
+#: parent_id, turn and metadata (one line per attempt, several attempts per round);
+#: 3 replaced the free-form metadata by typed ``findings`` and made ``reason`` a
+#: :class:`Reason`. Older lines still read (their metadata becomes findings).
+CANDIDATE_SCHEMA = 3
+
+
+class Reason(StrEnum):
+    """Why an attempt ended as it did: the one table of outcomes, decided by the policy
+    (:mod:`nanoflux.engine.policy`). The values are what candidates.jsonl and stats.json
+    hold."""
+
+    ACCEPTED = "accepted"
+    # free screens, before any model but the Attacker's
+    COPIED_PROMPT = "copied_prompt"
+    HOPS_OUT_OF_BAND = "hops_out_of_band"
+    ILL_POSED = "ill_posed"
+    # the novelty gate and this run's memory of rejected questions
+    DUPLICATE = "duplicate"
+    CONTAMINATED = "contaminated"
+    REPEATS_REJECTED = "repeats_rejected"
+    # tools, the Defender, the Judge's blind solve and rubric
+    UNSAFE = "unsafe"
+    UNVERIFIED = "unverified"
+    DEFENDER_CORRECT = "defender_correct"
+    DEFENDER_PASS_RATE = "defender_pass_rate"
+    JUDGE_DISAGREES = "judge_disagrees"
+    HOPS_NOT_REAL = "hops_not_real"
+    JUDGE_INCONSISTENT = "judge_inconsistent"
+    QUALITY_OUT_OF_BAND = "quality_out_of_band"
+    # the dataset
+    TARGET_REACHED = "target_reached"
+    # failures: a role produced no record
+    MALFORMED_ATTACKER = "malformed_attacker"
+    MALFORMED_DEFENDER = "malformed_defender"
+    MALFORMED_JUDGE = "malformed_judge"
+    BACKEND_ERROR = "backend_error"
+    ERROR = "error"
+
+
+class Draft(Record):
+    """A code-first Attacker's reply as written: the problem and its program."""
+
+    text: str
+    program: str
+
+
+class Findings(Record):
+    """What the round found out about an attempt on its way to a decision. Typed, because
+    the ledger folds some of it back (the Defender's record, the Judge's blind solve);
+    a field is written only when its check ran."""
+
+    seed: str | None = Field(default=None, description="The seed item the attack built on.")
+    draft: Draft | None = Field(default=None, description="A program that gave no answer.")
+    problems: list[str] = Field(default_factory=list, description="The domain screen's.")
+    rejected_similarity: float | None = None
+    tools_verdict: bool | None = None
+    evidence: list[ToolEvidence] = Field(
+        default_factory=list, description="The tools' evidence when it alone rejected."
+    )
+    defender_correct: bool | None = None
+    pass_rate: float | None = None
+    defender_answers: list[str] = Field(default_factory=list)
+    judge_answer: str | None = None
+    judge_agrees: bool | None = None
 
 
 class ExampleMetadata(BaseModel):
@@ -234,21 +297,29 @@ class Candidate(Record):
     verdict: Verdict | None = None
     novelty: NoveltyCheck | None = None
     decision: Literal["accepted", "rejected", "failed"]
-    reason: str
+    reason: Reason
     example_id: str | None = None
     example: Example | None = None
     usage: dict[str, Usage] = Field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    findings: Findings = Field(default_factory=Findings)
 
     @model_validator(mode="before")
     @classmethod
-    def _read_unversioned(cls, data: Any) -> Any:
-        # Lines from before the schema was versioned were never validated when written:
-        # keys this model does not know are dropped there, and refused in later lines.
-        if isinstance(data, dict) and "schema_version" not in data:
-            data = {k: v for k, v in data.items() if k in cls.model_fields}
+    def _read_older(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "schema_version" not in data:
+            # Lines from before the schema was versioned were never validated when
+            # written: keys this model does not know are dropped there, and refused in
+            # later lines.
+            data = {k: v for k, v in data.items() if k in cls.model_fields or k == "metadata"}
+        if data.get("schema_version", 1) < 3 and "metadata" in data:
+            # version 2's free-form metadata: what Findings knows becomes findings
+            data = dict(data)
+            metadata = data.pop("metadata") or {}
+            data["findings"] = {k: v for k, v in metadata.items() if k in Findings.model_fields}
         if isinstance(data, dict) and not data.get("candidate_id") and "round" in data:
             data = {**data, "candidate_id": f"{data['round']}.0"}
         return data
@@ -266,6 +337,7 @@ class Candidate(Record):
 
     def as_dict(self) -> dict[str, Any]:
         line = self.model_dump(mode="json")
+        line["findings"] = self.findings.model_dump(mode="json", exclude_unset=True)
         if self.example is not None:
             line["example"] = self.example.as_dict()  # the very line dataset.jsonl gets
         return line

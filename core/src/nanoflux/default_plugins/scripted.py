@@ -114,7 +114,7 @@ class ScriptedBackend(Backend):
 
 def solving_blind(request) -> bool:
     """Whether ``request`` is the Judge solving a question blind (not the Defender)."""
-    from ..engine.round import SOLVE_SYSTEM
+    from ..engine.solving import SOLVE_SYSTEM
 
     return bool(request.messages) and request.messages[0].content == SOLVE_SYSTEM
 

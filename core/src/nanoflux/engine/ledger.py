@@ -15,19 +15,20 @@ from collections import Counter, deque
 from typing import TYPE_CHECKING, Any
 
 from ..config import RunConfig
-from ..records import CANDIDATE_SCHEMA, ROLES, Candidate, NoveltyCheck, Usage
+from ..records import CANDIDATE_SCHEMA, ROLES, Candidate, Example, NoveltyCheck, Reason, Usage
+from .attempt import Attempt, Outcome
 from .example import build_example, example_id
-from .policy import decide
+from .policy import decide, failure_reason
 from .profile import DefenderProfile
 
 if TYPE_CHECKING:
     from .gate import SharedGate
-    from .round import Attempt, Outcome
     from .run_store import RunStore
 
 
 class RunState:
-    """Counts, usage and the Defender profiles, folded from candidate records."""
+    """Counts, usage, the Defender profiles and the memory of rejected questions, folded
+    from candidate records."""
 
     def __init__(self, profile_size: int):
         self.profile_size = profile_size
@@ -40,6 +41,9 @@ class RunState:
         self.profiles: dict[str, DefenderProfile] = {}
         self.recent_accepted: deque = deque(maxlen=max(profile_size, 1))
         self.accepted_per_round: list[list[int]] = []
+        #: rejected questions that reached the novelty gate, in ledger order: a question
+        #: too close to one of them is ``repeats_rejected`` (``rounds.remember_rejected``)
+        self.rejected_questions: list[str] = []
 
     @classmethod
     def replay(cls, candidates, profile_size: int) -> RunState:
@@ -58,19 +62,18 @@ class RunState:
         for role, used in candidate.usage.items():
             self.usage.setdefault(role, Usage()).add(used)
         question, answer, verdict = candidate.question, candidate.answer, candidate.verdict
+        findings = candidate.findings
         # A round that stopped before the Judge still knows whether the Defender was right.
-        correct = (
-            verdict.defender_correct
-            if verdict is not None
-            else candidate.metadata.get("defender_correct")
-        )
+        correct = verdict.defender_correct if verdict is not None else findings.defender_correct
         # A wrong answer to a question whose reference the Judge's blind solve did not
         # reach says nothing about the Defender: the question was likely ill-posed.
-        unsound = candidate.metadata.get("judge_agrees") is False
+        unsound = findings.judge_agrees is False
         if question is not None and answer is not None and correct is not None and not unsound:
             self.profile(candidate.defender).observe(
                 question.skill, question.text, answer.final_answer, bool(correct)
             )
+        if candidate.decision == "rejected" and candidate.novelty is not None and question:
+            self.rejected_questions.append(question.text)
         if candidate.accepted:
             self.accepted += 1
             self.accepted_ids.add(candidate.example_id)
@@ -130,8 +133,12 @@ class Ledger:
         written = []
         for number, attempt in enumerate(outcome.attempts):
             candidate = self.decide(outcome, number, attempt)
+            remembered = len(self.state.rejected_questions)
             await self._write(candidate, attempt)
             self.state.apply(candidate)
+            if self.gate is not None and self.config.rounds.remember_rejected:
+                if len(self.state.rejected_questions) > remembered:
+                    self.gate.remember_rejected([attempt.vector])
             self.log.info(
                 "round %d: %s (%s)%s",
                 outcome.index,
@@ -143,47 +150,20 @@ class Ledger:
         return written
 
     def decide(self, outcome: Outcome, number: int, attempt: Attempt) -> Candidate:
-        question, answer, verdict = attempt.question, attempt.answer, attempt.verdict
-        novelty = attempt.novelty
-        example = None
-        error = None
+        """The candidate line for one attempt: the policy's reason, and the example."""
+        novelty, example, error = attempt.novelty, None, None
         if attempt.failure is not None:
-            decision, reason, error = "failed", attempt.failure.reason, attempt.failure.detail
-        elif verdict is None:
-            reason = attempt.early_reason or (novelty.verdict if novelty else "error")
-            decision = "rejected"
+            decision, error = "failed", attempt.failure.detail
+            reason = failure_reason(attempt.failure.reason)
+        elif attempt.verdict is None:
+            if attempt.reason is None:
+                raise RuntimeError("an attempt ended with neither a verdict nor a reason")
+            decision, reason = "rejected", attempt.reason
         else:
             if self.gate is not None and attempt.vector is not None:
                 novelty = self.gate.check(attempt.vector)  # rounds committed since
-            reason = decide(
-                self.config.acceptance,
-                question,
-                verdict,
-                novelty,
-                pass_rate=attempt.metadata.get("pass_rate")
-                if self.config.rounds.defender_samples > 1
-                else None,
-                judge_agrees=attempt.metadata.get("judge_agrees"),
-            )
-            if reason == "accepted":
-                if example_id(question.domain, question.text) in self.state.accepted_ids:
-                    reason = "duplicate"
-                elif self.state.accepted >= self.config.target:
-                    reason = "target_reached"
-            decision = "accepted" if reason == "accepted" else "rejected"
-            if decision == "accepted":
-                example = build_example(
-                    question,
-                    answer,
-                    verdict,
-                    similarity=novelty.similarity if novelty else 0.0,
-                    attacker=outcome.attacker,
-                    defender=outcome.defender,
-                    round_index=outcome.index,
-                    pass_rate=attempt.metadata.get("pass_rate")
-                    if self.config.rounds.defender_samples > 1
-                    else None,
-                )
+            reason, example = self._judged(outcome, attempt, novelty)
+            decision = "accepted" if reason is Reason.ACCEPTED else "rejected"
         return Candidate(
             schema_version=CANDIDATE_SCHEMA,
             index=self.state.attempts,
@@ -193,9 +173,9 @@ class Ledger:
             turn=attempt.turn,
             attacker=outcome.attacker,
             defender=outcome.defender,
-            question=question,
-            answer=answer,
-            verdict=verdict,
+            question=attempt.question,
+            answer=attempt.answer,
+            verdict=attempt.verdict,
             novelty=None
             if novelty is None
             else NoveltyCheck(
@@ -210,19 +190,40 @@ class Ledger:
             usage=attempt.usage,
             seconds=round(time.monotonic() - attempt.started, 4),
             error=error,
-            metadata=attempt.metadata,
+            findings=attempt.findings,
+        )
+
+    def _judged(self, outcome: Outcome, attempt: Attempt, novelty) -> tuple[Reason, Example | None]:
+        """The policy's decision on an attempt the Judge scored, and its example."""
+        question, verdict = attempt.question, attempt.verdict
+        sampled = self.config.rounds.defender_samples > 1
+        pass_rate = attempt.findings.pass_rate if sampled else None
+        reason = decide(
+            self.config.acceptance,
+            question,
+            verdict,
+            novelty,
+            pass_rate=pass_rate,
+            judge_agrees=attempt.findings.judge_agrees,
+            already_accepted=example_id(question.domain, question.text) in self.state.accepted_ids,
+            target_reached=self.state.accepted >= self.config.target,
+        )
+        if reason is not Reason.ACCEPTED:
+            return reason, None
+        return reason, build_example(
+            question,
+            attempt.answer,
+            verdict,
+            similarity=novelty.similarity if novelty else 0.0,
+            attacker=outcome.attacker,
+            defender=outcome.defender,
+            round_index=outcome.index,
+            pass_rate=pass_rate,
         )
 
     async def _write(self, candidate: Candidate, attempt: Attempt) -> None:
         if candidate.example is None:
             self.store.append_candidate(candidate)
-            if (
-                self.gate is not None
-                and attempt.vector is not None
-                and candidate.decision == "rejected"
-                and self.config.rounds.remember_rejected
-            ):
-                self.gate.remember_rejected([attempt.vector])
             return
         # The fsync of an accepted record happens off the event loop, so lanes waiting
         # on their models are not held up; commits still go one by one.

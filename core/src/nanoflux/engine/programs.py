@@ -1,6 +1,6 @@
 """Code-first questions (``Domain.program_tool``): the Attacker writes a problem and a
 program; the program's value, run in the sandbox, is the reference, and its computing
-lines are the steps. :mod:`.round` decides what happens next."""
+lines are the steps. :mod:`.forms` decides what happens next."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from ..domains import Domain, ToolCaller
 from ..errors import ModelOutputError
 from ..records import Question, Record, ToolEvidence
 from ..structured import extract_json_object
-from .roles import RoleFailure
 
 #: How a code-first Attacker is asked to reply; the round appends it to the domain's brief
 #: and :func:`read_program_reply` reads it. Free text, not JSON: under a JSON grammar the
@@ -181,11 +180,12 @@ def _reindented(program: str) -> str | None:
     return mended if _compiles(mended) else None
 
 
-class ProgramFailed(RoleFailure):
+class ProgramFailed(Exception):
     """A code-first Attacker's program gave no answer: no reference; it may be mended."""
 
     def __init__(self, detail: str, draft: ProgramDraft):
-        super().__init__("unverified", detail)
+        super().__init__(detail)
+        self.detail = detail
         self.draft = draft
 
 
@@ -253,12 +253,3 @@ def computing_lines(program: str) -> list[str]:
         if computes:
             lines.append((node.lineno, ast.get_source_segment(program, node) or ""))
     return [text.strip() for _, text in sorted(lines) if text.strip()]
-
-
-def program_repair_message(detail: str) -> str:
-    """What the Attacker is told when its program gave no answer."""
-    return (
-        f"Running your program found a problem: {detail}. Fix the program: solution() "
-        "takes no parameters, computes one step per line from the numbers stated in the "
-        "problem, and returns the answer as a number."
-    )

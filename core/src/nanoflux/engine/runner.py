@@ -28,12 +28,15 @@ from ..plugins import PluginHost
 from ..records import CANDIDATE_SCHEMA, Record
 from ..secrets import scrub
 from ..storage import LogFile
+from .attempt import Outcome
+from .forms import form_for
 from .gate import SharedGate
 from .ledger import ROLES, Ledger, RunState
 from .roles import Seat
-from .round import Outcome, Table, play
+from .round import play
 from .run_store import LOG, MANIFEST, STATS, RunStore
 from .seeds import SeedPool
+from .table import Table
 
 log = logging.getLogger("nanoflux.run")
 
@@ -157,9 +160,7 @@ class Run:
         if self.gate is not None:
             self.gate.reconcile(store.examples(), self.run_id, self.log)
             if self.config.rounds.remember_rejected:
-                self.gate.remember_rejected_texts(
-                    [c.question.text for c in candidates if c.decision == "rejected" and c.question]
-                )
+                self.gate.remember_rejected_texts(self.state.rejected_questions)
         self.table = Table(
             config=self.config,
             host=self.host,
@@ -167,6 +168,7 @@ class Run:
             prompts=domain.prompts().with_overrides(self.config.prompts),
             seats=seats,
             gate=self.gate,
+            form=form_for(domain),
             seeds=seeds,
         )
         # a [judging] tool or a program tool that is not installed stops the run here,

@@ -1,0 +1,172 @@
+"""How an Attacker writes a question, and what checks it in which order.
+
+* :class:`StatedForm`: the Attacker states everything in one JSON object (question,
+  steps, reference answer, maybe a program); the tools verify the reference before the
+  Defender sees the question.
+* :class:`CodeFirstForm` (a domain that names a ``program_tool``): the Attacker writes
+  only the problem and a program, in free text. The program's value, run in the sandbox
+  before anything else, is the reference (a program that fails gets the repair turn);
+  the Judge's blind solve must reach it and becomes the worked solution, so the example
+  teaches a solution two derivations agree on. The tools then check that solution.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..domains import Domain
+from ..errors import ModelOutputError
+from ..records import Answer, Draft, Question
+from . import feedback, policy, stages
+from .attempt import Attempt
+from .feedback import FollowUp
+from .programs import (
+    PROGRAM_REPLY_FORMAT,
+    ProgramDraft,
+    ProgramFailed,
+    question_from_program,
+    read_program_reply,
+)
+from .roles import ask_for
+from .schemas import question_schema
+from .stages import Context, Stage
+from .table import Table
+
+
+class AttackForm:
+    """The parts of a round that depend on how the Attacker writes its question."""
+
+    #: the stages an attempt goes through, the attack first
+    stages: tuple[Stage, ...] = ()
+    #: the Judge's blind solve runs whatever the policy says
+    solve_required: bool = False
+    #: how a follow-up turn asks for the reworked question
+    again: str = ""
+    #: what a seed is shown as (:func:`nanoflux.engine.seeds.seed_block`)
+    code_first: bool = False
+
+    def brief(self, rendered: str) -> str:
+        """The Attacker's brief: the domain's template, rendered, and the reply's form."""
+        return rendered
+
+    def as_reply(self, attempt: Attempt) -> str:
+        """What the Attacker wrote, in the form it wrote it in."""
+        raise NotImplementedError
+
+    def disagreement(self) -> FollowUp:
+        """The repair turn when the blind solve does not reach the reference."""
+        raise NotImplementedError
+
+    def solved(self, question: Question, solve: Answer) -> Question:
+        """The question once a blind solve has reached its reference."""
+        return question
+
+
+class StatedForm(AttackForm):
+    again = "Reply with the complete corrected JSON object only."
+
+    def __init__(self, domain: Domain):
+        self.schema = question_schema(domain.supports_programs)
+        self.stages = (
+            self.attack,
+            stages.screens,
+            stages.novelty,
+            stages.verify_reference,
+            stages.defend,
+            stages.solve_blind,
+            stages.score,
+        )
+
+    async def attack(self, table: Table, attempt: Attempt, context: Context) -> FollowUp | None:
+        max_tokens, temperature = table.request_options(context.attacking)
+        domain = table.domain
+        attempt.question = await ask_for(
+            table.seats[context.attacking],
+            Question,
+            context.request,
+            role="attacker",
+            usage=attempt.usage["attacker"],
+            schema=question_schema(domain.supports_programs, domain.answer_pattern),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=context.seed,
+            fill={"domain": domain.name, "skill": context.skill},
+        )
+        return None
+
+    def as_reply(self, attempt: Attempt) -> str:
+        question = attempt.question
+        return json.dumps({key: getattr(question, key) for key in self.schema["properties"]})
+
+    def disagreement(self) -> FollowUp:
+        return feedback.repair_disagreement(
+            "your reference answer",
+            "the steps and the reference answer solve exactly what the question asks",
+        )
+
+
+class CodeFirstForm(AttackForm):
+    solve_required = True
+    code_first = True
+    again = "Reply with the complete corrected problem and program, in the same form."
+
+    def __init__(self, domain: Domain):
+        self.stages = (
+            self.attack,
+            stages.screens,
+            stages.novelty,
+            stages.defend,
+            stages.solve_blind,
+            stages.verify_solution,
+            stages.score,
+        )
+
+    def brief(self, rendered: str) -> str:
+        return f"{rendered.rstrip()}\n\n{PROGRAM_REPLY_FORMAT}"
+
+    async def attack(self, table: Table, attempt: Attempt, context: Context) -> FollowUp | None:
+        """The draft's program runs in the sandbox first: its value is the reference.
+        A program that gives no answer is unverified, with the repair turn."""
+        max_tokens, temperature = table.request_options(context.attacking)
+        draft = await ask_for(
+            table.seats[context.attacking],
+            ProgramDraft,
+            context.request,
+            role="attacker",
+            usage=attempt.usage["attacker"],
+            schema=None,
+            read=read_program_reply,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=context.seed,
+        )
+        try:
+            attempt.question, attempt.program_run = await question_from_program(
+                table.domain, table.judge.call_tool, draft, context.skill
+            )
+        except ProgramFailed as failed:
+            attempt.reason = policy.program_fault()
+            attempt.findings.draft = Draft(text=draft.text, program=draft.program)
+            attempt.findings.problems = [failed.detail]
+            return feedback.repair_program(failed.detail)
+        return None
+
+    def as_reply(self, attempt: Attempt) -> str:
+        written = attempt.question or attempt.findings.draft
+        if written is None:
+            raise ModelOutputError("nothing to rework")  # a follow-up comes after a reply
+        return ProgramDraft(text=written.text, program=written.program).as_reply()
+
+    def disagreement(self) -> FollowUp:
+        return feedback.repair_disagreement(
+            "your program's value",
+            "the program computes exactly what the question asks, one line per step",
+        )
+
+    def solved(self, question: Question, solve: Answer) -> Question:
+        return question.model_copy(update={"solution": solve.reasoning})
+
+
+def form_for(domain: Domain) -> AttackForm:
+    """Code-first where the domain names a program tool, stated otherwise."""
+    return CodeFirstForm(domain) if domain.program_tool is not None else StatedForm(domain)
