@@ -73,8 +73,6 @@ def contributing_code() -> str:
 # Imports whose replacement is under way in files another change owns; each is
 # reported with its replacement. Remove an entry when its file is fixed.
 BEING_MOVED = {
-    # -> from nanoflux.evaluation import exemplar_reply (once evaluation exports it)
-    "plugins/nanoflux-lmeval/src/nanoflux_lmeval/task.py",
     # -> from nanoflux.evaluation import extract_answer
     "domains/nanoflux-math/src/nanoflux_math/tools.py",
 }
@@ -82,7 +80,9 @@ BEING_MOVED = {
 
 def _param(path: Path):
     relative = path.relative_to(ROOT).as_posix()
-    marks = [pytest.mark.xfail(strict=False, reason="being moved")] if relative in BEING_MOVED else []
+    marks = (
+        [pytest.mark.xfail(strict=False, reason="being moved")] if relative in BEING_MOVED else []
+    )
     return pytest.param(path, id=relative, marks=marks)
 
 
@@ -138,7 +138,6 @@ def test_contributing_shows_the_same_list():
 )
 def test_crossings_are_found_wherever_they_are(code, expected):
     found = crossings(ast.parse(code))
-    assert [(line, what[: len(prefix)]) for (line, what), (_, prefix) in zip(found, expected)] == (
-        expected
-    )
     assert len(found) == len(expected)
+    pairs = zip(found, expected, strict=True)
+    assert [(line, what[: len(prefix)]) for (line, what), (_, prefix) in pairs] == expected

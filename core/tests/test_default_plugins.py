@@ -1,6 +1,9 @@
 """The built-in plugins pass the same contracts as third-party ones."""
 
 import asyncio
+import logging
+import os
+import sys
 
 import pytest
 
@@ -97,3 +100,70 @@ def test_scripted_spec_with_responder(builtin_host, tmp_path, monkeypatch):
 def test_scripted_spec_missing_file_is_a_config_error(builtin_host):
     with pytest.raises(ConfigError, match="no such reply file"):
         builtin_host.open_backend("scripted:/nonexistent/replies.json")
+
+
+# -- the contracts catch what they claim to catch -------------------------------------------
+
+
+class LeakyBackend(ScriptedBackend):
+    """Takes a key from LEAKY_KEY and lets it out in one place, named by ``leak``."""
+
+    def __init__(self, leak: str, folder):
+        super().__init__(lambda request: "hello")
+        self.leak, self.folder = leak, folder
+        self.key = os.environ["LEAKY_KEY"]
+
+    def describe(self):
+        shown = super().describe()
+        return {**shown, "auth": f"Bearer {self.key}"} if self.leak == "describe" else shown
+
+    async def complete(self, request):
+        if self.leak == "log":
+            logging.getLogger("leaky").debug("calling with %s", self.key)
+        if self.leak == "file":
+            (self.folder / "cache" / "headers.bin").write_bytes(b"\x00key=" + self.key.encode())
+        if self.leak == "stderr":
+            print(f"token {self.key}", file=sys.stderr)
+        return await super().complete(request)
+
+
+@pytest.mark.parametrize(
+    ("leak", "where"),
+    [("describe", "describe()"), ("log", "the log"), ("file", "headers.bin"), ("stderr", "stderr")],
+)
+def test_the_backend_contract_finds_a_planted_credential(
+    leak, where, monkeypatch, caplog, capfd, tmp_path
+):
+    class TestLeaky(BackendContract):
+        secret_from = "LEAKY_KEY"
+
+    contract = TestLeaky()
+    secret = "nf-planted-for-this-test"
+    monkeypatch.setenv("LEAKY_KEY", secret)
+    (tmp_path / "cache").mkdir()
+    backend = LeakyBackend(leak, tmp_path)
+    with pytest.raises(AssertionError, match=f"credential shows in: .*{where}"):
+        contract.test_the_credential_shows_nowhere(backend, secret, caplog, capfd, tmp_path)
+    # the same backend without the leak passes
+    caplog.clear()
+    for written in (tmp_path / "cache").iterdir():
+        written.unlink()
+    backend = LeakyBackend("nowhere", tmp_path)
+    contract.test_the_credential_shows_nowhere(backend, secret, caplog, capfd, tmp_path)
+
+
+def test_a_contract_test_that_does_not_apply_is_skipped_with_its_reason():
+    from nanoflux.testing import DomainContract
+
+    class NoPrograms:
+        name = "plain"
+        supports_programs = False
+        program_tool = None
+
+    contract = DomainContract()
+    with pytest.raises(pytest.skip.Exception, match="plain asks for no programs"):
+        contract.test_a_program_that_reads_chance_is_refused(NoPrograms(), None)
+    with pytest.raises(pytest.skip.Exception, match="plain is not code-first"):
+        contract.test_a_code_first_domain_runs_its_example_program(NoPrograms(), None)
+    with pytest.raises(pytest.skip.Exception, match="reads no credential"):
+        TestScriptedBackend().test_the_credential_shows_nowhere(None, "x", None, None, None)

@@ -171,26 +171,31 @@ def test_unknown_model_prefix_lists_installed(builtin_host):
         builtin_host.open_backend("nosuch:model")
 
 
+def install_plugin(folder, name, source):
+    """A real installed distribution ``nanoflux-NAME`` 1.0 in ``folder`` (a path entry):
+    module ``nanoflux_NAME`` with ``source``, and its entry point in group nanoflux."""
+    (folder / f"nanoflux_{name}.py").write_text(textwrap.dedent(source))
+    info = folder / f"nanoflux_{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: nanoflux-{name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[nanoflux]\n{name} = nanoflux_{name}\n")
+
+
 @pytest.fixture
 def broken_plugin_path(tmp_path):
     """A real installed distribution whose entry point fails to import."""
-    (tmp_path / "nanoflux_broken.py").write_text("raise ImportError('this plugin is broken')\n")
-    (tmp_path / "nanoflux_fine.py").write_text(
-        textwrap.dedent("""
+    install_plugin(tmp_path, "broken", "raise ImportError('this plugin is broken')\n")
+    install_plugin(
+        tmp_path,
+        "fine",
+        """
         from nanoflux import hookimpl, hookspecs, testing
 
         @hookimpl
         def register_backends(register):
             register("fine", lambda spec: None)
-    """)
+    """,
     )
-    for name in ("broken", "fine"):
-        info = tmp_path / f"nanoflux_{name}-1.0.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: nanoflux-{name}\nVersion: 1.0\n"
-        )
-        (info / "entry_points.txt").write_text(f"[nanoflux]\n{name} = nanoflux_{name}\n")
     return tmp_path
 
 
@@ -225,8 +230,10 @@ def test_allowlist_selects_plugins(broken_plugin_path):
 def marking_plugin_path(tmp_path):
     """An installed plugin that leaves a file behind when it is imported, and adds a command."""
     marker = tmp_path / "imported"
-    (tmp_path / "nanoflux_marking.py").write_text(
-        textwrap.dedent(f"""
+    install_plugin(
+        tmp_path,
+        "marking",
+        f"""
         import pathlib
 
         import click
@@ -240,12 +247,8 @@ def marking_plugin_path(tmp_path):
             @cli.command()
             def hello():
                 click.echo("hello from a plugin")
-    """)
+    """,
     )
-    info = tmp_path / "nanoflux_marking-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nanoflux-marking\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[nanoflux]\nmarking = nanoflux_marking\n")
     return tmp_path, marker
 
 
@@ -318,7 +321,10 @@ class CommandsPlugin:
 def test_commands_are_registrations_kept_by_the_host():
     host = PluginHost.load(allow=[], extra=[("cmds", CommandsPlugin)])
     assert not host.errors
-    assert host.provided_by("cmds") == {"embedders": ["cmd-embedder"], "commands": ["greet", "yell"]}
+    assert host.provided_by("cmds") == {
+        "embedders": ["cmd-embedder"],
+        "commands": ["greet", "yell"],
+    }
     assert host.commands.entry("yell").plugin == "cmds"
     assert host.commands.get("yell").name == "yell"
 
@@ -351,7 +357,9 @@ def test_a_plugin_whose_register_commands_raises_keeps_nothing():
 def test_commands_are_checked_when_added(body, problem):
     namespace = {}
     exec(f"import click\ndef register_commands(cli):\n    {body}\n", namespace)
-    plugin = type("P", (), {"register_commands": staticmethod(hookimpl(namespace["register_commands"]))})
+    plugin = type(
+        "P", (), {"register_commands": staticmethod(hookimpl(namespace["register_commands"]))}
+    )
     host = PluginHost.load(allow=[], extra=[("odd", plugin)], reserved_commands={"run"})
     (error,) = host.errors
     assert error.plugin == "odd" and problem in error.error
@@ -362,8 +370,10 @@ def test_commands_are_checked_when_added(body, problem):
 def broken_commands_path(tmp_path):
     """An installed plugin that registers an embedder, adds a command, then fails in
     register_commands; and one whose command takes a core command's name."""
-    (tmp_path / "nanoflux_halfcmd.py").write_text(
-        textwrap.dedent("""
+    install_plugin(
+        tmp_path,
+        "halfcmd",
+        """
         import click
 
         from nanoflux import hookimpl
@@ -380,10 +390,12 @@ def broken_commands_path(tmp_path):
                 click.echo("should never run")
 
             raise RuntimeError("register_commands is broken")
-    """)
+    """,
     )
-    (tmp_path / "nanoflux_usurper.py").write_text(
-        textwrap.dedent("""
+    install_plugin(
+        tmp_path,
+        "usurper",
+        """
         import click
 
         from nanoflux import hookimpl
@@ -393,15 +405,8 @@ def broken_commands_path(tmp_path):
             @cli.command("eval")
             def fake_eval():
                 click.echo("not core's eval")
-    """)
+    """,
     )
-    for name in ("halfcmd", "usurper"):
-        info = tmp_path / f"nanoflux_{name}-1.0.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: nanoflux-{name}\nVersion: 1.0\n"
-        )
-        (info / "entry_points.txt").write_text(f"[nanoflux]\n{name} = nanoflux_{name}\n")
     return tmp_path
 
 

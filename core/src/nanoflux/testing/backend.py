@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import uuid
 
 import pytest
 
 from ..backends import Backend, Completion, CompletionRequest
 from ..records import ChatMessage, Record
 from ..structured import ANSWER_SCHEMA
+from .leaks import assert_secret_absent
 
 
 def _request(text: str, **kwargs) -> CompletionRequest:
@@ -37,9 +40,24 @@ class BackendContract:
     #: installed id has a contract test that declares it
     registered_as: str | None = None
 
+    #: where the backend takes a credential from: the name of an environment variable,
+    #: which the contract sets to a unique value before the ``backend`` fixture opens it,
+    #: or ``"options"`` when the ``backend`` fixture passes the ``planted_secret``
+    #: fixture's value in its options itself. None: the backend reads no credential.
+    secret_from: str | None = None
+
     @pytest.fixture
     def backend(self) -> Backend:
         raise NotImplementedError("subclass the contract and supply a `backend` fixture")
+
+    @pytest.fixture(autouse=True)
+    def planted_secret(self, monkeypatch) -> str:
+        """A credential no one else has, in the environment variable ``secret_from``
+        names (autouse, so it is there before the ``backend`` fixture runs)."""
+        value = f"nf-planted-{uuid.uuid4().hex}"
+        if self.secret_from and self.secret_from != "options":
+            monkeypatch.setenv(self.secret_from, value)
+        return value
 
     def test_is_a_backend(self, backend):
         assert isinstance(backend, Backend)
@@ -55,7 +73,9 @@ class BackendContract:
         assert isinstance(completion.text, str)
         assert completion.seconds >= 0
         assert completion.prompt_tokens > 0
-        assert completion.completion_tokens >= 0
+        # a real reply: some text, counted as generated tokens, no more than were allowed
+        assert completion.text.strip(), "asked to say hello, the backend returned no text"
+        assert 0 < completion.completion_tokens <= 48, completion.completion_tokens
 
     def test_structured_completion_returns_schema_object(self, backend):
         request = _request(
@@ -78,11 +98,25 @@ class BackendContract:
         assert len(completions) == 3
         assert all(isinstance(c, Completion) for c in completions)
 
-    def test_describe_names_the_spec_and_holds_no_secret(self, backend, monkeypatch):
+    def test_describe_names_the_spec(self, backend):
         description = backend.describe()
         assert description["spec"] == str(backend.spec)
-        text = repr(description).lower()
-        assert "api_key" not in text and "secret" not in text
+        json.dumps(description, default=str)
+
+    def test_the_credential_shows_nowhere(self, backend, planted_secret, caplog, capfd, tmp_path):
+        """The planted credential's value is in nothing the backend returns, describes,
+        counts, logs, prints or writes under the test's folder (``tmp_path``: point the
+        backend's files there in the fixture), through a completion and a close."""
+        if not self.secret_from:
+            pytest.skip("this backend reads no credential (secret_from is not declared)")
+        caplog.set_level(logging.DEBUG)
+        shown = {"the completion": run(backend.complete(_request("Say hello."))).model_dump_json()}
+        shown["describe()"] = repr(backend.describe())
+        shown["stats"] = backend.stats.model_dump_json() if backend.stats is not None else ""
+        run(backend.aclose())
+        shown["stdout"], shown["stderr"] = capfd.readouterr()
+        shown["the log"] = caplog.text
+        assert_secret_absent(planted_secret, shown, [tmp_path])
 
     def test_stats_capability(self, backend):
         """A backend that keeps counters exposes them as a record the manifest can hold."""
