@@ -84,16 +84,28 @@ def test_a_refused_program_never_starts_the_sandbox(monkeypatch):
 # -- run twice, in the real sandbox ----------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        # string hashing is salted per interpreter
+        "def solution():\n    return hash('nanoflux') % 1_000_000_007",
+        # an object's id is its address, which ASLR moves from run to run
+        "def solution():\n    return id(object()) % 1_000_000_007",
+    ],
+)
+def test_hash_and_id_are_refused_before_running(code):
+    with pytest.raises(ToolError, match=r"refused before running: line 2: uses (hash|id)\(\)"):
+        deterministic_value(code)
+
+
 @needs_sandbox
 @pytest.mark.parametrize(
     "code",
     [
-        # string hashing is salted per interpreter (the sandbox runs python -I)
-        "def solution():\n    return hash('nanoflux') % 1_000_000_007",
-        # an object's id is its address, which ASLR moves from run to run
-        "def solution():\n    return id(object()) % 1_000_000_007",
-        # the iteration order of a set of strings follows their salted hashes
-        "print(''.join(sorted(set('abcdefgh'), key=lambda c: hash(c))))",
+        # the iteration order of a set of strings follows their salted hashes, and the
+        # two runs are given different PYTHONHASHSEEDs
+        "print(''.join(set('abcdefgh')))",
+        "def solution():\n    return list({'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'})",
     ],
 )
 def test_a_program_whose_runs_differ_is_refused(code):
@@ -114,7 +126,7 @@ def test_the_python_tool_reports_refusals_as_failed_results():
     assert tool.id == "demo.python" and "nothing more" in tool.description
     refused = tool.call({"code": "import time\nprint(time.time())"})
     assert not refused.ok and "refused" in refused.error and "a clock" in refused.error
-    varying = tool.call({"code": "print(hash('x'))"})
+    varying = tool.call({"code": "print(''.join(set('abcdefgh')))"})
     assert not varying.ok and "non-deterministic" in varying.error
     assert tool.call({"code": "print(6 * 7)"}).value == "42"
 
