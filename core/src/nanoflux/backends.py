@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError
 
-from .errors import ConfigError
+from .errors import ConfigError, clip
 from .records import ChatMessage, Record
 
 OptionsT = TypeVar("OptionsT", bound=Record)
@@ -33,7 +33,7 @@ class ModelSpec(Record):
         match = SPEC_PATTERN.match(spec.strip())
         if not match:
             raise ConfigError(
-                f"model spec {spec!r} is not of the form PREFIX:MODEL",
+                f"model spec {clip(repr(spec))} is not of the form PREFIX:MODEL",
                 hint="for example llamacpp:default or openai:gpt-4o-mini",
             )
         return cls(prefix=match["prefix"], rest=match["rest"], options=dict(options or {}))

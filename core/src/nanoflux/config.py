@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from .errors import ConfigError
+from .errors import ConfigError, clip
 from .inputs import describe, load_toml
 from .records import ROLES, Record
 
@@ -18,7 +19,14 @@ DEFAULT_MODEL = "llamacpp:default"
 DEFAULT_DEFENDER = "llamacpp:qwen2.5-coder-0.5b"
 
 
-class RoleModel(Record):
+class Settings(Record):
+    """A part of the run configuration. Values are taken as written: ``target = true``
+    is not the number 1, nor ``enabled = 1`` a yes (a number may stand for a float)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class RoleModel(Settings):
     """A model spec plus backend options (temperature, max_tokens, n_ctx, ...)."""
 
     spec: str = DEFAULT_MODEL
@@ -31,7 +39,7 @@ class RoleModel(Record):
         return {"spec": data} if isinstance(data, str) else data
 
 
-class Budget(Record):
+class Budget(Settings):
     """The run stops at whichever limit comes first (or at the target)."""
 
     max_rounds: int | None = Field(default=None, ge=1)
@@ -44,7 +52,7 @@ class Budget(Record):
     )
 
 
-class Acceptance(Record):
+class Acceptance(Settings):
     """The default policy is the paper's: verified, defender wrong, novel, quality L4-ish."""
 
     require_verified: bool = True
@@ -88,7 +96,7 @@ class Acceptance(Record):
         return self
 
 
-class NoveltySettings(Record):
+class NoveltySettings(Settings):
     enabled: bool = True
     embedder: str = "fastembed"
     embedder_options: dict[str, Any] = Field(default_factory=dict)
@@ -98,7 +106,7 @@ class NoveltySettings(Record):
     contamination_threshold: float = Field(default=0.85, gt=0, le=1)
 
 
-class RoundSettings(Record):
+class RoundSettings(Settings):
     """How a round spends model calls. None of these changes what is accepted."""
 
     repair: bool = Field(
@@ -132,7 +140,7 @@ class RoundSettings(Record):
     )
 
 
-class JudgeSettings(Record):
+class JudgeSettings(Settings):
     samples: int = Field(default=1, ge=1, le=9, description="Judge k times; record the spread.")
     flag_inconsistent: bool = True
     tools: list[str] = Field(
@@ -142,7 +150,7 @@ class JudgeSettings(Record):
     )
 
 
-class RunConfig(Record):
+class RunConfig(Settings):
     @model_validator(mode="before")
     @classmethod
     def _defender_default(cls, data: Any) -> Any:
@@ -162,7 +170,7 @@ class RunConfig(Record):
     target: int = Field(default=200, ge=1)
     seed: int = 0
     lanes: int = Field(default=1, ge=1, le=256)
-    out: Path | None = None
+    out: Path | None = Field(default=None, strict=False)  # TOML has no path type
     budget: Budget = Field(default_factory=Budget)
     acceptance: Acceptance = Field(default_factory=Acceptance)
     novelty: NoveltySettings = Field(default_factory=NoveltySettings)
@@ -175,8 +183,14 @@ class RunConfig(Record):
 def _error_line(exc: ValidationError, source: str) -> ConfigError:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(root)"
+    value = first.get("input")
+    shown = ""
+    if first["type"] not in ("missing", "extra_forbidden") and isinstance(
+        value, str | int | float | bool
+    ):
+        shown = f" (got {clip(json.dumps(value, ensure_ascii=False))})"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return ConfigError(f"{source}: {where}: {first['msg']}{more}")
+    return ConfigError(f"{source}: {where}: {first['msg']}{shown}{more}")
 
 
 def validate_config(data: dict[str, Any], source: str = "configuration") -> RunConfig:
@@ -198,7 +212,7 @@ def apply_override(data: dict[str, Any], dotted: str, value: Any, source: str) -
         if not isinstance(child, dict):
             path = ".".join(parents[: depth + 1])
             raise ConfigError(
-                f"{source}: {path} is {child!r}, not a table, so {dotted} cannot be set",
+                f"{source}: {path} is {clip(repr(child))}, not a table, so {dotted} cannot be set",
                 hint=f"make it a table: [{path}]",
             )
         node = child

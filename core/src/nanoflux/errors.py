@@ -8,6 +8,31 @@ failures while running.
 
 from __future__ import annotations
 
+import re
+
+#: a value quoted in a message is cut to about this many characters
+CLIP = 80
+#: a run of this many characters without a space is a value nobody reads whole (a 10 MB
+#: config string, a 5,000-character path): one_line() clips it even where it was quoted
+#: unclipped
+_UNREADABLE = re.compile(r"[^\s:'\"]{200,}")  # quotes and colons stay, to read around it
+#: and no line is longer than this, whatever it is made of
+MAX_LINE = 2000
+
+
+def clip(text: str, limit: int = CLIP) -> str:
+    """``text`` as a message quotes it: whole when short, else its start and its length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
+def _readable(text: str, limit: int) -> str:
+    # every line break str.splitlines knows (\r, \x85, \u2028, ...): a file's keys
+    # and values end up in messages
+    text = _UNREADABLE.sub(lambda m: clip(m.group(0)), " ".join(text.splitlines()))
+    return clip(text, limit)
+
 
 class NanofluxError(Exception):
     """Base class of every error NanoFlux raises on purpose."""
@@ -26,10 +51,8 @@ class NanofluxError(Exception):
         return self.one_line()
 
     def one_line(self) -> str:
-        # every line break str.splitlines knows (\r, \x85, \u2028, ...): a file's keys
-        # and values end up in messages
-        text = " ".join(self.message.splitlines())
-        return f"{text} ({' '.join(self.hint.splitlines())})" if self.hint else text
+        text = _readable(self.message, MAX_LINE)
+        return f"{text} ({_readable(self.hint, MAX_LINE // 2)})" if self.hint else text
 
 
 class ConfigError(NanofluxError):

@@ -3,8 +3,9 @@
 Plugins come from the ``nanoflux`` entry-point group, plus the built-in default
 plugins, which register through the same hooks. A plugin that fails to import, or
 whose hook raises, is recorded as a load error under its name and keeps nothing it
-registered (CLI commands included); the others load. ``NANOFLUX_LOAD_PLUGINS`` (comma-separated entry-point names; empty means none)
-restricts which external plugins load.
+registered (CLI commands included); the others load. ``NANOFLUX_LOAD_PLUGINS``
+(comma-separated entry-point names; empty means none) restricts which external plugins
+load.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pluggy
 from . import hookspecs
 from .backends import Backend, ModelSpec
 from .domains import Domain
-from .errors import ConfigError, PluginError
+from .errors import ConfigError, PluginError, clip
 from .kinds import BY_HOOK, KINDS, Kind
 from .novelty import Embedder, NoveltyStore
 from .tools import JudgeTool
@@ -87,7 +88,7 @@ class Registrations(Generic[T]):
         except KeyError:
             known = ", ".join(sorted(self._entries)) or "none installed"
             raise ConfigError(
-                f"unknown {self.kind} {id!r}",
+                f"unknown {self.kind} {clip(repr(id))}",
                 hint=f"installed: {known}; `nanoflux plugins available` lists more",
             ) from None
 
@@ -274,7 +275,7 @@ class PluginHost:
                 if not isinstance(thing, expected):
                     raise refuse(
                         f"expected a {expected.__module__}.{expected.__qualname__}, "
-                        f"got {type(thing).__name__} {_short(thing)}"
+                        f"got {type(thing).__name__} {clip(repr(thing), 60)}"
                     )
                 description = getattr(thing, "description", "") or ""
                 stage(getattr(thing, kind.id_attribute), thing, description)
@@ -286,7 +287,7 @@ class PluginHost:
                 what = "function" if kind.registration == "shared" else "factory"
                 raise refuse(
                     f"the {what} for {id!r} is not callable: {type(factory).__name__} "
-                    f"{_short(factory)}"
+                    f"{clip(repr(factory), 60)}"
                 )
             stage(id, factory, description)
 
@@ -299,7 +300,7 @@ class PluginHost:
         if parsed.prefix not in self.backends:
             known = ", ".join(self.backends.ids())
             raise ConfigError(
-                f"unknown model prefix {parsed.prefix!r} in {str(parsed)!r}",
+                f"unknown model prefix {clip(repr(parsed.prefix))} in {clip(repr(str(parsed)))}",
                 hint=f"installed prefixes: {known}",
             )
         return self._opened(BY_HOOK["register_backends"], parsed.prefix, parsed)
@@ -388,8 +389,3 @@ class CommandStage(click.Group):
             cmd = copy.copy(cmd)  # added under another name: the id is that name
             cmd.name = name
         self._register(cmd)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

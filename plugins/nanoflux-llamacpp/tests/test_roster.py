@@ -177,3 +177,41 @@ def test_hub_spec_offline_names_the_missing_file(tmp_path):
     assert "model-q4.gguf from nobody/nothing-GGUF is not in the huggingface_hub cache" in (
         done.stdout
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("../../x.gguf", "'..' is not a Hugging Face owner name"),
+        ("owner/../x.gguf", "'..' is not a Hugging Face repository name"),
+        ("owner/repo/../../x.gguf", "'../../x.gguf' is not a file path inside a repository"),
+        ("owner/repo//x.gguf", "is not a file path inside a repository"),
+        ("own\\er/repo/x.gguf", "is not a Hugging Face owner name"),
+        (f"{'o' * 5000}/repo/x.gguf", "(5,002 characters)"),
+    ],
+)
+def test_a_hub_name_the_hub_would_refuse_is_one_line(name, problem):
+    with pytest.raises(ConfigError) as caught:
+        resolve_model(f"hf:{name}")
+    line = caught.value.one_line()
+    assert line.startswith("llamacpp:hf:") and problem in line and len(line) < 500
+
+
+def test_a_model_path_too_long_for_the_filesystem_is_one_line(home):
+    long_path = "/tmp/" + "a" * 5000 + ".gguf"
+    with pytest.raises(ConfigError) as caught:
+        resolve_model(long_path)
+    line = caught.value.one_line()
+    assert line.startswith("llamacpp: model path /tmp/aaa") and "File name too long" in line
+    assert "(5,010 characters)" in line and len(line) < 300
+
+
+def test_pull_into_a_home_that_is_not_a_folder_names_nanoflux_home(monkeypatch):
+    monkeypatch.setenv("NANOFLUX_HOME", "/dev/null")
+    result = CliRunner().invoke(models, ["pull", "qwen2.5-coder-0.5b"], standalone_mode=False)
+    error = result.exception
+    assert isinstance(error, ConfigError), result.output
+    assert error.one_line() == (
+        "NANOFLUX_HOME=/dev/null: cannot make /dev/null/models: a part of the path is a file, "
+        "not a folder (point NANOFLUX_HOME at a folder this user can write)"
+    )

@@ -10,7 +10,7 @@ import json
 
 import click
 
-from ..errors import PluginError, UsageError
+from ..errors import PluginError, UsageError, clip
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -30,12 +30,30 @@ def run_benchmark(host, name: str, options: dict[str, str]) -> dict:
         raise UsageError(f"no benchmark named {name!r}", hint=f"available: {known}")
     merged: dict = {"benchmark": name}
     for entry in entries:
-        part = entry.item(options)
+        try:
+            part = entry.item(options)
+        except (ValueError, TypeError) as exc:
+            if not options:
+                raise  # no option of the user's to blame: a bug, shown as one
+            raise bad_options(name, entry.plugin, options, exc) from exc
         clash = set(part) & set(merged) - {"benchmark"}
         if clash:
             raise PluginError(f"benchmark {name}: {entry.plugin} repeats keys {sorted(clash)}")
         merged.update(part)
     return merged
+
+
+def bad_options(name: str, plugin: str, options: dict[str, str], exc: Exception) -> UsageError:
+    """The benchmark could not use the ``--option`` values given: one line naming the
+    option (the one whose value the error quotes, else all of them) and the plugin."""
+    detail = " ".join(str(exc).split())
+    named = {k: v for k, v in options.items() if v and repr(v) in detail} or options
+    shown = " ".join(f"-o {k}={clip(v, 40)}" for k, v in named.items())
+    them = "it" if len(named) == 1 else "them"
+    return UsageError(
+        f"bench {name}: {shown}: {plugin} cannot use {them}: {type(exc).__name__}: {clip(detail)}",
+        hint="check the value's type; `nanoflux bench` lists benchmarks and their plugins",
+    )
 
 
 @click.command()

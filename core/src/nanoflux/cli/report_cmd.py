@@ -6,6 +6,22 @@ from pathlib import Path
 
 import click
 
+from ..errors import NotAvailableError
+
+
+def require_extra(command: str, module: str, extra: str) -> None:
+    """One line naming the extra to install when ``module``, which only that extra of
+    nanoflux installs, cannot be imported."""
+    try:
+        __import__(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != module:
+            raise  # the library is there but broken: not a missing extra
+        raise NotAvailableError(
+            f"{command} needs {module}, which is not installed",
+            hint=f"pip install 'nanoflux[{extra}]'",
+        ) from None
+
 
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
@@ -14,6 +30,7 @@ import click
 )
 def report(folder: Path, out: Path | None) -> None:
     """Write DIR/report.html (PNG plots in DIR/report/) for a run or pipeline directory."""
+    require_extra("nanoflux report", "matplotlib", "report")
     from ..report import build_report
 
     path = build_report(folder, out)

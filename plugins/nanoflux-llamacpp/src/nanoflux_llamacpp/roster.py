@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nanoflux.errors import ConfigError
-from nanoflux.paths import home
+from nanoflux.errors import ConfigError, clip
+from nanoflux.paths import home, home_folder
 
 DEFAULT = "qwen2.5-coder-1.5b"
 QWEN_LICENCE = "Apache-2.0 (Qwen2.5)"
@@ -112,7 +112,7 @@ def get(name: str) -> RosterModel:
     model = lookup(name)
     if model is None:
         raise ConfigError(
-            f"llamacpp: no model named {name!r}",
+            f"llamacpp: no model named {clip(repr(name))}",
             hint=f"known: default, {', '.join(ROSTER)}; or llamacpp:/path/to/model.gguf",
         )
     return model
@@ -121,6 +121,11 @@ def get(name: str) -> RosterModel:
 def models_dir() -> Path:
     """Assembled models live under NANOFLUX_HOME, shared by every run and checkout."""
     return home() / "models"
+
+
+def made_models_dir() -> Path:
+    """The models folder, made if missing: one line naming NANOFLUX_HOME if it cannot be."""
+    return home_folder("models")
 
 
 def assembled_path(model: RosterModel) -> Path:
