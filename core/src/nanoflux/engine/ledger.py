@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..config import RunConfig
@@ -24,6 +25,10 @@ from .profile import DefenderProfile
 if TYPE_CHECKING:
     from .gate import SharedGate
     from .run_store import RunStore
+
+
+#: the thread accepted records are written from (one, so writes keep their order)
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoflux-ledger")
 
 
 class RunState:
@@ -133,21 +138,24 @@ class Ledger:
         written = []
         for number, attempt in enumerate(outcome.attempts):
             candidate = self.decide(outcome, number, attempt)
-            remembered = len(self.state.rejected_questions)
-            await self._write(candidate, attempt)
-            self.state.apply(candidate)
-            if self.gate is not None and self.config.rounds.remember_rejected:
-                if len(self.state.rejected_questions) > remembered:
-                    self.gate.remember_rejected([attempt.vector])
-            self.log.info(
-                "round %d: %s (%s)%s",
-                outcome.index,
-                candidate.decision,
-                candidate.reason,
-                f": {candidate.error}" if candidate.error else "",
-            )
+            await self._write(outcome, candidate, attempt)
+            self._counted(outcome, candidate, attempt)
             written.append(candidate)
         return written
+
+    def _counted(self, outcome: Outcome, candidate: Candidate, attempt: Attempt) -> None:
+        remembered = len(self.state.rejected_questions)
+        self.state.apply(candidate)
+        if self.gate is not None and self.config.rounds.remember_rejected:
+            if len(self.state.rejected_questions) > remembered:
+                self.gate.remember_rejected([attempt.vector])
+        self.log.info(
+            "round %d: %s (%s)%s",
+            outcome.index,
+            candidate.decision,
+            candidate.reason,
+            f": {candidate.error}" if candidate.error else "",
+        )
 
     def decide(self, outcome: Outcome, number: int, attempt: Attempt) -> Candidate:
         """The candidate line for one attempt: the policy's reason, and the example."""
@@ -221,13 +229,25 @@ class Ledger:
             pass_rate=pass_rate,
         )
 
-    async def _write(self, candidate: Candidate, attempt: Attempt) -> None:
+    async def _write(self, outcome: Outcome, candidate: Candidate, attempt: Attempt) -> None:
         if candidate.example is None:
             self.store.append_candidate(candidate)
             return
         # The fsync of an accepted record happens off the event loop, so lanes waiting
-        # on their models are not held up; commits still go one by one.
-        await asyncio.to_thread(self.store.append_candidate, candidate)
+        # on their models are not held up; commits still go one by one. Cancelled while
+        # the thread writes, it lets the write finish and counts it before it stops, so
+        # what the run counts (stats.json) is what its ledger holds.
+        writing = _WRITER.submit(self._write_accepted, candidate, attempt)
+        try:
+            await asyncio.wrap_future(writing)
+        except asyncio.CancelledError:
+            if not writing.cancel():  # it started: a line is all or nothing
+                writing.result()
+                self._counted(outcome, candidate, attempt)
+            raise
+
+    def _write_accepted(self, candidate: Candidate, attempt: Attempt) -> None:
+        self.store.append_candidate(candidate)
         self.store.append_example(candidate.example)
         if self.gate is not None:
             self.gate.remember(
