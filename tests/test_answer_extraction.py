@@ -78,3 +78,27 @@ def test_boxed_spans_balance_nested_braces():
     assert [body for _, body in boxed_spans(text)] == ["1", "\\frac{\\sqrt{3}}{2}"]
     assert last_boxed("\\boxed 5$") == "5"
     assert last_boxed("nothing") is None
+
+
+def test_a_choice_letter_past_e_names_its_choice():
+    from nanoflux.answers import choice_index
+
+    choices = [f"option {n}" for n in range(11)]
+    assert choice_index("K", choices) == 10
+    assert choice_index("(k)", choices) == 10
+    assert choice_index("L", choices) is None  # the question has no twelfth choice
+    assert choice_index("F", choices[:5]) is None
+
+
+def test_boxes_are_read_in_one_pass_whatever_the_reply_holds():
+    import time
+
+    from nanoflux.answers import boxed_spans, last_boxed
+
+    assert last_boxed(r"so \boxed{\frac{1}{2}} and \boxed{7}") == "7"
+    assert last_boxed(r"\boxed{3} then \boxed{unclosed") == "3"
+    assert last_boxed(r"\boxed 5") == "5"
+    bomb = r"\boxed{" * 50_000  # quadratic reading took minutes here; a hang guard only
+    started = time.monotonic()
+    assert boxed_spans(bomb) == []
+    assert time.monotonic() - started < 10

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_CHOICE = re.compile(r"^(?:answer|option)?\s*[:\-]?\s*\(?([A-Ea-e])\s*[).:]?(?:\s.*)?$", re.S)
+# a choice's letter, A-Z (choice_index keeps only letters the question has)
+_CHOICE = re.compile(r"^(?:answer|option)?\s*[:\-]?\s*\(?([A-Za-z])\s*[).:]?(?:\s.*)?$", re.S)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -65,22 +66,32 @@ def numbers_match(
 
 def boxed_spans(text: str) -> list[tuple[int, str]]:
     """``(position, content)`` of every ``\\boxed{...}`` / ``\\fbox{...}``, braces balanced
-    (``\\boxed{\\frac{1}{2}}`` gives ``\\frac{1}{2}``); an unclosed box is skipped."""
+    (``\\boxed{\\frac{1}{2}}`` gives ``\\frac{1}{2}``); an unclosed box is skipped. One pass
+    over the text, whatever it holds (a reply of a thousand unclosed boxes included)."""
+    closing = _closing_braces(text)
     spans = []
     for match in re.finditer(r"\\(?:boxed|fbox)\s*", text):
-        rest = text[match.end() :]
-        if not rest.startswith("{"):
-            token = re.match(r"[^\s$]+", rest)  # \boxed 5 (TeX allows one bare token)
-            if token:
-                spans.append((match.start(), token.group(0)))
+        start = match.end()
+        if text.startswith("{", start):
+            end = closing.get(start)
+            if end is not None:
+                spans.append((match.start(), text[start + 1 : end]))
             continue
-        depth = 0
-        for i, char in enumerate(rest):
-            depth += (char == "{") - (char == "}")
-            if depth == 0:
-                spans.append((match.start(), rest[1:i]))
-                break
+        token = re.match(r"[^\s$]+", text[start : start + 200])  # \boxed 5: one bare token
+        if token:
+            spans.append((match.start(), token.group(0)))
     return spans
+
+
+def _closing_braces(text: str) -> dict[int, int]:
+    """Where each ``{`` that is closed closes."""
+    closing, opened = {}, []
+    for i, char in enumerate(text):
+        if char == "{":
+            opened.append(i)
+        elif char == "}" and opened:
+            closing[opened.pop()] = i
+    return closing
 
 
 def last_boxed(text: str) -> str | None:
