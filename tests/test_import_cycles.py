@@ -19,8 +19,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SOURCE = Path(__file__).resolve().parents[1] / "core" / "src"
 PACKAGE = "nanoflux"
 
@@ -139,13 +137,7 @@ def describe(graph: dict[str, set[str]], component: list[str]) -> str:
 
 # -- the check on core ----------------------------------------------------------------
 
-# Circles other changes are removing; the test turns strict when they are gone.
-KNOWN_WHILE_BEING_UNTIED = pytest.mark.xfail(
-    strict=False, reason="engine, evaluation and runner circles are being untied"
-)
 
-
-@KNOWN_WHILE_BEING_UNTIED
 def test_core_has_no_import_cycles():
     graph = import_graph()
     found = cycles(graph)

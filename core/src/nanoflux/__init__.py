@@ -8,14 +8,8 @@ through what its ``__init__`` exports; its submodules are not.
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from .hookspecs import hookimpl
-
-try:
-    __version__ = metadata.version("nanoflux")
-except metadata.PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0+unknown"
+from .version import __version__
 
 #: The modules plugins may import, each with what a plugin takes from it.
 PUBLIC_MODULES: dict[str, str] = {

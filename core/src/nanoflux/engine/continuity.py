@@ -73,8 +73,6 @@ class Repair:
 
 def check_continuity(store: RunStore) -> Repair:
     """Raise on damage; return what restores dataset.jsonl to the ledger's examples."""
-    from .run_store import STATS
-
     ledger = _ledger(store)
     accepted = [c.example for c in ledger if c.accepted and c.example is not None]
     stats = store.stats()
@@ -82,7 +80,7 @@ def check_continuity(store: RunStore) -> Repair:
         counted = stats.get(key)
         if isinstance(counted, int) and counted > held:
             raise _damaged(
-                str(store.root / STATS),
+                str(store.stats_path),
                 f"counts {counted} {key} but {store.candidates_path.name} holds {held} "
                 "(lines are missing from it)",
             )
@@ -93,12 +91,10 @@ def _dataset_repair(store: RunStore, accepted: list[Example]) -> Repair:
     """dataset.jsonl must be a prefix of ``accepted``, plus at most one example past it
     whose candidate line was lost: the candidate is written first, so one commit cut
     short leaves at most one such example, and it was never counted."""
-    from .run_store import read_records
-
     rebuild = f"delete {store.dataset_path.name} to rebuild it from the candidates"
     written, repair = 0, Repair()
     ids = {example.id for example in accepted}
-    for number, example in read_records(store.dataset_path, Example):
+    for number, example in store.numbered_examples():
         where = f"{store.dataset_path}:{number}"
         if written >= len(accepted):
             if example.id in ids:

@@ -302,9 +302,17 @@ class RunStore:
         for _, candidate in self.numbered_candidates():
             yield candidate
 
+    def numbered_examples(self) -> Iterator[tuple[int, Example]]:
+        """(line number, example) of dataset.jsonl."""
+        return read_records(self.dataset_path, Example)
+
     def examples(self) -> Iterator[Example]:
-        for _, example in read_records(self.dataset_path, Example):
+        for _, example in self.numbered_examples():
             yield example
+
+    @property
+    def stats_path(self) -> Path:
+        return self.root / STATS
 
     # -- derived files --------------------------------------------------------------
 

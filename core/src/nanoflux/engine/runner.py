@@ -28,6 +28,7 @@ from ..plugins import PluginHost
 from ..records import CANDIDATE_SCHEMA, Record
 from ..secrets import scrub
 from ..storage import LogFile
+from ..version import __version__
 from .attempt import Outcome
 from .forms import form_for
 from .gate import SharedGate
@@ -192,13 +193,11 @@ class Run:
         return self.seats[key]
 
     def _write_manifest(self, *, start: bool = False, end: bool = False) -> None:
-        import nanoflux
-
         manifest = self.store.manifest()
         if start or not manifest:
             manifest = {
                 "run_id": self.run_id,
-                "nanoflux_version": nanoflux.__version__,
+                "nanoflux_version": __version__,
                 "domain": self.table.domain.name,
                 "seed": self.config.seed,
                 "started_at": utc_now(),
