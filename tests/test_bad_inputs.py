@@ -591,3 +591,19 @@ def test_a_bad_file_in_a_report_folder_is_one_line(cli, tmp_path, name, kind):
     (folder / name).write_bytes(BAD_FILES[kind])
     result = invoke(cli, ["report", str(tmp_path), "--out", str(tmp_path / "report.html")])
     assert result.exit_code == 2 and str(folder / name) in result.stderr
+
+
+def test_a_pack_installed_without_its_prompts_is_one_line(tmp_path, monkeypatch):
+    """The package-data step forgotten: the prompts are not in the installed package."""
+    from nanoflux.domains import PromptSet
+    from nanoflux.errors import ConfigError
+
+    package = tmp_path / "nanoflux_noprompts"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as caught:
+        PromptSet.from_package("nanoflux_noprompts")
+    line = caught.value.one_line()
+    assert "nanoflux_noprompts: no prompts/attacker.txt" in line
+    assert "[tool.setuptools.package-data]" in line and "\n" not in line

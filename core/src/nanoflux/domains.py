@@ -111,9 +111,21 @@ class PromptSet(Record):
 
     @classmethod
     def from_package(cls, package: str, folder: str = "prompts") -> PromptSet:
-        """Read ``attacker.txt``, ``defender.txt`` and ``judge.txt`` from package data."""
+        """Read ``attacker.txt``, ``defender.txt`` and ``judge.txt`` from package data.
+        A prompt that is not there (an install without the package-data step) is one
+        line naming the file and the fix."""
         root = resources.files(package).joinpath(folder)
-        return cls(**{role: root.joinpath(f"{role}.txt").read_text("utf-8") for role in ROLES})
+        templates = {}
+        for role in ROLES:
+            try:
+                templates[role] = root.joinpath(f"{role}.txt").read_text("utf-8")
+            except (FileNotFoundError, NotADirectoryError) as exc:
+                raise ConfigError(
+                    f"{package}: no {folder}/{role}.txt in the installed package",
+                    hint=f"declare it as package data: [tool.setuptools.package-data] "
+                    f'{package} = ["{folder}/*.txt"] in its pyproject.toml, then reinstall',
+                ) from exc
+        return cls(**templates)
 
     def with_overrides(
         self, overrides: dict[str, str], *, base_dir: Path | None = None

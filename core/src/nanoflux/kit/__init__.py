@@ -8,8 +8,8 @@
 * :func:`jsonl_benchmark` reads a JSONL benchmark.
 
 With these, a domain pack writes only its field's logic: skills, prompts, how answers
-compare, and the tools of its trade. ``tests/fixtures/nanoflux_interest`` in the
-repository is such a pack.
+compare, and the tools of its trade. ``examples/nanoflux-units`` in the repository
+is such a pack, and CONTRIBUTING builds it step by step.
 """
 
 from __future__ import annotations
