@@ -187,7 +187,7 @@ def write_training(folder, tokens, steps, flops):
     )
 
 
-def write_eval(folder, model, correct, n=20):
+def write_eval(folder, model, correct, n=20, warnings=()):
     folder.mkdir(parents=True)
     from nanoflux.evaluation import wilson_interval
 
@@ -204,6 +204,7 @@ def write_eval(folder, model, correct, n=20):
                 "prompt_tokens": 2000,
                 "completion_tokens": 500,
                 "seconds": 12.0,
+                "validity": {"warnings": list(warnings), "degenerate": bool(warnings)},
             }
         )
     )
@@ -216,7 +217,7 @@ def pipeline_dir(tmp_path):
     write_run(root / "run")
     write_training(root / "train", tokens=1_000, steps=4, flops=8e12)
     write_training(root / "baseline_train", tokens=50_000, steps=40, flops=4e14)
-    write_eval(root / "eval" / "base", "hf:default", 5)
+    write_eval(root / "eval" / "base", "hf:default", 5, warnings=["80% parroting '7'"])
     write_eval(root / "eval" / "tuned", "hf:default+/x/adapter", 9)
     write_eval(root / "eval" / "full", "hf:default+/y/adapter", 10)
     (root / "pipeline.json").write_text(
@@ -310,6 +311,8 @@ def test_a_pipeline_directory_gets_every_section(pipeline_dir):
     # the compute table reports the measured ratio between the trainings
     assert "50" in page and '<td class="num">50</td>' in page  # 4e14 / 8e12
     assert "McNemar" in page and "0.2188" in page
+    # a degenerate result says so in its row; a valid one says it is
+    assert "80% parroting" in page and "<td>yes</td>" in page
     # ablation internals are summarised by the ablation, not listed as trainings
     assert "band-L3" not in page
 

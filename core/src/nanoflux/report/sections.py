@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..records import Candidate
 from . import html, plots
 from .data import ReportData, RunData
 
@@ -28,8 +27,28 @@ def contents(data: ReportData) -> str:
 def run_section(run: RunData | None, images: Path, img) -> list[str]:
     if run is None:
         return [html.note("No run directory here (no candidates.jsonl or stats.json).")]
+    # stats are the ledger's own counts (report.data replays it), so every key is there
     stats = run.stats or {}
-    blocks = []
+    return [
+        html.table(["", "value"], _run_facts(run, stats)),
+        img(
+            plots.accepted_per_round(
+                stats.get("accepted_per_round") or [], images / "accepted_per_round.png"
+            ),
+            "accepted per round",
+            "No accepted examples to plot per round.",
+        ),
+        img(
+            plots.rejections(stats.get("rejections") or {}, images / "rejections.png"),
+            "rejections by reason",
+            "No rejections recorded.",
+        ),
+        *_question_plots(run, images, img),
+        *_usage(stats.get("usage") or {}, images, img),
+    ]
+
+
+def _run_facts(run: RunData, stats: dict[str, Any]) -> list[tuple[str, Any]]:
     config = run.config
     rows = [
         ("domain", config.get("domain")),
@@ -44,111 +63,67 @@ def run_section(run: RunData | None, images: Path, img) -> list[str]:
         ("seconds", stats.get("seconds")),
         ("stopped because", stats.get("stopped_because")),
     ]
-    blocks.append(html.table(["", "value"], [r for r in rows if r[1] is not None]))
+    return [row for row in rows if row[1] is not None]
 
-    points = stats.get("accepted_per_round") or _accepted_points(run.candidates)
-    blocks.append(
-        img(
-            plots.accepted_per_round(points, images / "accepted_per_round.png"),
-            "accepted per round",
-            "No accepted examples to plot per round.",
-        )
-    )
-    reasons = stats.get("rejections") or _rejections(run.candidates)
-    blocks.append(
-        img(
-            plots.rejections(reasons, images / "rejections.png"),
-            "rejections by reason",
-            "No rejections recorded.",
-        )
-    )
-    acceptance = config.get("acceptance", {})
+
+def _window(table: dict[str, Any], low: str, high: str) -> tuple[Any, Any] | None:
+    return (table[low], table[high]) if low in table and high in table else None
+
+
+def _question_plots(run: RunData, images: Path, img) -> list[str]:
+    """The Judge's scores, the hops and the novelty of the questions, accepted or not."""
+    acceptance = run.config.get("acceptance", {})
     verdicts = [
         (c.verdict.model_dump(), c.accepted) for c in run.candidates if c.verdict is not None
     ]
-    window = None
-    if "quality_min" in acceptance and "quality_max" in acceptance:
-        window = (acceptance["quality_min"], acceptance["quality_max"])
-    blocks.append(
+    questions = [(c.question, c.accepted) for c in run.candidates if c.question is not None]
+    similarities = [c.novelty.similarity for c in run.candidates if c.novelty is not None]
+    novelty = run.config.get("novelty", {})
+    thresholds = {
+        k: novelty[k] for k in ("duplicate_threshold", "contamination_threshold") if k in novelty
+    }
+    hops = (
+        [q.hops for q, _ in questions],
+        [q.hops for q, ok in questions if ok],
+        images / "hops.png",
+        _window(acceptance, "hops_min", "hops_max"),
+    )
+    return [
         img(
-            plots.judge_scores(verdicts, images / "judge_scores.png", window),
+            plots.judge_scores(
+                verdicts,
+                images / "judge_scores.png",
+                _window(acceptance, "quality_min", "quality_max"),
+            ),
             "judge score distributions",
             "No judge verdicts recorded.",
-        )
-    )
-    questions = [(c.question, c.accepted) for c in run.candidates if c.question is not None]
-    hop_window = None
-    if "hops_min" in acceptance and "hops_max" in acceptance:
-        hop_window = (acceptance["hops_min"], acceptance["hops_max"])
-    blocks.append(
-        img(
-            plots.hops(
-                [q.hops for q, _ in questions],
-                [q.hops for q, ok in questions if ok],
-                images / "hops.png",
-                hop_window,
-            ),
-            "hop distribution",
-            "No questions recorded.",
-        )
-    )
-    similarities = [c.novelty.similarity for c in run.candidates if c.novelty is not None]
-    novelty_config = config.get("novelty", {})
-    thresholds = {
-        k: novelty_config[k]
-        for k in ("duplicate_threshold", "contamination_threshold")
-        if k in novelty_config
-    }
-    blocks.append(
+        ),
+        img(plots.hops(*hops), "hop distribution", "No questions recorded."),
         img(
             plots.novelty(similarities, images / "novelty.png", thresholds),
             "novelty similarities",
             "No novelty checks recorded.",
-        )
-    )
-    usage = stats.get("usage") or {}
-    blocks.append(
+        ),
+    ]
+
+
+def _usage(usage: dict[str, Any], images: Path, img) -> list[str]:
+    blocks = [
         img(
             plots.tokens_per_role(usage, images / "tokens_per_role.png"),
             "tokens per role",
             "No token usage recorded.",
         )
-    )
+    ]
     if usage:
+        columns = ("calls", "failed_calls", "prompt_tokens", "completion_tokens", "seconds")
         blocks.append(
             html.table(
                 ["role", "calls", "failed", "prompt tokens", "completion tokens", "seconds"],
-                [
-                    (
-                        role,
-                        u.get("calls"),
-                        u.get("failed_calls"),
-                        u.get("prompt_tokens"),
-                        u.get("completion_tokens"),
-                        u.get("seconds"),
-                    )
-                    for role, u in usage.items()
-                ],
+                [(role, *(u.get(k) for k in columns)) for role, u in usage.items()],
             )
         )
     return blocks
-
-
-def _accepted_points(candidates: list[Candidate]) -> list[list[int]]:
-    points, total = [], 0
-    for candidate in candidates:
-        if candidate.accepted:
-            total += 1
-            points.append([candidate.round, total])
-    return points
-
-
-def _rejections(candidates: list[Candidate]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for candidate in candidates:
-        if not candidate.accepted:
-            counts[candidate.reason] = counts.get(candidate.reason, 0) + 1
-    return counts
 
 
 def training_section(data: ReportData, images: Path, img) -> list[str]:
@@ -221,37 +196,9 @@ def evaluation_section(data: ReportData, images: Path, img) -> list[str]:
             ),
             "accuracy with confidence intervals",
             "No accuracy to plot.",
-        )
+        ),
+        _accuracy_table(labelled),
     ]
-    blocks.append(
-        html.table(
-            [
-                "evaluation",
-                "model",
-                "benchmark",
-                "answer format",
-                "n",
-                "correct",
-                "accuracy",
-                "95% CI",
-                "failures",
-            ],
-            [
-                (
-                    label,
-                    s.get("model"),
-                    s.get("benchmark"),
-                    s.get("answer_format", "json"),
-                    s.get("n"),
-                    s.get("correct"),
-                    s["accuracy"],
-                    f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]",
-                    ", ".join(f"{k}: {v}" for k, v in (s.get("failures") or {}).items()) or None,
-                )
-                for label, s in labelled
-            ],
-        )
-    )
     if data.comparisons:
         blocks.append(
             html.paragraph(
@@ -259,42 +206,56 @@ def evaluation_section(data: ReportData, images: Path, img) -> list[str]:
                 "the interval of the difference is a paired bootstrap."
             )
         )
-        blocks.append(
-            html.table(
-                [
-                    "model",
-                    "baseline",
-                    "n",
-                    "accuracy",
-                    "baseline accuracy",
-                    "delta",
-                    "delta 95% CI",
-                    "model only right",
-                    "baseline only right",
-                    "McNemar p",
-                    "bootstrap p",
-                ],
-                [
-                    (
-                        c.get("model"),
-                        c.get("baseline"),
-                        c.get("n"),
-                        c.get("accuracy"),
-                        c.get("baseline_accuracy"),
-                        c.get("delta"),
-                        f"[{c['delta_ci95'][0]:+.3f}, {c['delta_ci95'][1]:+.3f}]"
-                        if c.get("delta_ci95")
-                        else None,
-                        c.get("model_only"),
-                        c.get("baseline_only"),
-                        c.get("p_value"),
-                        c.get("p_value_bootstrap"),
-                    )
-                    for c in data.comparisons
-                ],
+        blocks.append(_comparison_table(data.comparisons))
+    return blocks
+
+
+def _accuracy_table(labelled: list[tuple[str, dict[str, Any]]]) -> str:
+    headers = ["evaluation", "model", "benchmark", "protocol", "n", "correct", "accuracy"]
+    headers += ["95% CI", "failures", "valid"]
+    rows = []
+    for label, s in labelled:
+        validity = s.get("validity") or {}
+        rows.append(
+            (
+                label,
+                s.get("model"),
+                s.get("benchmark"),
+                s.get("answer_format", "json"),
+                s.get("n"),
+                s.get("correct"),
+                s["accuracy"],
+                f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]",
+                ", ".join(f"{k}: {v}" for k, v in (s.get("failures") or {}).items()) or None,
+                "; ".join(validity.get("warnings") or []) or ("yes" if validity else None),
             )
         )
-    return blocks
+    return html.table(headers, rows)
+
+
+def _comparison_table(comparisons: list[dict[str, Any]]) -> str:
+    headers = ["model", "baseline", "n", "accuracy", "baseline accuracy", "delta"]
+    headers += ["delta 95% CI", "model only right", "baseline only right"]
+    headers += ["McNemar p", "bootstrap p"]
+    rows = []
+    for c in comparisons:
+        interval = c.get("delta_ci95")
+        rows.append(
+            (
+                c.get("model"),
+                c.get("baseline"),
+                c.get("n"),
+                c.get("accuracy"),
+                c.get("baseline_accuracy"),
+                c.get("delta"),
+                f"[{interval[0]:+.3f}, {interval[1]:+.3f}]" if interval else None,
+                c.get("model_only"),
+                c.get("baseline_only"),
+                c.get("p_value"),
+                c.get("p_value_bootstrap"),
+            )
+        )
+    return html.table(headers, rows)
 
 
 def compute_section(data: ReportData) -> list[str]:
