@@ -27,6 +27,11 @@ def clip(text: str, limit: int = CLIP) -> str:
     return f"{text[: limit - 1]}… ({len(text):,} characters)"
 
 
+def clip_path(path: object) -> str:
+    """A path as a message shows it: whole, unless it is longer than real paths get."""
+    return clip(str(path), 240)
+
+
 def _readable(text: str, limit: int) -> str:
     # every line break str.splitlines knows (\r, \x85, \u2028, ...): a file's keys
     # and values end up in messages

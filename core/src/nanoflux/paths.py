@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import ConfigError, clip
+from .errors import ConfigError, clip_path
 from .inputs import describe
 
 VARIABLE = "NANOFLUX_HOME"
@@ -29,9 +29,9 @@ def home_folder(*parts: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         explicit = os.environ.get(VARIABLE)
-        where = f"{VARIABLE}={clip(explicit)}" if explicit else "the nanoflux data folder"
+        where = f"{VARIABLE}={clip_path(explicit)}" if explicit else "the nanoflux data folder"
         raise ConfigError(
-            f"{where}: cannot make {clip(str(folder))}: {describe(exc)}",
+            f"{where}: cannot make {clip_path(folder)}: {describe(exc)}",
             hint=f"point {VARIABLE} at a folder this user can write",
         ) from None
     return folder

@@ -7,7 +7,7 @@ import importlib.util
 import threading
 from pathlib import Path
 
-from nanoflux.errors import ConfigError, clip
+from nanoflux.errors import ConfigError, clip, clip_path
 from nanoflux.inputs import describe
 
 from . import assembly, roster
@@ -72,7 +72,7 @@ def resolve_model(rest: str) -> Path:
     try:
         return local_gguf(rest, path)
     except OSError as exc:  # a name too long for the filesystem, a folder we may not enter
-        raise ConfigError(f"llamacpp: model path {clip(str(path))}: {describe(exc)}") from None
+        raise ConfigError(f"llamacpp: model path {clip_path(path)}: {describe(exc)}") from None
 
 
 def local_gguf(rest: str, path: Path) -> Path:
@@ -83,7 +83,7 @@ def local_gguf(rest: str, path: Path) -> Path:
                 hint=f"names: default, {', '.join(roster.ROSTER)} (`nanoflux models list`)",
             )
         raise ConfigError(
-            f"llamacpp: GGUF file {clip(str(path))} does not exist",
+            f"llamacpp: GGUF file {clip_path(path)} does not exist",
             hint="give an existing .gguf path, or a name from `nanoflux models list`",
         )
     return check_gguf(path)
