@@ -167,3 +167,14 @@ def test_a_contract_test_that_does_not_apply_is_skipped_with_its_reason():
         contract.test_a_code_first_domain_runs_its_example_program(NoPrograms(), None)
     with pytest.raises(pytest.skip.Exception, match="reads no credential"):
         TestScriptedBackend().test_the_credential_shows_nowhere(None, "x", None, None, None)
+
+
+def test_a_scripted_option_of_the_wrong_type_is_one_line(builtin_host):
+    from nanoflux.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        builtin_host.open_backend("scripted:nanoflux_test_arith", {"latency": "abc"})
+    line = caught.value.one_line()
+    assert "option latency" in line and "scripted options: latency, cycle" in line
+    with pytest.raises(ConfigError, match="option colour"):
+        builtin_host.open_backend("scripted:nanoflux_test_arith", {"colour": 1})

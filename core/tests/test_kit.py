@@ -266,7 +266,7 @@ def test_configured_tools_must_exist_and_declare_when_they_apply(demo_host):
 def test_safety_is_typed_not_read_from_tool_ids():
     flagged = _safety_evidence(safe=False)
     verification = Verification(evidence=[flagged])
-    assert verification.safe is False and verification.safety_flags == [flagged.note]
+    assert verification.safe is False
     rubric = Scores(
         reference_correct=True, defender_correct=False, coherence=4, safety=5, reasoning_quality=4
     )

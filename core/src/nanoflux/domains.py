@@ -217,11 +217,6 @@ class Verification(Record):
             return None
         return all(findings)
 
-    @property
-    def safety_flags(self) -> list[str]:
-        """The notes of the screens that found the reference unsafe."""
-        return [e.note for e in self.evidence if e.safe is False]
-
 
 class Domain(abc.ABC):
     """Subclass in a domain pack and register an instance through ``register_domains``."""

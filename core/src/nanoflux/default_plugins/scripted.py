@@ -23,7 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..backends import Backend, Completion, CompletionRequest, ModelSpec
+from pydantic import Field
+
+from ..backends import Backend, Completion, CompletionRequest, ModelSpec, backend_options
 from ..errors import (
     BackendError,
     BackendTimeout,
@@ -33,6 +35,7 @@ from ..errors import (
 )
 from ..hookspecs import hookimpl
 from ..inputs import iter_jsonl, load_json
+from ..records import Record
 from ..structured import extract_json_object
 
 Reply = str | dict[str, Any]
@@ -177,11 +180,19 @@ def _load_replies(source: str) -> list[Reply] | Responder:
     )
 
 
+class ScriptedOptions(Record):
+    """``latency``: seconds each reply takes; ``cycle``: start the replies again when
+    they run out (else a reply past the last is an error)."""
+
+    latency: float = Field(default=0.0, ge=0)
+    cycle: bool = True
+
+
 def open_scripted(spec: ModelSpec) -> ScriptedBackend:
-    options = dict(spec.options)
-    latency = float(options.pop("latency", 0.0))
-    cycle = bool(options.pop("cycle", True))
-    return ScriptedBackend(_load_replies(spec.rest), spec=spec, latency=latency, cycle=cycle)
+    options = backend_options(ScriptedOptions, str(spec), dict(spec.options), "scripted")
+    return ScriptedBackend(
+        _load_replies(spec.rest), spec=spec, latency=options.latency, cycle=options.cycle
+    )
 
 
 @hookimpl
