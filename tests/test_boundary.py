@@ -20,9 +20,9 @@ from nanoflux import PUBLIC_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core" / "src"
-# what plugin code is: the sources of every plugin and domain pack, and the example
-# packages the tests install as plugins
-PLUGIN_SOURCES = ("plugins/*/src", "domains/*/src", "tests/fixtures")
+# what plugin code is: the sources of every plugin and domain pack, the example packages
+# CONTRIBUTING builds, and those the tests install as plugins
+PLUGIN_SOURCES = ("plugins/*/src", "domains/*/src", "examples/*/src", "tests/fixtures")
 CONTRIBUTING = ROOT / "CONTRIBUTING.md"
 
 
@@ -90,6 +90,7 @@ def test_plugin_sources_are_found():
     files = {path.relative_to(ROOT).as_posix() for path in plugin_files()}
     assert "plugins/nanoflux-llamacpp/src/nanoflux_llamacpp/__init__.py" in files
     assert "domains/nanoflux-math/src/nanoflux_math/__init__.py" in files
+    assert "examples/nanoflux-units/src/nanoflux_units/__init__.py" in files
     assert len(files) > 40
 
 
