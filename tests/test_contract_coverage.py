@@ -19,7 +19,13 @@ from nanoflux.kinds import KINDS
 from nanoflux.plugins import PluginHost
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_SOURCES = ("core/tests/*.py", "plugins/*/tests/*.py", "domains/*/tests/*.py", "tests/*.py")
+TEST_SOURCES = (
+    "core/tests/*.py",
+    "plugins/*/tests/*.py",
+    "domains/*/tests/*.py",
+    "examples/*/tests/*.py",
+    "tests/*.py",
+)
 CONTRACT_KINDS = [kind for kind in KINDS if kind.contract]
 
 

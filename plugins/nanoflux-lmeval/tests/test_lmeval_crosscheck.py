@@ -107,3 +107,18 @@ def test_json_protocol_and_unknown_specs_are_refused(benchmark, tmp_path):
         str(tmp_path / "o"),
     )
     assert json_protocol.exit_code == 2
+
+
+def test_a_model_path_the_filesystem_refuses_is_one_line(benchmark, tmp_path):
+    result = invoke(
+        "lmeval",
+        "--model",
+        "llamacpp:" + "x" * 5000 + ".gguf",
+        "--benchmark",
+        f"math:gsm8k:{benchmark}",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code != 0
+    assert "unexpected" not in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) <= 2, result.output

@@ -69,6 +69,7 @@ def no_real_key(monkeypatch):
 
 class TestOpenAIBackendOnLlamaCppServer(BackendContract):
     registered_as = "openai"
+    secret_from = "OPENAI_API_KEY"
 
     @pytest.fixture
     def backend(self, server):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nanoflux.evaluation.extraction import extract_answer
+from nanoflux.evaluation import extract_answer
 from nanoflux.kit import python_tool
 from nanoflux.records import Question, Record
 from nanoflux.tools import judge_tool

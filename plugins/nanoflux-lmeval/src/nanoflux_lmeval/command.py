@@ -21,8 +21,11 @@ class HarnessError(NanofluxError):
 def gguf_of(host, model: str) -> Path:
     """The GGUF file behind a ``llamacpp:`` spec (a path, or a name the plugin resolves)."""
     rest = model.split(":", 1)[1]
-    if Path(rest).expanduser().is_file():
-        return Path(rest).expanduser()
+    try:
+        if Path(rest).expanduser().is_file():
+            return Path(rest).expanduser()
+    except OSError:  # a name the filesystem refuses (too long): the plugin names the spec
+        pass
     import asyncio
 
     backend = host.open_backend(model, {"n_ctx": 256})
