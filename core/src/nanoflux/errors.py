@@ -12,10 +12,10 @@ import re
 
 #: a value quoted in a message is cut to about this many characters
 CLIP = 80
-#: a run of this many characters without a space is a value nobody reads whole (a 10 MB
-#: config string, a 5,000-character path): one_line() clips it even where it was quoted
-#: unclipped
-_UNREADABLE = re.compile(r"[^\s:'\"]{200,}")  # quotes and colons stay, to read around it
+#: a run of more characters than a clipped path (240) without a space is a value nobody
+#: reads whole (a 10 MB config string, a 5,000-character path): one_line() clips it even
+#: where it was quoted unclipped
+_UNREADABLE = re.compile(r"[^\s:'\"]{260,}")  # quotes and colons stay, to read around it
 #: and no line is longer than this, whatever it is made of
 MAX_LINE = 2000
 
