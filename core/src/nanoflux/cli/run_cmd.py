@@ -101,10 +101,7 @@ def run(
     quiet,
 ) -> None:
     """Generate a dataset: Attacker/Defender/Judge rounds until the target or a budget."""
-    from ..config import load_config
     from ..engine import run as run_engine
-    from ..engine.run_store import RunStore
-    from ..errors import UsageError
     from . import current_host
 
     overrides = {
@@ -120,24 +117,7 @@ def run(
         "budget.max_minutes": max_minutes,
         "budget.max_tokens": max_tokens,
     }
-    if resume is not None:
-        if config_path is not None or out is not None:
-            raise UsageError(
-                "--resume takes its configuration from the run directory",
-                hint="drop --config/--out",
-            )
-        RunStore(resume).require_run()
-        changed = {k: v for k, v in overrides.items() if v is not None}
-        if set(changed) - {
-            "target",
-            "budget.max_rounds",
-            "budget.max_minutes",
-            "budget.max_tokens",
-        }:
-            raise UsageError("on --resume only --target and the budgets may change")
-        config = load_config(resume / "config.toml", {**changed, "out": str(resume)})
-    else:
-        config = load_config(config_path, {**overrides, "out": str(out) if out else None})
+    config = _run_config(config_path, out, resume, overrides)
     mode = "quiet" if quiet else ("bar" if sys.stderr.isatty() else "plain")
     progress, bar = _progress_printer(mode)
     if bar is not None:
@@ -154,6 +134,31 @@ def run(
             f"{result.accepted} accepted of {result.attempts} attempts "
             f"(stopped: {result.stopped_because}){where}; run: {result.out_dir}"
         )
+
+
+#: what a resumed run may change: how much more it makes, not how it makes it
+_RESUMABLE = {"target", "budget.max_rounds", "budget.max_minutes", "budget.max_tokens"}
+
+
+def _run_config(config_path, out, resume, overrides):
+    """The run's configuration: from the file and flags, or on --resume from the run
+    directory with only the target and budgets changed."""
+    from ..config import load_config
+    from ..engine.run_store import RunStore
+    from ..errors import UsageError
+
+    if resume is None:
+        return load_config(config_path, {**overrides, "out": str(out) if out else None})
+    if config_path is not None or out is not None:
+        raise UsageError(
+            "--resume takes its configuration from the run directory",
+            hint="drop --config/--out",
+        )
+    RunStore(resume).require_run()
+    changed = {k: v for k, v in overrides.items() if v is not None}
+    if set(changed) - _RESUMABLE:
+        raise UsageError("on --resume only --target and the budgets may change")
+    return load_config(resume / "config.toml", {**changed, "out": str(resume)})
 
 
 COMMANDS = [run]

@@ -16,7 +16,7 @@ import json
 
 from ..domains import Domain
 from ..errors import ModelOutputError
-from ..records import Answer, Draft, Question
+from ..records import Answer, BenchmarkItem, Draft, Question
 from . import feedback, policy, stages
 from .attempt import Attempt
 from .feedback import FollowUp
@@ -29,6 +29,7 @@ from .programs import (
 )
 from .roles import ask_for
 from .schemas import question_schema
+from .seeds import seed_block
 from .stages import Context, Stage
 from .table import Table
 
@@ -42,12 +43,14 @@ class AttackForm:
     solve_required: bool = False
     #: how a follow-up turn asks for the reworked question
     again: str = ""
-    #: what a seed is shown as (:func:`nanoflux.engine.seeds.seed_block`)
-    code_first: bool = False
 
     def brief(self, rendered: str) -> str:
         """The Attacker's brief: the domain's template, rendered, and the reply's form."""
         return rendered
+
+    def seed(self, item: BenchmarkItem | None) -> str:
+        """The ``$seed`` text of the brief: how a seed problem is shown in this form."""
+        return seed_block(item)
 
     def as_reply(self, attempt: Attempt) -> str:
         """What the Attacker wrote, in the form it wrote it in."""
@@ -107,7 +110,6 @@ class StatedForm(AttackForm):
 
 class CodeFirstForm(AttackForm):
     solve_required = True
-    code_first = True
     again = "Reply with the complete corrected problem and program, in the same form."
 
     def __init__(self, domain: Domain):
@@ -123,6 +125,10 @@ class CodeFirstForm(AttackForm):
 
     def brief(self, rendered: str) -> str:
         return f"{rendered.rstrip()}\n\n{PROGRAM_REPLY_FORMAT}"
+
+    def seed(self, item: BenchmarkItem | None) -> str:
+        """A seed with a program is shown as a reply in the Attacker's own form."""
+        return seed_block(item, code_first=True)
 
     async def attack(self, table: Table, attempt: Attempt, context: Context) -> FollowUp | None:
         """The draft's program runs in the sandbox first: its value is the reference.

@@ -31,7 +31,6 @@ from .ledger import RunState
 from .policy import normalized
 from .profile import DefenderProfile, describe_avoid, describe_wrong
 from .roles import RoleFailure
-from .seeds import seed_block
 from .solving import STRIDE
 from .stages import Context, settle
 from .table import Table
@@ -149,6 +148,6 @@ def attacker_prompt(
             avoid=describe_avoid(recent_accepted),
             hops_min=acceptance.hops_min,
             hops_max=acceptance.hops_max,
-            seed=seed_block(seed_item, code_first=table.form.code_first),
+            seed=table.form.seed(seed_item),
         )
     )
