@@ -31,12 +31,25 @@ def test_llamacpp_specs_name_the_same_weights_for_training_only():
     assert parse_ref(f"llamacpp:{gguf}", prefixes=train).base == parse_ref(f"hf:{gguf}").base
     with pytest.raises(ConfigError, match="prefix 'llamacpp' is not accepted here"):
         parse_ref("llamacpp:smollm2-135m")
-    # llamacpp:default is Qwen2.5-Coder-1.5B, not the weights hf:default names
-    with pytest.raises(ConfigError, match=r"must be `smollm2-135m` .* or a \.gguf file") as caught:
-        parse_ref("llamacpp:default", prefixes=train)
-    assert "Qwen2.5-Coder-1.5B" in caught.value.one_line()
-    with pytest.raises(ConfigError, match=r"must be `smollm2-135m` .* or a \.gguf file"):
+    with pytest.raises(ConfigError, match=r"must be a roster name \(smollm2-135m, qwen2") as caught:
         parse_ref("llamacpp:some-model", prefixes=train)
+    assert "nanoflux models list" in caught.value.one_line()
+
+
+@pytest.mark.parametrize(
+    ("spec", "name"),
+    [
+        ("hf:qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b"),  # the default Defender
+        ("llamacpp:qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b"),
+        # llamacpp:default is Qwen2.5-Coder-1.5B, not the weights hf:default names
+        ("llamacpp:default", "qwen2.5-coder-1.5b"),
+    ],
+)
+def test_a_roster_model_not_pulled_yet_says_how_to_pull_it(spec, name):
+    # NANOFLUX_HOME is empty here: the roster's GGUF files are not assembled in it
+    with pytest.raises(ConfigError, match="not assembled") as caught:
+        parse_ref(spec, prefixes=("hf", "llamacpp"))
+    assert f"nanoflux models pull {name}" in caught.value.one_line()
 
 
 def test_base_plus_adapter(tiny_model, tmp_path):

