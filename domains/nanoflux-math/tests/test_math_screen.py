@@ -1,7 +1,6 @@
-"""The free screen of a code-first math question: unstated numbers, odd answers."""
+"""The free screen of a code-first math question (the kit's): unstated numbers, odd answers."""
 
 from nanoflux_math import MathDomain
-from nanoflux_math.screen import screen, stated_numbers
 
 PROGRAM = (
     "def solution():\n"
@@ -12,33 +11,35 @@ PROGRAM = (
 )
 
 
+def screened(text, program, answer="57"):
+    question = MathDomain().example_question()
+    return MathDomain().screen(
+        question.model_copy(update={"text": text, "program": program, "reference_answer": answer})
+    )
+
+
 def test_a_number_the_problem_never_states_is_found():
     # seen from Qwen2.5-Coder-1.5B: Ben's count is in the program only
     text = (
         "Anna has 15% more books than Ben, and Ben has 25% fewer books than Charlie. "
         "How many books do all three have together?"
     )
-    (problem,) = screen(text, PROGRAM)
+    (problem,) = screened(text, PROGRAM)
     assert problem.startswith("the program uses 20, which the problem does not state")
 
 
-def test_stated_numbers_digits_words_and_percentages_pass():
+def test_stated_numbers_and_reader_constants_pass_and_no_program_is_not_screened():
     text = (
         "Ben has 20 books. Anna has 15% more books than Ben, and Ben has 25% fewer "
         "books than Charlie. How many books do all three have together?"
     )
-    assert screen(text, PROGRAM) == []
-    assert {3.0, 12.0, 0.5} <= stated_numbers("three boxes of a dozen eggs, half broken")
-    assert {1500.0, 0.2, 1.2, 0.8} <= stated_numbers("1,500 people, 20% of them")
-
-
-def test_reader_constants_and_no_program_pass():
+    assert screened(text, PROGRAM) == []
     program = "def solution():\n    minutes = 3 * 60\n    return minutes / 2\n"
-    assert screen("A walk takes 3 hours. Half of it, in minutes?", program) == []
-    assert screen("Anything at all", None) == []
+    assert screened("A walk takes 3 hours. Half of it, in minutes?", program, "90") == []
+    assert screened("Anything at all", None, "-3.333333") == []
 
 
-def test_the_domain_screens_with_it():
+def test_the_example_passes_and_a_question_without_its_numbers_does_not():
     question = MathDomain().example_question()
     assert MathDomain().screen(question) == []
     assert MathDomain().screen(question.model_copy(update={"text": "How much?"}))
@@ -49,13 +50,13 @@ def test_an_answer_that_does_not_come_out_even_or_is_negative_is_found():
     program = "def solution():\n    left = 6000 - 2000\n    return left - 0.2 * left\n"
     text = "A shop had $6,000 and spent $2,000, then 20% of the rest. How much is left?"
     for answer, word in (("3.333333", "does not come out even"), ("-800", "is negative")):
-        (problem,) = screen(text, program, answer)
+        (problem,) = screened(text, program, answer)
         assert f"the program's answer, {answer}, " in problem and word in problem
+        assert "a word problem's numbers give an exact answer" in problem or word != "even"
     # an even answer, a price in cents, or a negative one the question means, pass
     for answer in ("3200", "12.5", "0.75", "3/4"):
-        assert screen(text, program, answer) == []
+        assert screened(text, program, answer) == []
     cold = "It was 5 degrees and fell by 8 degrees. What is the temperature now?"
-    assert screen(cold, "def solution():\n    return 5 - 8\n", "-3") == []
-    # the domain screens the reference, which is the program's value
+    assert screened(cold, "def solution():\n    return 5 - 8\n", "-3") == []
     question = MathDomain().example_question()
     assert MathDomain().screen(question.model_copy(update={"reference_answer": "-255"}))

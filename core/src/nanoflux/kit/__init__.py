@@ -5,7 +5,15 @@
   program whose value could depend on chance, a clock, a file or the network;
 * :func:`check_program`, :func:`consult`, :func:`compared`, :func:`screened`,
   :func:`noted`, :func:`as_text` turn a tool's result into evidence about the reference;
-* :func:`jsonl_benchmark` reads a JSONL benchmark.
+* :func:`jsonl_benchmark` reads a JSONL benchmark (and a pack's seed problems with
+  their programs, shown to the Attacker in its own form);
+* a code-first domain's ``screen()`` composes the free checks of a question against its
+  program (:mod:`.stated`, :mod:`.calls`): :func:`stated_numbers_problems` (a number the
+  program uses that the problem never states), :func:`answer_problems` (a value that does
+  not come out even, or is negative where nothing can be),
+  :func:`reused_numbers_problems` (the numbers of an example it was shown),
+  :func:`argument_problems` (what a call of the pack's functions takes: stated, and in
+  range) and :func:`unshown_problems` (what a generator builds is shown in the problem).
 
 With these, a domain pack writes only its field's logic: skills, prompts, how answers
 compare, and the tools of its trade. ``examples/nanoflux-units`` in the repository
@@ -15,6 +23,7 @@ is such a pack, and CONTRIBUTING builds it step by step.
 from __future__ import annotations
 
 from .benchmarks import jsonl_benchmark
+from .calls import UNKNOWN, Call, argument_problems, calls_in, public_functions, unshown_problems
 from .evidence import (
     SafetyFinding,
     as_text,
@@ -26,18 +35,38 @@ from .evidence import (
 )
 from .programs import ProgramArgs, deterministic_value, python_tool
 from .screen import screen_program
+from .stated import (
+    READER_CONSTANTS,
+    answer_problems,
+    numbers_of,
+    reused_numbers_problems,
+    stated_numbers,
+    stated_numbers_problems,
+)
 
 __all__ = [
+    "READER_CONSTANTS",
+    "UNKNOWN",
+    "Call",
     "ProgramArgs",
     "SafetyFinding",
+    "answer_problems",
+    "argument_problems",
     "as_text",
+    "calls_in",
     "check_program",
     "compared",
     "consult",
     "deterministic_value",
     "jsonl_benchmark",
     "noted",
+    "numbers_of",
+    "public_functions",
     "python_tool",
+    "reused_numbers_problems",
     "screen_program",
     "screened",
+    "stated_numbers",
+    "stated_numbers_problems",
+    "unshown_problems",
 ]

@@ -25,13 +25,16 @@ def jsonl_benchmark(
     question: str,
     answer: str,
     choices: str | None = None,
+    program: str | None = None,
     meta: Sequence[str] = (),
 ) -> BenchmarkLoader:
     """A loader of JSONL whose lines hold the question text in field ``question``, the
-    answer (text or a number) in ``answer``, optionally a list of options in ``choices``;
-    fields named in ``meta`` are kept in the item's ``meta``. Item ids are
+    answer (text or a number) in ``answer``, optionally a list of options in ``choices``
+    and a program that computes the answer in ``program`` (a seed shown in the
+    Attacker's own form, :func:`nanoflux.engine.seeds.seed_block`; a line without one
+    has none); fields named in ``meta`` are kept in the item's ``meta``. Item ids are
     ``NAME-FILESTEM-LINE``, LINE being the line of the file that holds the item."""
-    fields = ", ".join(f for f in (question, answer, choices, *meta) if f)
+    fields = ", ".join(f for f in (question, answer, choices, program, *meta) if f)
     expected = f"JSONL with fields {fields}"
 
     def load(path: Path) -> Iterator[BenchmarkItem]:
@@ -42,6 +45,7 @@ def jsonl_benchmark(
                 question=_text(record, question, where, expected),
                 answer=_answer(record, answer, where, expected),
                 choices=_choices(record, choices, where, expected) if choices else None,
+                program=_program(record, program, where, expected) if program else None,
                 meta={key: record[key] for key in meta if key in record},
             )
 
@@ -66,6 +70,13 @@ def _answer(record: dict[str, Any], key: str, where: str, expected: str) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return as_text(value)
     return _text(record, key, where, expected)
+
+
+def _program(record: dict[str, Any], key: str, where: str, expected: str) -> str | None:
+    if key not in record:
+        return None
+    _text(record, key, where, expected)
+    return record[key]  # as written: its lines' indentation is the program
 
 
 def _choices(record: dict[str, Any], key: str, where: str, expected: str) -> list[str]:

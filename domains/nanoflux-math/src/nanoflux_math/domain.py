@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from importlib import resources
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet
+from nanoflux.kit import answer_problems, stated_numbers_problems
 from nanoflux.records import Question
 
 from .answers import equivalent
 from .loaders import LOADERS
-from .screen import screen
 
 SKILLS = (
     "arithmetic",
@@ -56,7 +56,14 @@ class MathDomain(Domain):
         return equivalent(reference, candidate).equivalent
 
     def screen(self, question: Question) -> list[str]:
-        return screen(question.text, question.program, question.reference_answer)
+        """A number the program uses that the problem never states; a value that does
+        not come out even, or is negative where nothing can be (the kit's screens)."""
+        if not question.program:
+            return []
+        text = question.text
+        return stated_numbers_problems(text, question.program) + answer_problems(
+            text, question.reference_answer
+        )
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
         return dict(LOADERS)
