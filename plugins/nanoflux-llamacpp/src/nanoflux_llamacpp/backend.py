@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -39,21 +40,18 @@ class LlamaStats(Record):
     last_invalid: str | None = None
 
 
-class LlamaCppBackend(Backend):
-    max_concurrency = 1  # one llama.cpp context computes one sequence at a time
+class LlamaBackend(Backend):
+    """What both llama.cpp backends share: the request as llama.cpp takes it (the same
+    body goes to ``Llama.create_chat_completion`` and to llama-server's OpenAI-compatible
+    ``/v1/chat/completions``), the reply read back, and the model's provenance."""
 
-    def __init__(self, spec: ModelSpec, options: LlamaOptions, model: models.LoadedModel):
+    backend_id = "llamacpp"
+
+    def __init__(self, spec: ModelSpec, options: LlamaOptions, path: Path):
         super().__init__(spec)
         self.options = options
-        self.path = model.path
+        self.path = path
         self.stats = LlamaStats()
-        self._model: models.LoadedModel | None = model
-
-    @property
-    def loaded(self) -> models.LoadedModel | None:
-        """The loaded model this backend uses (shared by the backends opened on the same
-        file with the same load options); None once closed."""
-        return self._model
 
     def call_arguments(self, request: CompletionRequest) -> dict[str, Any]:
         """What goes to ``Llama.create_chat_completion`` (also used by the benchmark)."""
@@ -75,24 +73,6 @@ class LlamaCppBackend(Backend):
                 "schema": grammar_schema(request.json_schema),
             }
         return kwargs
-
-    async def complete(self, request: CompletionRequest) -> Completion:
-        model = self._model
-        if model is None:
-            raise BackendError(f"{self.spec}: the backend is closed")
-        self.stats.calls += 1
-        kwargs = self.call_arguments(request)
-        async with model.gate():
-            try:
-                reply, seconds = await asyncio.to_thread(model.chat, kwargs)
-            except (ValueError, RuntimeError) as exc:
-                # ValueError: the prompt does not fit n_ctx; RuntimeError: llama_decode failed
-                self.stats.failed += 1
-                raise BackendError(
-                    f"{self.spec}: {exc}",
-                    hint="raise the n_ctx option" if "context window" in str(exc) else None,
-                ) from exc
-        return self._completion(reply, seconds, request.json_schema)
 
     def _completion(
         self, reply: dict[str, Any], seconds: float, schema: dict[str, Any] | None
@@ -122,17 +102,11 @@ class LlamaCppBackend(Backend):
             model=str(self.spec),
         )
 
-    async def aclose(self) -> None:
-        model, self._model = self._model, None
-        if model is not None:
-            # waits for a call in flight, so not on the event loop
-            await asyncio.to_thread(models.release, model)
-
     def describe(self) -> dict[str, Any]:
         options = self.options
         return {
             "spec": str(self.spec),
-            "backend": "llamacpp",
+            "backend": self.backend_id,
             "path": str(self.path),
             "sha256": sha256(self.path),
             "size_bytes": self.path.stat().st_size,
@@ -143,9 +117,13 @@ class LlamaCppBackend(Backend):
                 "seed": options.seed,
             },
             "llama_cpp_python": metadata.version("llama-cpp-python"),
-            "build": build.describe(),
+            "build": build.describe(self.variant_in_use()),
             **self._provenance(),
         }
+
+    def variant_in_use(self) -> str | None:
+        """The CPU variant another process loaded for this backend (None: this one's)."""
+        return None
 
     def _provenance(self) -> dict[str, Any]:
         """Where a named model came from, its licence and the hash it was checked against."""
@@ -154,6 +132,44 @@ class LlamaCppBackend(Backend):
             return {"source": f"huggingface_hub {rest.removeprefix('hf:')}"}
         model = roster.lookup(rest)
         return {"roster": model.describe()} if model else {}
+
+
+class LlamaCppBackend(LlamaBackend):
+    max_concurrency = 1  # one llama.cpp context computes one sequence at a time
+
+    def __init__(self, spec: ModelSpec, options: LlamaOptions, model: models.LoadedModel):
+        super().__init__(spec, options, model.path)
+        self._model: models.LoadedModel | None = model
+
+    @property
+    def loaded(self) -> models.LoadedModel | None:
+        """The loaded model this backend uses (shared by the backends opened on the same
+        file with the same load options); None once closed."""
+        return self._model
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        model = self._model
+        if model is None:
+            raise BackendError(f"{self.spec}: the backend is closed")
+        self.stats.calls += 1
+        kwargs = self.call_arguments(request)
+        async with model.gate():
+            try:
+                reply, seconds = await asyncio.to_thread(model.chat, kwargs)
+            except (ValueError, RuntimeError) as exc:
+                # ValueError: the prompt does not fit n_ctx; RuntimeError: llama_decode failed
+                self.stats.failed += 1
+                raise BackendError(
+                    f"{self.spec}: {exc}",
+                    hint="raise the n_ctx option" if "context window" in str(exc) else None,
+                ) from exc
+        return self._completion(reply, seconds, request.json_schema)
+
+    async def aclose(self) -> None:
+        model, self._model = self._model, None
+        if model is not None:
+            # waits for a call in flight, so not on the event loop
+            await asyncio.to_thread(models.release, model)
 
 
 def open_backend(spec: ModelSpec) -> LlamaCppBackend:

@@ -223,8 +223,9 @@ def build_problem(
     return None
 
 
-def describe() -> dict[str, Any]:
-    """The build, for the manifest and ``nanoflux doctor``: flags, variants, the one in use."""
+def describe(in_use: str | None = None) -> dict[str, Any]:
+    """The build, for the manifest and ``nanoflux doctor``: flags, variants, the one in use
+    (``in_use`` names it for another process, a llama-server, that loaded it)."""
     try:
         installed = metadata.version("llama-cpp-python")
     except metadata.PackageNotFoundError:
@@ -232,7 +233,7 @@ def describe() -> dict[str, Any]:
     record = read_record()
     names = list(variant_paths())
     problem = build_problem(record, installed or "(not installed)", names, installed_wheel_sha256())
-    in_use = _loaded.get("variant")
+    in_use = in_use or _loaded.get("variant")
     if names:
         summary = f"runtime CPU dispatch, {len(names)} variants, using {in_use or '(none yet)'}"
     else:

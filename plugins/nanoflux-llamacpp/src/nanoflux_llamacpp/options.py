@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from nanoflux.backends import backend_options
+from nanoflux.errors import ConfigError
 from nanoflux.machine import default_threads
 from nanoflux.records import Record
 
@@ -48,5 +49,47 @@ class LlamaOptions(Record):
         }
 
 
+class ServerOptions(LlamaOptions):
+    """``llamacpp-server:``: the same model served by llama.cpp's own server, which decodes
+    ``parallel`` sequences together (continuous batching)."""
+
+    parallel: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Sequences decoded together (the server's slots); the engine runs this "
+        "many calls on the model at once. Each slot has its own n_ctx.",
+    )
+    cache_reuse: int = Field(
+        default=256,
+        ge=0,
+        description="Reuse a cached prompt prefix of at least this many tokens even when the "
+        "prompts differ after it (llama-server --cache-reuse; 0 turns it off).",
+    )
+    cache_ram_mib: int = Field(
+        default=512,
+        ge=0,
+        description="Host memory for prompts set aside when a slot moves on, to restore "
+        "them later (llama-server --cache-ram; 0 turns it off).",
+    )
+    timeout: float = Field(default=900.0, gt=0, description="Seconds one request may take.")
+    startup_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds to wait for the server to load the model."
+    )
+
+    def load_key(self) -> tuple[Any, ...]:
+        return (*super().load_key(), self.parallel, self.cache_reuse, self.cache_ram_mib)
+
+
 def parse_options(spec: str, options: dict[str, Any]) -> LlamaOptions:
     return backend_options(LlamaOptions, spec, options, "llamacpp")
+
+
+def parse_server_options(spec: str, options: dict[str, Any]) -> ServerOptions:
+    parsed = backend_options(ServerOptions, spec, options, "llamacpp-server")
+    if parsed.chat_format is not None:
+        raise ConfigError(
+            f"{spec}: option chat_format: llama-server reads the chat template from the GGUF",
+            hint="drop chat_format, or use llamacpp: (in process) for a llama-cpp-python format",
+        )
+    return parsed

@@ -1,0 +1,147 @@
+"""The ``llamacpp-server:`` backend: the same GGUF models, served by llama.cpp's own server.
+
+One llama-server per model file and load options (:mod:`.server`) decodes ``parallel``
+sequences together (continuous batching), so ``max_concurrency = parallel`` lets the
+engine's lanes compute at once instead of queueing on one context. Requests are the
+body :meth:`LlamaBackend.call_arguments` builds for llama-cpp-python, sent to
+llama-server's OpenAI-compatible ``/v1/chat/completions``, and replies are read by the
+same code: only the transport differs, and one field. llama-server would turn a
+``response_format`` schema into a grammar of its own, which lets the model indent
+(``{\n    "answer": 2\n}`` took 15 tokens where the in-process reply took 7); the
+request carries instead the grammar llama-cpp-python compiles from that schema, so
+both backends constrain a reply alike. A server that ends is a
+:class:`~.server.ServerCrashed` naming its exit status or signal and its last line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+import weakref
+from typing import Any
+
+import httpx
+
+from nanoflux.backends import Completion, CompletionRequest, ModelSpec
+from nanoflux.errors import BackendError, BackendTimeout, BackendUnavailable, clip
+
+from . import server
+from .backend import LlamaBackend
+from .gguf import resolve_model
+from .options import ServerOptions, parse_server_options
+
+
+class LlamaServerBackend(LlamaBackend):
+    backend_id = "llamacpp-server"
+
+    def __init__(self, spec: ModelSpec, options: ServerOptions, process: server.LlamaServer):
+        super().__init__(spec, options, process.model)
+        self.options: ServerOptions = options
+        self.max_concurrency = options.parallel
+        self._server: server.LlamaServer | None = process
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
+        self._clients = weakref.WeakKeyDictionary()
+
+    @property
+    def server(self) -> server.LlamaServer | None:
+        """The server process this backend talks to (shared); None once closed."""
+        return self._server
+
+    def call_arguments(self, request: CompletionRequest) -> dict[str, Any]:
+        arguments = super().call_arguments(request)
+        response_format = arguments.pop("response_format", None)
+        if response_format is not None:
+            arguments["grammar"] = schema_grammar(json.dumps(response_format["schema"]))
+        return arguments
+
+    def _client(self) -> httpx.AsyncClient:
+        """One connection pool per event loop (an httpx client belongs to its loop)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            limits = httpx.Limits(max_connections=self.options.parallel + 2)
+            timeout = httpx.Timeout(self.options.timeout, connect=10.0)
+            client = self._clients[loop] = httpx.AsyncClient(limits=limits, timeout=timeout)
+        return client
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        process = self._server
+        if process is None:
+            raise BackendError(f"{self.spec}: the backend is closed")
+        ended = process.exit_error()
+        if ended is not None:
+            raise ended
+        self.stats.calls += 1
+        started = time.perf_counter()
+        try:
+            response = await self._client().post(
+                f"{process.base_url}/v1/chat/completions", json=self.call_arguments(request)
+            )
+        except httpx.TimeoutException:
+            self.stats.failed += 1
+            raise BackendTimeout(
+                f"{self.spec}: llama-server sent no reply within {self.options.timeout:.0f} s",
+                hint="raise the timeout option",
+            ) from None
+        except httpx.TransportError as exc:
+            self.stats.failed += 1
+            # a connection broken by the server's death can arrive before its exit status
+            ended = await asyncio.to_thread(process.wait_exit, 3.0)
+            raise ended or BackendUnavailable(
+                f"{self.spec}: llama-server at {process.base_url}: {type(exc).__name__}: {exc}"
+            ) from None
+        seconds = time.perf_counter() - started
+        if response.status_code != 200:
+            self.stats.failed += 1
+            raise self._refused(response)
+        return self._completion(response.json(), seconds, request.json_schema)
+
+    def _refused(self, response: httpx.Response) -> BackendError:
+        try:
+            message = str(response.json()["error"]["message"])
+        except (ValueError, KeyError, TypeError):
+            message = response.text
+        return BackendError(
+            f"{self.spec}: llama-server answered {response.status_code}: {clip(message, 240)}",
+            hint="raise the n_ctx option" if "context size" in message else None,
+        )
+
+    async def aclose(self) -> None:
+        process, self._server = self._server, None
+        clients, self._clients = list(self._clients.items()), weakref.WeakKeyDictionary()
+        loop = asyncio.get_running_loop()
+        for client_loop, client in clients:
+            if client_loop is loop:
+                await client.aclose()
+        if process is not None:
+            await asyncio.to_thread(server.release, process)
+
+    def variant_in_use(self) -> str | None:
+        return self._server.variant if self._server is not None else None
+
+    def describe(self) -> dict[str, Any]:
+        described = super().describe()
+        described["parallel"] = self.options.parallel
+        if self._server is not None:
+            described["server"] = self._server.describe()
+        return described
+
+
+@functools.lru_cache(maxsize=64)
+def schema_grammar(schema: str) -> str:
+    """The GBNF llama-cpp-python builds for a ``json_object`` schema, its fallback included
+    (any JSON object, for a schema the converter cannot take)."""
+    from llama_cpp import llama_grammar
+
+    try:
+        return llama_grammar.json_schema_to_gbnf(schema)
+    except Exception:  # llama-cpp-python catches everything here too, and falls back
+        return llama_grammar.JSON_GBNF
+
+
+def open_server_backend(spec: ModelSpec) -> LlamaServerBackend:
+    options = parse_server_options(str(spec), spec.options)
+    path = resolve_model(spec.rest)
+    return LlamaServerBackend(spec, options, server.acquire(path, options))
