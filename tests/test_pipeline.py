@@ -63,13 +63,6 @@ def isolated_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from nanoflux_peft.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("pipeline")
 

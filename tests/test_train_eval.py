@@ -33,13 +33,6 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("NANOFLUX_HOME", str(tmp_path / "nanoflux-home"))
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from nanoflux_peft.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
 @pytest.fixture
 def gsm8k(tmp_path):
     path = tmp_path / "gsm8k_test.jsonl"

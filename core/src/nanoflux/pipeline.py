@@ -2,27 +2,35 @@
 
 The pipeline directory::
 
-    run/                 the run directory (nanoflux.engine.run)
-    train/               LoRA on run/dataset.jsonl
-    baseline_train/      LoRA on the benchmark's training items ([baseline], optional)
-    eval/base|tuned|full one evaluation folder per model (nanoflux.evaluation.files),
+    run/                 the run directory (nanoflux.engine.run): nanoflux-N's examples
+    train/               LoRA on run/dataset.jsonl (nanoflux-N)
+    control_train/       LoRA on as many random training items ([control], random-N)
+    baseline_train/      LoRA on the benchmark's training items ([baseline], full)
+    eval/base|tuned|random|full
+                         one evaluation folder per model (nanoflux.evaluation.files),
                          on the same items under the same protocol
     stages/NAME.json     one marker per finished stage, with the key of its inputs
-    pipeline.json        stages, comparisons and the compute table
+    pipeline.json        models, comparisons and the compute table
+    results.md           the same as tables (nanoflux.report.results)
     report.html, report/ the report
 
 A stage whose marker exists with the same input key is skipped; a changed config
 (or a changed upstream result) reruns that stage and those after it. The run stage
 resumes an interrupted run directory instead of starting again, and each evaluation
 an interrupted evaluation folder: the items answered before the kill are not asked
-again. Every evaluation goes through :class:`nanoflux.evaluation.Harness`, as
-``nanoflux eval`` does.
+again; a training killed midway starts again. Every evaluation goes through
+:class:`nanoflux.evaluation.Harness`, as ``nanoflux eval`` does.
+
+Benchmark paths may name a folder of the ``[data]`` table as ``{NAME}``; the variable
+``NANOFLUX_DATA_NAME`` (the name in capitals) overrides the folder the file gives.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -87,21 +95,98 @@ class EvalStage(Record):
         return data
 
 
-class BaselineStage(Record):
+class TrainingSplit(Record):
+    """A benchmark's training split, whose items are trained on as chat examples: the
+    question asked, the worked solution given (:func:`nanoflux.training.benchmark_examples`)."""
+
     benchmark: str = Field(description="The benchmark's training split, DOMAIN:FORMAT:PATH.")
-    limit: int | None = Field(default=None, ge=1)
+    seed: int = Field(default=0, description="Seed of the random draw of items.")
+
+
+class ControlStage(TrainingSplit):
+    """random-N, the control: as many items of the split as nanoflux-N trained on, drawn
+    at random, trained with [train]'s options unchanged (the same epochs, max_length and
+    hyper-parameters). It tells "adversarial and verified" from "any N examples"."""
+
+
+class BaselineStage(TrainingSplit):
+    """full: LoRA on the whole training split, or on a stated part of it."""
+
+    limit: int | None = Field(default=None, ge=1, description="Read the first LIMIT items only.")
+    sample: int | None = Field(
+        default=None,
+        ge=1,
+        description="Train on SAMPLE items drawn at random (seed) from the split: a stated "
+        "subsample, where training on the whole split takes longer than the machine allows.",
+    )
     options: dict[str, Any] = Field(
         default_factory=dict, description="TrainOptions fields that differ from [train]."
     )
 
+    def key(self) -> str:
+        """The key of what full trains on: keys made before `seed` and `sample` existed
+        stand while both keep their defaults, so a finished training is not redone."""
+        data = self.model_dump(mode="json")
+        for added, default in (("seed", 0), ("sample", None)):
+            if data[added] == default:
+                del data[added]
+        return _key(data)
+
 
 class PipelineConfig(Record):
     out: Path | None = None
+    data: dict[str, str] = Field(
+        default_factory=dict,
+        description="Named data folders, written {NAME} in benchmark paths; the variable "
+        "NANOFLUX_DATA_NAME overrides one.",
+    )
     run: RunConfig
     train: TrainStage
     eval: EvalStage
+    control: ControlStage | None = None
     baseline: BaselineStage | None = None
     report: bool = True
+
+
+DATA_VARIABLE = "NANOFLUX_DATA_"
+_FOLDER_NAME = re.compile(r"\{([^{}]*)\}")
+# where a benchmark path may name a [data] folder
+_DATA_FIELDS = (("eval", "benchmark"), ("eval", "exemplars"))
+_DATA_FIELDS += (("control", "benchmark"), ("baseline", "benchmark"))
+
+
+def data_folders(table: Any, path: Path) -> dict[str, str]:
+    """The [data] table, each folder overridden by its NANOFLUX_DATA_NAME variable."""
+    if not isinstance(table, dict):
+        raise ConfigError(f'{path}: [data] must be a table of NAME = "folder"')
+    folders = {}
+    for name, folder in table.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or not isinstance(folder, str):
+            raise ConfigError(
+                f'{path}: data.{name}: expected NAME = "folder" (NAME: letters, digits, _)'
+            )
+        folders[name] = os.environ.get(DATA_VARIABLE + name.upper()) or folder
+    return folders
+
+
+def fill_data_folders(data: dict[str, Any], folders: dict[str, str], path: Path) -> None:
+    """Replace each ``{NAME}`` in the benchmark paths of ``data`` by its [data] folder."""
+
+    def folder(match: re.Match, where: str) -> str:
+        name = match.group(1)
+        if name not in folders:
+            known = ", ".join(folders) or "none"
+            raise ConfigError(
+                f"{path}: {where}: {{{name}}} names no [data] folder (known: {known})",
+                hint=f'add {name} = "FOLDER" to [data]',
+            )
+        return folders[name].rstrip("/")
+
+    for table, key in _DATA_FIELDS:
+        section = data.get(table)
+        if isinstance(section, dict) and isinstance(section.get(key), str):
+            where = f"{table}.{key}"
+            section[key] = _FOLDER_NAME.sub(lambda m, w=where: folder(m, w), section[key])
 
 
 def load_pipeline_config(path: Path) -> PipelineConfig:
@@ -111,6 +196,9 @@ def load_pipeline_config(path: Path) -> PipelineConfig:
     for table in ("run", "train", "eval"):
         if not isinstance(data.get(table), dict):
             raise ConfigError(f"{path}: missing [{table}] table")
+    folders = data_folders(data.get("data", {}), path)
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    fill_data_folders(data, folders, path)
     run = validate_config(data["run"], f"{path} [run]")
     if run.out is not None:
         raise ConfigError(
@@ -123,7 +211,8 @@ def load_pipeline_config(path: Path) -> PipelineConfig:
     try:
         return PipelineConfig.model_validate(
             {
-                **{k: v for k, v in data.items() if k not in ("run", "train")},
+                **{k: v for k, v in data.items() if k not in ("run", "train", "data")},
+                "data": folders,
                 "run": run,
                 "train": train_stage,
             }
@@ -273,85 +362,201 @@ class Pipeline:
         self._finish(stage, key, result.summary.model_dump(mode="json"))
         return result
 
-    def _trainings(self, run_key: str) -> tuple[TrainResult, TrainResult | None]:
-        """The LoRA on the run's dataset, and the one on the benchmark's training split."""
-        from .domains import load_benchmark
-        from .training import benchmark_examples, read_examples
+    def _trainings(self, run_key: str) -> dict[str, TrainResult]:
+        """nanoflux-N on the run's dataset; random-N ([control]) and full ([baseline]) on
+        the benchmark's training split."""
+        from .training import read_examples
 
         run_dir = self.out / "run"  # where run_stage puts it, wherever OUT has moved since
         options = self.config.train.options
         tuned = self._train("train", lambda: read_examples(run_dir), run_key, options)
+        trainings = {"tuned": tuned}
+        control = self.config.control
+        if control is not None:
+            # the same N as nanoflux-N and [train]'s options unchanged: only the items differ
+            upstream = _key(control.model_dump(mode="json"), tuned.examples)
+            source = self._split_source("control_train", control, tuned.examples)
+            trainings["random"] = self._train("control_train", source, upstream, options)
         baseline = self.config.baseline
-        if baseline is None:
-            return tuned, None
+        if baseline is not None:
+            options = TrainOptions.model_validate({**options.model_dump(), **baseline.options})
+            source = self._split_source("baseline_train", baseline, baseline.sample, baseline.limit)
+            trainings["full"] = self._train("baseline_train", source, baseline.key(), options)
+        return trainings
 
-        def benchmark_source() -> list[dict]:
-            items = load_benchmark(self.host, baseline.benchmark, baseline.limit)
-            return benchmark_examples(items)
+    def _split_source(
+        self, stage: str, split: TrainingSplit, n: int | None, limit: int | None = None
+    ) -> Callable[[], list[dict]]:
+        """The examples a training on ``split`` sees: its (first ``limit``) items, or ``n`` of
+        them drawn at random. Which ones, and of how many, goes to STAGE/drawn.json."""
 
-        options = TrainOptions.model_validate({**options.model_dump(), **baseline.options})
-        upstream = _key(baseline.model_dump(mode="json"))
-        return tuned, self._train("baseline_train", benchmark_source, upstream, options)
+        def source() -> list[dict]:
+            from .domains import load_benchmark
+            from .training import benchmark_examples, sample_items
 
-    def _evaluations(self, tuned: TrainResult, full: TrainResult | None) -> dict[str, Any]:
-        """base, tuned (and full) on the same items under the same protocol."""
-        models = {"base": (self.config.eval.base_model or tuned.base_spec, "")}
-        for name, result in (("tuned", tuned), ("full", full)):
-            if result is not None:
-                models[name] = (result.tuned_spec, _key(result.model_dump(mode="json")))
+            items = load_benchmark(self.host, split.benchmark, limit)
+            chosen = items
+            if n is not None:
+                try:
+                    chosen = sample_items(items, n, split.seed)
+                except ConfigError as exc:
+                    table = STAGE_TABLES[stage]
+                    raise ConfigError(f"[{table}] {split.benchmark}: {exc.message}") from None
+            drawn = {
+                "benchmark": split.benchmark,
+                "split_items": len(items),
+                "seed": None if n is None else split.seed,
+                "items": [item.id for item in chosen],
+            }
+            (self.out / stage).mkdir(parents=True, exist_ok=True)
+            write_atomic(self.out / stage / DRAWN, json.dumps(drawn) + "\n")
+            return benchmark_examples(chosen)
+
+        return source
+
+    def _evaluations(self, trainings: dict[str, TrainResult]) -> dict[str, Any]:
+        """base and every trained model on the same items under the same protocol."""
+        base = self.config.eval.base_model or trainings["tuned"].base_spec
+        models = {"base": (base, "")}
+        for name, result in trainings.items():
+            models[name] = (result.tuned_spec, _key(result.model_dump(mode="json")))
         return {
             name: self._evaluate(f"eval_{name}", spec, upstream)
             for name, (spec, upstream) in models.items()
         }
 
     def execute(self) -> dict[str, Any]:
-        from .evaluation import compare
+        from .report.results import results_markdown
 
         self.out.mkdir(parents=True, exist_ok=True)
         run_marker = self.run_stage()
-        tuned, full = self._trainings(run_marker["key"])
-        evals = self._evaluations(tuned, full)
-        pairs = [("tuned", "base"), ("full", "base"), ("tuned", "full")]
-        comparisons = [
-            compare(*evals[a], *evals[b]).model_dump(mode="json") | {"label": f"{a} vs {b}"}
-            for a, b in pairs
-            if a in evals and b in evals
-        ]
-        protocol = evals["base"].summary.protocol
-        summary = {
-            "out": str(self.out),
-            "finished_at": utc_now(),
-            "stages": {s: ("ran" if s in self.ran else "skipped") for s in self.ran + self.skipped},
-            "run": run_marker["result"],
-            "protocol": protocol.model_dump(mode="json") if protocol else None,
-            "accuracy": {name: s.headline() for name, (s, _) in evals.items()},
-            "comparisons": comparisons,
-            "compute": compute_table(self.out / "run", tuned, full),
-        }
+        trainings = self._trainings(run_marker["key"])
+        evals = self._evaluations(trainings)
+        summary = self.summary(run_marker, trainings, evals)
         write_atomic(self.out / "pipeline.json", json.dumps(summary, indent=2) + "\n")
+        write_atomic(self.out / RESULTS_FILE, results_markdown(summary))
         if self.config.report:
             from .report import build_report
 
             summary["report"] = str(build_report(self.out))
         return summary
 
+    def summary(
+        self, run_marker: dict[str, Any], trainings: dict[str, TrainResult], evals: dict[str, Any]
+    ) -> dict[str, Any]:
+        """pipeline.json: each model's accuracy, interval, validity and training compute;
+        the paired comparisons; the compute table."""
+        from .evaluation import compare
 
-def compute_table(run_dir: Path, tuned: TrainResult, full: TrainResult | None) -> dict[str, Any]:
-    """Measured compute of each stage, and the ratio the paper's claim is about."""
-    stats = RunStore(run_dir).stats()
+        names = model_names(trainings, self.config.baseline)
+        comparisons = [
+            compare(*evals[a], *evals[b]).model_dump(mode="json")
+            | {"label": f"{a} vs {b}", "title": f"{names[a]} vs {names[b]}"}
+            for a, b in COMPARISONS
+            if a in evals and b in evals
+        ]
+        protocol = evals["base"].summary.protocol
+        return {
+            "out": str(self.out),
+            "finished_at": utc_now(),
+            "stages": {s: ("ran" if s in self.ran else "skipped") for s in self.ran + self.skipped},
+            "run": run_marker["result"],
+            "protocol": protocol.model_dump(mode="json") if protocol else None,
+            "accuracy": {name: s.headline() for name, (s, _) in evals.items()},
+            "models": {
+                name: model_row(names[name], evals[name].summary, trainings.get(name))
+                for name in evals
+            },
+            "comparisons": comparisons,
+            "compute": compute_table(self.out, trainings),
+        }
+
+
+#: the models of a pipeline: key, training stage, [table] that asks for it
+TRAINING_STAGES = {"tuned": "train", "random": "control_train", "full": "baseline_train"}
+STAGE_TABLES = {"train": "train", "control_train": "control", "baseline_train": "baseline"}
+#: model vs baseline, where both were evaluated: the payoff's questions first
+COMPARISONS = (
+    ("tuned", "base"),
+    ("tuned", "random"),
+    ("random", "base"),
+    ("full", "base"),
+    ("tuned", "full"),
+)
+DRAWN = "drawn.json"
+RESULTS_FILE = "results.md"
+
+
+def model_names(trainings: dict[str, TrainResult], baseline: BaselineStage | None) -> dict:
+    """What the results call each model: base, nanoflux-N, random-N, full (full-N when it
+    trained on a stated part of the split)."""
+    names = {"base": "base"}
+    if "tuned" in trainings:
+        names["tuned"] = f"nanoflux-{trainings['tuned'].examples}"
+    if "random" in trainings:
+        names["random"] = f"random-{trainings['random'].examples}"
+    if "full" in trainings:
+        whole = baseline is None or (baseline.sample is None and baseline.limit is None)
+        names["full"] = "full" if whole else f"full-{trainings['full'].examples}"
+    return names
+
+
+def model_row(name: str, summary, training: TrainResult | None) -> dict[str, Any]:
+    """One model of the results: its spec (base+adapter for a tuned one, loadable as it
+    is), accuracy with its interval, validity flags beside it, and its training compute."""
+    validity = summary.validity
+    return {
+        "name": name,
+        "spec": summary.model,
+        "adapter": str(training.adapter_dir) if training else None,
+        "n": summary.n,
+        "correct": summary.correct,
+        "accuracy": summary.accuracy,
+        "ci95": list(summary.ci95),
+        "validity": validity.model_dump(mode="json") if validity else None,
+        "eval_seconds": summary.seconds,
+        "training": _train_compute(training) if training else None,
+    }
+
+
+def compute_table(out: Path, trainings: dict[str, TrainResult]) -> dict[str, Any]:
+    """Measured compute of each stage, and the ratio the paper's claim is about: full's
+    training over nanoflux-N's (generation, which nanoflux-N needs too, stated apart)."""
+    stats = RunStore(out / "run").stats()
     table: dict[str, Any] = {
         "generation": {"tokens": stats.get("total_tokens"), "seconds": stats.get("seconds")},
-        "train": _train_compute(tuned),
     }
+    for name, stage in TRAINING_STAGES.items():
+        if name in trainings:
+            table[stage] = _train_compute(trainings[name])
+    tuned, full = trainings.get("tuned"), trainings.get("full")
     if full is not None:
-        table["baseline_train"] = _train_compute(full)
-        table["flops_ratio_full_over_tuned"] = (
-            full.flops_estimate / tuned.flops_estimate if tuned.flops_estimate else None
-        )
-        table["tokens_ratio_full_over_tuned"] = (
-            full.tokens_seen / tuned.tokens_seen if tuned.tokens_seen else None
-        )
+        table["baseline_train"] |= _whole_split(out / "baseline_train", full)
+    if tuned is not None and full is not None:
+        ratios = {
+            "flops_ratio_full_over_tuned": (full.flops_estimate, tuned.flops_estimate),
+            "tokens_ratio_full_over_tuned": (full.tokens_seen, tuned.tokens_seen),
+            "seconds_ratio_full_over_tuned": (full.seconds, tuned.seconds),
+        }
+        table |= {key: a / b if b else None for key, (a, b) in ratios.items()}
     return table
+
+
+def _whole_split(folder: Path, result: TrainResult) -> dict[str, Any]:
+    """For a training on a random part of its split: the tokens and seconds the whole
+    split would take at the measured rate (the part trained on is the measurement)."""
+    path = folder / DRAWN
+    drawn = load_json(path) if path.is_file() else None
+    if not isinstance(drawn, dict) or drawn.get("seed") is None:
+        return {}
+    used, whole = len(drawn.get("items") or []), drawn.get("split_items") or 0
+    if not used or whole <= used:
+        return {}
+    return {
+        "split_items": whole,
+        "tokens_whole_split_estimate": round(result.tokens_seen * whole / used),
+        "seconds_whole_split_estimate": result.seconds * whole / used,
+    }
 
 
 def _train_compute(result: TrainResult) -> dict[str, Any]:
@@ -362,4 +567,6 @@ def _train_compute(result: TrainResult) -> dict[str, Any]:
         "seconds": result.seconds,
         "flops_estimate": result.flops_estimate,
         "flops_formula": result.extra.get("flops_formula"),
+        "final_loss": result.final_loss,
+        "tuned_spec": result.tuned_spec,
     }

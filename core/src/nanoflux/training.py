@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import random
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,17 @@ def benchmark_examples(items: list[BenchmarkItem]) -> list[dict[str, Any]]:
         }
         for item in items
     ]
+
+
+def sample_items(items: list[BenchmarkItem], n: int, seed: int) -> list[BenchmarkItem]:
+    """``n`` of ``items`` drawn at random without replacement, the same for the same
+    ``seed``, kept in their order in the split (a training shuffles them anyway)."""
+    from .errors import ConfigError
+
+    if n > len(items):
+        raise ConfigError(
+            f"{n} items wanted from a split of {len(items)}",
+            hint="name a larger training split, or ask for fewer items",
+        )
+    chosen = sorted(random.Random(seed).sample(range(len(items)), n))
+    return [items[i] for i in chosen]

@@ -29,11 +29,18 @@ def require_extra(command: str, module: str, extra: str) -> None:
     "--out", "-o", type=click.Path(path_type=Path), help="HTML file (default DIR/report.html)."
 )
 def report(folder: Path, out: Path | None) -> None:
-    """Write DIR/report.html (PNG plots in DIR/report/) for a run or pipeline directory."""
+    """Write DIR/report.html (PNG plots in DIR/report/) for a run or pipeline directory;
+    for a pipeline, print its results tables too (accuracy with intervals and validity,
+    paired comparisons, training compute: the results.md of the pipeline)."""
     require_extra("nanoflux report", "matplotlib", "report")
     from ..report import build_report
+    from ..report.data import read_json
+    from ..report.results import results_markdown
 
     path = build_report(folder, out)
+    summary = read_json(folder / "pipeline.json")
+    if summary and summary.get("models"):
+        click.echo(results_markdown(summary))
     click.echo(f"report: {path}")
 
 

@@ -18,6 +18,7 @@ from .sections import (
     compute_section,
     contents,
     evaluation_section,
+    results_section,
     run_section,
     training_section,
 )
@@ -46,6 +47,8 @@ def build_report(folder: Path, out: Path | None = None) -> Path:
 
     sections = [("Contents", [contents(data)])]
     sections.append(("Generation run", run_section(data.run, images, img)))
+    if data.pipeline and data.pipeline.get("models"):
+        sections.append(("Results", results_section(data.pipeline, images, img)))
     sections.append(("Training", training_section(data, images, img)))
     sections.append(("Evaluation", evaluation_section(data, images, img)))
     sections.append(("Compute", compute_section(data)))

@@ -180,6 +180,44 @@ def _eval_label(name: str, taken: set[str]) -> str:
     return label
 
 
+def results_section(pipeline: dict[str, Any], images: Path, img) -> list[str]:
+    """A pipeline's models side by side: accuracy with intervals and validity, the paired
+    comparisons, each training's compute (pipeline.json, as results.md has it)."""
+    from .results import VALIDITY_SHARES
+
+    models = list(pipeline["models"].values())
+    bars = [(m["name"], m["accuracy"], tuple(m["ci95"])) for m in models]
+    title = f"Accuracy on the same {models[0]['n']} items" if models else "Accuracy"
+    rows = []
+    for m in models:
+        validity = m.get("validity") or {}
+        training = m.get("training") or {}
+        rows.append(
+            (
+                m["name"],
+                m["accuracy"],
+                f"[{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]",
+                *(validity.get(key) for key, _ in VALIDITY_SHARES),
+                "; ".join(validity.get("warnings") or []) or "ok",
+                training.get("examples"),
+                training.get("tokens_seen"),
+                training.get("seconds"),
+                m["spec"],
+            )
+        )
+    headers = ["model", "accuracy", "95% CI"] + [title for _, title in VALIDITY_SHARES]
+    headers += ["validity", "trained on", "training tokens", "training seconds", "spec"]
+    return [
+        img(plots.accuracy(bars, images / "results.png", title), "results", "No models."),
+        html.table(headers, rows),
+        html.paragraph(
+            "Shares of replies with no readable answer, cut off by the token budget, and "
+            "giving the most common answer: a tuned model that broke the answer format shows "
+            "it here, so a gain or a loss is about reasoning, not format."
+        ),
+    ]
+
+
 def evaluation_section(data: ReportData, images: Path, img) -> list[str]:
     if not data.evals:
         return [html.note("No evaluation here (no summary.json with accuracy).")]
