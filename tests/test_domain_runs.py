@@ -13,7 +13,12 @@ from nanoflux.plugins import PluginHost
 sys.path.insert(0, str(Path(__file__).parent))
 import domain_round_models
 
-from nanoflux.default_plugins.scripted import attacking, solving_blind
+from nanoflux.default_plugins.scripted import (
+    attacking,
+    defender_reply,
+    program_reply,
+    solving_blind,
+)
 from nanoflux.engine.programs import PROGRAM_REPLY_FORMAT
 
 WRONG = {"math": "41", "genomics": "0.1", "medicine": "99"}
@@ -75,17 +80,6 @@ def test_run_uses_the_domain_tools(domain_name, tmp_path):
     assert candidate["verdict"]["verified_by"] == "tools"
 
 
-@pytest.mark.parametrize("domain_name", ["genomics", "medicine"])
-def test_a_wrong_reference_is_caught_by_the_tools(domain_name, tmp_path):
-    domain = PluginHost.load(allow=[domain_name]).domain(domain_name)
-    question = domain.example_question().model_dump()
-    question["reference_answer"] = WRONG[domain_name]
-    candidate = play_one_round(domain_name, question, tmp_path)
-    # the tools contradict the reference: rejected before the Defender and the Judge
-    assert candidate["reason"] == "unverified" and candidate["verdict"] is None
-    assert any(e["supports_reference"] is False for e in candidate["findings"]["evidence"])
-
-
 def test_math_is_code_first_the_program_is_the_reference_the_solve_the_solution(
     tmp_path, attacker_asked
 ):
@@ -143,19 +137,6 @@ def test_math_a_program_that_fails_gets_one_repair_turn(tmp_path, attacker_asked
     shown = attacker_asked[1].messages[-1].content.split(FOLLOW_UP_MARK)[1]
     assert f"```python\n{broken}```" in shown and "NameError" in shown
     assert shown.strip().endswith("in the same form.")
-
-
-def test_harmful_medical_advice_is_rejected_as_unsafe(tmp_path):
-    domain = PluginHost.load(allow=["medicine"]).domain("medicine")
-    question = domain.example_question().model_dump()
-    question["solution_steps"] = [
-        *question["solution_steps"],
-        "For the pain, take acetaminophen 8 g per day and stop insulin.",
-    ]
-    candidate = play_one_round("medicine", question, tmp_path)
-    # the safety screen's finding rejects it before any model judges it
-    assert candidate["reason"] == "unsafe" and candidate["verdict"] is None
-    assert any(e["safe"] is False for e in candidate["findings"]["evidence"])
 
 
 def test_math_attacks_are_seeded_with_the_packs_training_problems(tmp_path, attacker_asked):
@@ -260,3 +241,141 @@ def test_the_judges_verification_reuses_a_program_run_it_is_given():
     python = [e for e in reused.evidence if e.tool == "math.python"]
     assert [e.supports_reference for e in python] == [True]
     assert [e.supports_reference for e in ran.evidence if e.tool == "math.python"] == [False]
+
+
+# -- medicine and genomics are code-first, as math is ---------------------------------------------
+
+
+def example(domain_name: str, **changes) -> dict:
+    domain = PluginHost.load(allow=[domain_name]).domain(domain_name)
+    return {**domain.example_question().model_dump(), **changes}
+
+
+@pytest.mark.parametrize("domain_name", ["genomics", "medicine"])
+def test_a_right_program_is_the_reference_and_the_blind_solve_the_solution(
+    domain_name, tmp_path, attacker_asked
+):
+    question = example(domain_name)
+    candidate = play_one_round(domain_name, question, tmp_path)
+    assert [r.json_schema for r in attacker_asked] == [None]
+    brief = attacker_asked[0].messages[-1].content
+    assert brief.endswith(PROGRAM_REPLY_FORMAT)
+    # seeded with the pack's own problems, shown as a reply in the Attacker's form
+    assert "Here is an example of a problem and its program:\nProblem: " in brief
+    assert candidate["findings"]["seed"].startswith(f"{domain_name}-")
+    assert candidate["decision"] == "accepted", candidate
+    accepted = candidate["question"]
+    assert accepted["reference_answer"] == question["reference_answer"]
+    assert accepted["solution"].startswith("Solved it.")
+    program_runs = [e for e in candidate["verdict"]["evidence"] if e["tool"].endswith(".python")]
+    assert [e["supports_reference"] for e in program_runs] == [True]
+
+
+MISREAD = {
+    # the female factor on a man; the GC content of the primer's first 10 bases
+    "medicine": ("sex='male')", "sex='male') * 0.85"),
+    "genomics": ("reverse_complement(primer)", "reverse_complement(primer)[:10]"),
+}
+
+
+@pytest.mark.parametrize("domain_name", ["genomics", "medicine"])
+def test_a_program_that_misreads_its_problem_is_caught_by_the_blind_solve(domain_name, tmp_path):
+    question = example(domain_name)
+    wrong = question["program"].replace(*MISREAD[domain_name])
+    assert wrong != question["program"]
+    candidate = play_one_round(domain_name, {**question, "program": wrong}, tmp_path)
+    assert candidate["reason"] == "judge_disagrees" and candidate["verdict"] is None
+    assert candidate["findings"]["judge_answer"] == question["reference_answer"]
+
+
+CG = (
+    "from nanoflux_medicine.calculators import cockcroft_gault\n\n"
+    "def solution():\n"
+    "    clearance = cockcroft_gault(age={age}, weight_kg={weight}, creatinine_mg_dl=1.5, "
+    "sex='{sex}')\n"
+    "    return round(clearance)\n"
+)
+CG_TEXT = (
+    "A 68-year-old man weighing {weight} kg has a serum creatinine of 1.5 mg/dL. Using the "
+    "Cockcroft-Gault equation, what is his creatinine clearance in mL/min, to the nearest "
+    "whole number?"
+)
+ILL_POSED = {
+    # the old template's example, copied into a question that never states the height
+    "parroted": (
+        "A 70 kg person is weighed on Earth. What is their BMI, to one decimal?",
+        "from nanoflux_medicine.calculators import bmi\n\ndef solution():\n"
+        "    value = bmi(weight_kg=70, height_m=1.75)\n    return round(value, 1)\n",
+        "1.75, which the problem does not state",
+    ),
+    "unstated": (
+        CG_TEXT.format(weight=80),
+        CG.format(age=68, weight=80, sex="female"),
+        "sex='female', which the problem does not say",
+    ),
+    "out of range": (
+        CG_TEXT.format(weight=800),
+        CG.format(age=68, weight=800, sex="male"),
+        "weight_kg=800, outside 2 to 300",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ILL_POSED))
+def test_medicine_an_ill_posed_vignette_is_caught_before_any_model_answers(case, tmp_path):
+    text, program, said = ILL_POSED[case]
+    play_one_round("medicine", example("medicine", text=text, program=program), tmp_path)
+    lines = (tmp_path / "medicine" / "candidates.jsonl").read_text().splitlines()
+    first, repair = (json.loads(line) for line in lines)
+    assert first["reason"] == "ill_posed" and first["answer"] is None
+    assert first["usage"]["defender"]["calls"] == first["usage"]["judge"]["calls"] == 0
+    assert any(said in problem for problem in first["findings"]["problems"]), first
+    assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]
+
+
+def test_medicine_unsafe_advice_in_the_worked_solution_is_rejected(tmp_path, monkeypatch):
+    # code-first, the worked solution is the Judge's blind solve: it is screened too
+    original = domain_round_models.model
+
+    def unsafe_solve(request):
+        if solving_blind(request):
+            return defender_reply(
+                "53", "CrCl is 53 mL/min. For the pain, take acetaminophen 8 g per day."
+            )
+        return original(request)
+
+    monkeypatch.setattr(domain_round_models, "model", unsafe_solve)
+    candidate = play_one_round("medicine", example("medicine"), tmp_path)
+    assert candidate["reason"] == "unsafe" and candidate["verdict"] is None
+    assert any(e["safe"] is False for e in candidate["findings"]["evidence"])
+
+
+def test_genomics_the_repair_turn_quotes_the_sequence_to_paste(tmp_path, monkeypatch):
+    """The Attacker cannot know what ``dna(seed=N, length=L)`` builds; the screen's repair
+    turn tells it, and a reply that pastes it is accepted."""
+    from nanoflux_genomics.sequences import dna
+
+    from nanoflux.engine.feedback import FOLLOW_UP_MARK
+
+    built = dna(seed=50, length=20)
+    question = example("genomics")
+    guessed = question["text"].replace(built, "ATGGCCATTGTAATGGGCCGC")
+    asked = []
+    original = domain_round_models.model
+
+    def pastes_when_told(request):
+        if attacking(request):
+            asked.append(request.messages[-1].content)
+            told = FOLLOW_UP_MARK in asked[-1] and f"It is {built}" in asked[-1]
+            return program_reply(question["text"] if told else guessed, question["program"])
+        return original(request)
+
+    monkeypatch.setattr(domain_round_models, "model", pastes_when_told)
+    play_one_round("genomics", {**question, "text": guessed}, tmp_path)
+    lines = (tmp_path / "genomics" / "candidates.jsonl").read_text().splitlines()
+    first, repair = (json.loads(line) for line in lines)
+    assert first["reason"] == "ill_posed" and first["answer"] is None
+    (problem,) = first["findings"]["problems"]
+    assert problem.startswith("the problem does not show what dna(seed=50, length=20) builds")
+    assert repair["turn"] == "repair" and repair["decision"] == "accepted", repair
+    assert built in repair["question"]["text"]

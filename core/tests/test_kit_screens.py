@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 
 import pytest
 
@@ -196,3 +197,50 @@ def test_jsonl_benchmark_reads_a_program_where_a_line_has_one(tmp_path):
     assert second.program is None
     with pytest.raises(DataFormatError, match=r"seeds.jsonl:3: field 'program' is a str"):
         list(load(seeds))
+
+
+# -- a domain declares them ---------------------------------------------------------------------
+
+
+def test_a_code_first_screen_composes_what_a_domain_declares(tmp_path):
+    from nanoflux.kit import CodeFirstScreen
+    from nanoflux.kit.stated import REUSED
+    from nanoflux.records import Question
+
+    seeds = tmp_path / "seeds.jsonl"
+    program = "def solution():\n    return bmi(81, 1.8) + len(dna(seed=3, length=8))\n"
+    seeds.write_text(json.dumps({"question": "q", "answer": 1, "program": program}) + "\n")
+    screen = CodeFirstScreen(
+        constants={1},
+        functions=FUNCTIONS,
+        ranges=RANGES,
+        generators={"dna": dna},
+        seeds=str(seeds),
+        decimals=1,
+        exact="round it",
+    )
+
+    def screened(text, program, answer="2"):
+        return screen(
+            Question(
+                text=text,
+                domain="x",
+                hops=2,
+                skill="s",
+                reference_answer=answer,
+                solution_steps=["s"],
+                program=program,
+            )
+        )
+
+    built = dna(3, 8)
+    assert screened(f"81 kg, 1.8 m; {built}", program) == [REUSED]
+    assert screened(f"81 kg, 1.8 m; {built}", program.replace("1.8", "1.9")) == [
+        "the program uses 1.9, which the problem does not state: the problem must give every "
+        "number its solution needs",
+        "line 2: bmi() takes height_m=1.9, which the problem does not state",
+    ]
+    (unshown, uneven) = screened("81 kg, 1.9 m", program.replace("1.8", "1.9"), "2.25")
+    assert unshown.startswith("the problem does not show what dna(seed=3, length=8) builds")
+    assert uneven.endswith("does not come out even: round it")
+    assert screened("Anything", None, "-2.2222") == []

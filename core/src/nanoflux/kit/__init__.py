@@ -7,13 +7,15 @@
   :func:`noted`, :func:`as_text` turn a tool's result into evidence about the reference;
 * :func:`jsonl_benchmark` reads a JSONL benchmark (and a pack's seed problems with
   their programs, shown to the Attacker in its own form);
-* a code-first domain's ``screen()`` composes the free checks of a question against its
-  program (:mod:`.stated`, :mod:`.calls`): :func:`stated_numbers_problems` (a number the
+* :class:`CodeFirstScreen`: a code-first domain declares what its field knows and its
+  ``screen()`` returns the free checks of a question against its program
+  (:mod:`.stated`, :mod:`.calls`): :func:`stated_numbers_problems` (a number the
   program uses that the problem never states), :func:`answer_problems` (a value that does
   not come out even, or is negative where nothing can be),
   :func:`reused_numbers_problems` (the numbers of an example it was shown),
   :func:`argument_problems` (what a call of the pack's functions takes: stated, and in
-  range) and :func:`unshown_problems` (what a generator builds is shown in the problem).
+  range) and :func:`unshown_problems` (what a generator builds is shown in the problem);
+* :func:`seed_faults` says which of a pack's seed problems are unfit to show.
 
 With these, a domain pack writes only its field's logic: skills, prompts, how answers
 compare, and the tools of its trade. ``examples/nanoflux-units`` in the repository
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from .benchmarks import jsonl_benchmark
 from .calls import UNKNOWN, Call, argument_problems, calls_in, public_functions, unshown_problems
+from .code_first import CodeFirstScreen
 from .evidence import (
     SafetyFinding,
     as_text,
@@ -35,11 +38,13 @@ from .evidence import (
 )
 from .programs import ProgramArgs, deterministic_value, python_tool
 from .screen import screen_program
+from .seeds import seed_faults
 from .stated import (
     READER_CONSTANTS,
     answer_problems,
     numbers_of,
     reused_numbers_problems,
+    seed_numbers,
     stated_numbers,
     stated_numbers_problems,
 )
@@ -48,6 +53,7 @@ __all__ = [
     "READER_CONSTANTS",
     "UNKNOWN",
     "Call",
+    "CodeFirstScreen",
     "ProgramArgs",
     "SafetyFinding",
     "answer_problems",
@@ -66,6 +72,8 @@ __all__ = [
     "reused_numbers_problems",
     "screen_program",
     "screened",
+    "seed_faults",
+    "seed_numbers",
     "stated_numbers",
     "stated_numbers_problems",
     "unshown_problems",

@@ -17,7 +17,7 @@ import ast
 import inspect
 import operator
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
@@ -227,14 +227,18 @@ def argument_problems(
     ranges: Mapping[str, Range],
     *,
     words: Mapping[str, Collection[str]] | None = None,
+    given: Collection[str] = (),
 ) -> list[str]:
     """Sentences for the arguments of ``calls`` that the text does not support: a value
     written as a literal that the text does not state; a number outside the ``ranges``
     of its parameter; a text argument (``sex='female'``) the text does not name, in its
-    own words or one of ``words[value]`` ("woman", "her")."""
+    own words or one of ``words[value]`` ("woman", "her"). The literals of a call of a
+    function in ``given`` (a generator's seed) need not be stated, only in range."""
     stated, lowered = stated_numbers(text), f" {text.lower()} "
     problems = []
     for call in calls:
+        if call.function in given:
+            call = replace(call, literal=frozenset())
         for name, value in call.arguments.items():
             problem = _argument_problem(call, name, value, stated, lowered, ranges, words or {})
             if problem:

@@ -19,8 +19,12 @@ Free checks, before any model answers (a domain's ``screen()`` composes them):
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Collection, Iterable
+from pathlib import Path
+
+from ..inputs import iter_jsonl
 
 # What a reader brings without being told: small counts, halves, units of time, percent.
 READER_CONSTANTS = frozenset({0, 1, 2, 3, 4, 0.5, 7, 10, 12, 24, 52, 60, 100, 365, 1000, 3600})
@@ -39,6 +43,11 @@ SIGNED_WORDS = re.compile(r"temperature|degrees|below|loss|lost|deficit|debt|net
 #: why an answer must come out even, as the repair turn says it (math's word problems)
 EXACT = "a word problem's numbers give an exact answer"
 _TOLERANCE = 1e-9
+#: the sentence of :func:`reused_numbers_problems`
+REUSED = (
+    "the program uses exactly the numbers of the example you were shown: write a new "
+    "problem with new numbers"
+)
 
 
 def stated_numbers(text: str) -> set[float]:
@@ -160,13 +169,21 @@ def reused_numbers_problems(
     numbers = numbers_of(program)
     if len(numbers) < least or numbers not in set(examples):
         return []
-    return [
-        "the program uses exactly the numbers of the example you were shown: write a new "
-        "problem with new numbers"
-    ]
+    return [REUSED]
 
 
 def numbers_of(program: str) -> frozenset[float]:
     """Every numeric literal of a program, generators' arguments included: what makes two
     programs the same computation."""
     return frozenset(program_numbers(program))
+
+
+@functools.cache
+def seed_numbers(path: str, field: str = "program") -> tuple[frozenset[float], ...]:
+    """:func:`numbers_of` each program (field ``field``) of a JSONL file of seeds, read
+    once: what :func:`reused_numbers_problems` compares a program with."""
+    return tuple(
+        numbers_of(record[field])
+        for _, record in iter_jsonl(Path(path))
+        if isinstance(record.get(field), str)
+    )

@@ -1,16 +1,19 @@
-"""The ``genomics`` domain: sequence questions recomputed by tools and by sandboxed programs."""
+"""The ``genomics`` domain: sequence problems whose answer a program computes with the pack's
+functions, on sequences the pack's generators build (code-first), recomputed by tools."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
-from nanoflux.kit import as_text, noted
+from nanoflux.kit import as_text, jsonl_benchmark, noted
 from nanoflux.records import Question, ToolEvidence
 from nanoflux.tools import JudgeTool
 
+from . import sequences
 from .answers import same_answer, single_number
 from .loaders import LOADERS
+from .screen import screen, seeds_path
 from .tools import SEQUENCE, TOOLS, Operation, gc_content
 
 SKILLS = (
@@ -34,6 +37,11 @@ class GenomicsDomain(Domain):
     description = "Genomics: sequence tools and sandboxed programs recompute the answer"
     skills = SKILLS
     supports_programs = True
+    # code-first: the Attacker writes a problem and solution(), which builds its sequences
+    # with the pack's generators; its value, run by genomics.python, is the reference
+    program_tool = "genomics.python"
+    # a number, or a sequence of bases or amino acids
+    answer_pattern = r"^-?[0-9]+([.][0-9]+)?$|^[A-Z*]+$"
 
     def prompts(self) -> PromptSet:
         return PromptSet.from_package("nanoflux_genomics")
@@ -43,11 +51,17 @@ class GenomicsDomain(Domain):
     ) -> bool:
         return same_answer(reference, candidate, choices)
 
+    def screen(self, question: Question) -> list[str]:
+        """The sequences the program builds shown verbatim, typed ones short, numbers
+        stated, a value rounded, not a seed's numbers (:mod:`.screen`)."""
+        return screen(question)
+
     def verify(self, question: Question, call_tool: ToolCaller) -> Verification:
         """Recompute the operations the question asks for on the sequences it states, with
         the tools that apply (:data:`OPERATIONS`). A recomputation contradicts the
         reference only when the question asks for exactly one operation on exactly the
-        sequences it needs; otherwise (a multi-step question) it can only confirm.
+        sequences it needs and has no program (whose value is the reference); otherwise
+        (a multi-step question) it can only confirm.
 
         The question's program is run by ``genomics.python``, which the Judge consults
         through its ``applies_to`` like any tool that applies and was not called here.
@@ -59,15 +73,20 @@ class GenomicsDomain(Domain):
             args = tool.applies_to(question)
             if args is not None:
                 sure = len(asked) == 1 and stated == tool.applies_to.sequences
+                sure = sure and not question.program
                 found = call_tool(tool.id, args)
                 evidence.append(_read(tool, found, question.reference_answer, sure=sure))
         return Verification(evidence=evidence)
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
-        return dict(LOADERS)
+        return dict(LOADERS) | {"jsonl": JSONL}
+
+    def default_seeds(self) -> str:
+        # problems written for this pack, each with its program (seeds/README.md)
+        return f"genomics:jsonl:{seeds_path()}"
 
     def example_question(self) -> Question:
-        primer = "ATGGCCATTGTAATGGGCCGC"
+        primer = sequences.dna(seed=50, length=20)
         return Question(
             text=(
                 f"A PCR primer has the sequence 5'-{primer}-3'. What is the GC content of "
@@ -76,19 +95,27 @@ class GenomicsDomain(Domain):
             domain=self.name,
             hops=3,
             skill="gc_content",
-            reference_answer="57.1",
+            reference_answer="60",
             solution_steps=[
                 "Complementing swaps G with C and A with T, so the GC count is unchanged.",
-                "The primer has 21 bases, 12 of them G or C.",
-                "12 / 21 = 0.5714, which is 57.1%.",
+                "The primer has 20 bases, 12 of them G or C.",
+                "12 / 20 = 0.6, which is 60%.",
             ],
             explanation="The reverse complement is a distraction: GC content is invariant.",
             program=(
-                "from nanoflux_genomics.sequences import gc_content, reverse_complement\n\n"
+                "from nanoflux_genomics.sequences import dna, gc_content, reverse_complement\n\n"
                 "def solution():\n"
-                f"    return round(100 * gc_content(reverse_complement({primer!r})), 1)\n"
+                "    primer = dna(seed=50, length=20)\n"
+                "    fraction = gc_content(reverse_complement(primer))\n"
+                "    return round(100 * fraction, 1)\n"
             ),
         )
+
+
+#: questions, answers and programs in JSONL: the pack's seed problems, or a user's own
+JSONL = jsonl_benchmark(
+    "genomics", question="question", answer="answer", program="program", meta=("skill",)
+)
 
 
 def _read(tool: JudgeTool, evidence: ToolEvidence, reference: str, *, sure: bool) -> ToolEvidence:

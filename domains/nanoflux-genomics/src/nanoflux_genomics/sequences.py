@@ -1,6 +1,11 @@
 """Pure sequence computations: the judge tools call them, and so may the Attacker's
 programs inside the sandbox (``from nanoflux_genomics.sequences import gc_content``).
 
+A program builds the sequences its problem shows with :func:`dna`, :func:`gene` and
+:func:`mutant`, seeded and deterministic: a 1.5B model cannot type a 30-base sequence
+twice alike, nor invent one that is not ``ATGATGATG``. The screen then checks that the
+problem shows what they build, verbatim.
+
 Positions are 1-based and inclusive, as biologists (and Rosalind, and NCBI) count.
 Biopython supplies what it does best: the NCBI genetic codes, nearest-neighbour melting
 temperatures and the REBASE restriction enzymes.
@@ -8,6 +13,7 @@ temperatures and the REBASE restriction enzymes.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 
@@ -15,6 +21,60 @@ IUPAC_DNA = set("ACGTURYSWKMBDHVN")
 _COMPLEMENT = str.maketrans("ACGTRYSWKMBDHVN", "TGCAYRSWMKVHDBN")
 _RNA_COMPLEMENT = str.maketrans("ACGURYSWKMBDHVN", "UGCAYRSWMKVHDBN")
 MAX_LENGTH = 1_000_000
+#: the longest sequence a generator builds: a problem shows it whole
+MAX_GENERATED = 300
+_WORD = 1 << 16
+_STOPS = ("TAA", "TAG", "TGA")
+_SENSE = tuple(a + b + c for a in "ACGT" for b in "ACGT" for c in "ACGT" if a + b + c not in _STOPS)
+
+
+def _draws(seed: int, salt: str, count: int, below: int) -> list[int]:
+    """``count`` numbers under ``below``, a function of ``seed`` and ``salt`` alone: bytes
+    of SHA-256 in counter mode, the same on every machine and Python version (unlike
+    ``random``, whose algorithms may change)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a whole number 0 or more, got {seed!r}")
+    found: list[int] = []
+    block = 0
+    while len(found) < count:
+        digest = hashlib.sha256(f"{salt}:{seed}:{block}".encode()).digest()
+        words = [int.from_bytes(digest[i : i + 2], "big") for i in range(0, len(digest), 2)]
+        # a word under the largest multiple of ``below``: every value equally likely
+        found += [w % below for w in words if w < _WORD - _WORD % below]
+        block += 1
+    return found[:count]
+
+
+def _length(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+
+
+def dna(seed: int, length: int) -> str:
+    """A DNA sequence of ``length`` bases (1 to 300), the same for the same ``seed``."""
+    _length("length", length, 1, MAX_GENERATED)
+    return "".join("ACGT"[n] for n in _draws(seed, "dna", length, 4))
+
+
+def gene(seed: int, codons: int) -> str:
+    """An open reading frame of ``codons`` codons (2 to 100): ATG, sense codons, a stop."""
+    _length("codons", codons, 2, MAX_GENERATED // 3)
+    *middle, stop = _draws(seed, "gene", codons - 1, len(_SENSE))
+    return "ATG" + "".join(_SENSE[n] for n in middle) + _STOPS[stop % 3]
+
+
+def mutant(seq: str, seed: int, changes: int) -> str:
+    """``seq`` with ``changes`` bases substituted, at distinct positions, by other bases."""
+    seq = clean(seq)
+    _length("the sequence's length", len(seq), 1, MAX_GENERATED)
+    _length("changes", changes, 1, len(seq))
+    # positions in an order that is a function of the seed alone: the first ``changes``
+    positions = sorted(range(len(seq)), key=lambda p: _draws(seed, f"position {p}", 1, _WORD))
+    letters = list(seq)
+    for position, shift in zip(positions[:changes], _draws(seed, "bases", changes, 3), strict=True):
+        others = [b for b in ("ACGU" if "U" in seq else "ACGT") if b != letters[position]]
+        letters[position] = others[shift]
+    return "".join(letters)
 
 
 def clean(seq: str, *, alphabet: set[str] = IUPAC_DNA) -> str:

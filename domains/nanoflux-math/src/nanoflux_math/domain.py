@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from importlib import resources
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet
-from nanoflux.kit import answer_problems, stated_numbers_problems
+from nanoflux.kit import CodeFirstScreen
 from nanoflux.records import Question
 
 from .answers import equivalent
@@ -25,6 +25,7 @@ SKILLS = (
     "multi_step_word_problems",
 )
 
+SCREEN = CodeFirstScreen()
 _LETTER = re.compile(r"^\(?([A-Ea-e])[).:]?$")
 
 
@@ -58,12 +59,7 @@ class MathDomain(Domain):
     def screen(self, question: Question) -> list[str]:
         """A number the program uses that the problem never states; a value that does
         not come out even, or is negative where nothing can be (the kit's screens)."""
-        if not question.program:
-            return []
-        text = question.text
-        return stated_numbers_problems(text, question.program) + answer_problems(
-            text, question.reference_answer
-        )
+        return SCREEN(question)
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
         return dict(LOADERS)

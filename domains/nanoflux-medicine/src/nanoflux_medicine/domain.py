@@ -1,17 +1,19 @@
-"""The ``medicine`` domain: clinical calculations recomputed by tools and sandboxed programs,
-with a safety screen on what the reference recommends."""
+"""The ``medicine`` domain: clinical vignettes whose answer a program computes with the
+pack's calculators (code-first), recomputed by the calculators' tools, with a safety
+screen on what the reference recommends."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
-from nanoflux.kit import noted
+from nanoflux.kit import jsonl_benchmark, noted
 from nanoflux.records import Question, ToolEvidence
 from nanoflux.tools import JudgeTool
 
 from .answers import same_answer
 from .loaders import LOADERS
+from .screen import SCREEN, seeds_path
 from .tools import TOOLS, Calculation
 
 SKILLS = (
@@ -34,6 +36,10 @@ class MedicineDomain(Domain):
     description = "Medicine: clinical calculators and sandboxed programs recompute; safety screened"
     skills = SKILLS
     supports_programs = True
+    # code-first: the Attacker writes a vignette and solution(), which may import the
+    # calculators; its value, run by medicine.python, is the reference
+    program_tool = "medicine.python"
+    answer_pattern = r"^-?[0-9]+([.][0-9]+)?$"
 
     def prompts(self) -> PromptSet:
         return PromptSet.from_package("nanoflux_medicine")
@@ -43,10 +49,17 @@ class MedicineDomain(Domain):
     ) -> bool:
         return same_answer(reference, candidate, choices)
 
+    def screen(self, question: Question) -> list[str]:
+        """Calculator arguments stated and plausible, numbers stated, the answer rounded,
+        not a seed's numbers (:mod:`.screen`)."""
+        return SCREEN(question)
+
     def verify(self, question: Question, call_tool: ToolCaller) -> Verification:
         """Recompute the calculations the question asks for by name from the inputs it
         states, with the calculators that apply (:data:`CALCULATIONS`). A recomputation
-        contradicts the reference only when the question asks for one calculation.
+        contradicts the reference only when the question asks for one calculation and
+        has no program: a program's value is the reference, and a vignette of several
+        steps names a calculation on its way to the answer.
 
         The Judge consults, through their ``applies_to``, the other tools that apply:
         ``medicine.python`` runs the question's program, and ``medicine.safety_screen``
@@ -54,16 +67,21 @@ class MedicineDomain(Domain):
         the maximum, advice to stop insulin).
         """
         asked = [tool for tool in CALCULATIONS if tool.applies_to.asked(question)]
+        sure = len(asked) == 1 and not question.program
         evidence = []
         for tool in asked:
             args = tool.applies_to(question)
             if args is not None:
                 found = call_tool(tool.id, args)
-                evidence.append(_read(tool, found, question.reference_answer, sure=len(asked) == 1))
+                evidence.append(_read(tool, found, question.reference_answer, sure=sure))
         return Verification(evidence=evidence)
 
     def loaders(self) -> dict[str, BenchmarkLoader]:
-        return dict(LOADERS)
+        return dict(LOADERS) | {"jsonl": JSONL}
+
+    def default_seeds(self) -> str:
+        # vignettes written for this pack, each with its program (seeds/README.md)
+        return f"medicine:jsonl:{seeds_path()}"
 
     def example_question(self) -> Question:
         return Question(
@@ -85,10 +103,17 @@ class MedicineDomain(Domain):
             program=(
                 "from nanoflux_medicine.calculators import cockcroft_gault\n\n"
                 "def solution():\n"
-                "    return round(cockcroft_gault(age=68, weight_kg=80, "
-                "creatinine_mg_dl=1.5, sex='male'))\n"
+                "    clearance = cockcroft_gault(age=68, weight_kg=80, "
+                "creatinine_mg_dl=1.5, sex='male')\n"
+                "    return round(clearance)\n"
             ),
         )
+
+
+#: questions, answers and programs in JSONL: the pack's seed vignettes, or a user's own
+JSONL = jsonl_benchmark(
+    "medicine", question="question", answer="answer", program="program", meta=("skill",)
+)
 
 
 def _read(tool: JudgeTool, evidence: ToolEvidence, reference: str, *, sure: bool) -> ToolEvidence:

@@ -231,9 +231,15 @@ def convert(args: ConvertArgs) -> dict:
 
 
 def _recommended(question: Question) -> dict:
-    # what a reader would act on, as a dataset example teaches it: the solution's steps,
-    # its explanation and the answer (not the question, which may describe a mistake)
-    parts = [*question.solution_steps, question.explanation, question.reference_answer]
+    # what a reader would act on, as a dataset example teaches it: the worked solution
+    # (code-first, the Judge's solve), the steps, the explanation and the answer (not the
+    # question, which may describe a mistake)
+    parts = [
+        question.solution,
+        *question.solution_steps,
+        question.explanation,
+        question.reference_answer,
+    ]
     return {"text": "\n".join(p for p in parts if p).strip()}
 
 

@@ -1,0 +1,64 @@
+"""The free screen of a code-first clinical vignette, before any model answers it: the
+kit's (:class:`~nanoflux.kit.CodeFirstScreen`), with what medicine knows.
+
+Every calculator argument is a value the vignette states (its sex and formula in words)
+and lies in a range a patient can have: a 1.5B Attacker asked for the BMI of "a 70 kg
+person" with ``height_m=1.75``, a height it never stated. The program's other numbers
+are stated or are conversion factors a clinician knows; the answer is rounded; the
+numbers are not those of a seed vignette.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from nanoflux.kit import READER_CONSTANTS, CodeFirstScreen, public_functions
+
+from . import calculators
+
+#: values a patient can have, by calculator parameter: outside them a vignette is invented
+RANGES = {
+    "weight_kg": (2, 300, "a patient's weight in kg"),
+    "height_m": (0.45, 2.3, "a height in metres: 175 cm is 1.75"),
+    "height_cm": (45, 230, "a height in cm"),
+    "age": (18, 110, "an adult's age in years: the equations are for adults"),
+    "creatinine_mg_dl": (0.2, 15, "serum creatinine in mg/dL: divide µmol/L by 88.4"),
+    "sodium": (110, 170, "serum sodium in mEq/L"),
+    "chloride": (70, 130, "serum chloride in mEq/L"),
+    "bicarbonate": (4, 45, "serum bicarbonate in mEq/L"),
+    "potassium": (1.5, 8, "serum potassium in mEq/L"),
+    "calcium_mg_dl": (4, 16, "total calcium in mg/dL"),
+    "albumin_g_dl": (1, 6, "serum albumin in g/dL"),
+    "systolic": (60, 260, "a systolic pressure in mmHg"),
+    "diastolic": (30, 150, "a diastolic pressure in mmHg"),
+    "qt_ms": (250, 700, "a QT interval in ms"),
+    "heart_rate_bpm": (30, 220, "a heart rate in beats per minute"),
+    "doses_per_day": (1, 8, "doses a day"),
+}
+#: how a vignette names a calculator's text argument
+WORDS = {
+    "female": ("woman", "women", "she", "her", "girl", "lady", "mother"),
+    "male": ("man", "men", "he", "his", "him", "boy", "gentleman", "father"),
+    "f": ("female", "woman", "she", "her"),
+    "m": ("male", "man", "he", "his"),
+    "umol/l": ("µmol/l", "μmol/l", "micromol/l"),
+    "bun": ("blood urea nitrogen",),
+    "uric_acid": ("uric acid", "urate"),
+    "triglycerides": ("triglyceride",),
+}
+#: what a clinician converts with unasked: pounds, inches, glucose and creatinine units
+CONSTANTS = READER_CONSTANTS | {2.2, 2.2046, 0.4536, 0.453592, 2.54, 0.0254, 18, 88.4, 0.85}
+
+
+def seeds_path() -> str:
+    return str(resources.files("nanoflux_medicine").joinpath("seeds", "vignettes.jsonl"))
+
+
+SCREEN = CodeFirstScreen(
+    constants=CONSTANTS,
+    functions=public_functions(calculators),
+    ranges=RANGES,
+    words=WORDS,
+    seeds=seeds_path(),
+    exact="the question must say how to round, and the program round it so",
+)

@@ -1,0 +1,72 @@
+"""The seed problems medicine and genomics ship: shown to the Attacker in its own form,
+so each must be what the round accepts (the kit's ``seed_faults``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nanoflux.domains import load_benchmark
+from nanoflux.engine.judge import make_tool_caller
+from nanoflux.engine.programs import computing_lines
+from nanoflux.kit import seed_faults
+from nanoflux.kit.stated import REUSED
+from nanoflux.plugins import PluginHost
+from nanoflux.records import Question
+from nanoflux.testing import needs_sandbox
+
+PACKS = {"medicine": ("vignettes.jsonl", 20, 5), "genomics": ("problems.jsonl", 15, 6)}
+
+
+@pytest.fixture(scope="module", params=list(PACKS))
+def pack(request):
+    host = PluginHost.load(allow=[request.param])
+    domain = host.domain(request.param)
+    return host, domain, load_benchmark(host, domain.default_seeds())
+
+
+def test_the_pack_ships_seeds_with_programs_over_its_skills(pack):
+    _, domain, items = pack
+    file, least, skills = PACKS[domain.name]
+    assert domain.default_seeds().startswith(f"{domain.name}:jsonl:")
+    assert domain.default_seeds().endswith(f"seeds/{file}")
+    assert len(items) >= least and all(item.program for item in items)
+    shown = {item.meta["skill"] for item in items}
+    assert shown <= set(domain.skills) and len(shown) >= skills
+    # each has the steps a round asks for (acceptance.hops_min is 2)
+    assert all(len(computing_lines(item.program)) >= 2 for item in items)
+
+
+@needs_sandbox
+def test_each_seed_gives_its_answer_in_the_sandbox_and_passes_the_screen(pack):
+    host, domain, items = pack
+    assert seed_faults(domain, items, make_tool_caller(host)) == []
+
+
+def test_a_question_with_a_seeds_numbers_is_its_copy(pack):
+    _, domain, items = pack
+    for item in items:
+        copied = Question(
+            text=f"Another one. {item.question}",
+            domain=domain.name,
+            hops=2,
+            skill=item.meta["skill"],
+            reference_answer=item.answer,
+            solution_steps=[item.answer],
+            program=item.program,
+        )
+        assert domain.screen(copied) == [REUSED], item.id
+
+
+def test_a_broken_seed_is_named(pack):
+    host, domain, items = pack
+    first = items[0]
+    broken = [
+        first.model_copy(update={"program": None}),
+        first.model_copy(update={"answer": "12345"}),
+        first.model_copy(update={"question": "Solve it."}),
+    ]
+    faults = seed_faults(domain, broken, make_tool_caller(host))
+    assert faults[0] == f"{first.id}: no program"
+    assert faults[1].startswith(f"{first.id}: the program gives ")
+    assert faults[1].endswith("not 12345")
+    assert len(faults) > 2 and all(f.startswith(f"{first.id}: ") for f in faults[2:])
