@@ -18,7 +18,8 @@ A stage whose marker exists with the same input key is skipped; a changed config
 (or a changed upstream result) reruns that stage and those after it. The run stage
 resumes an interrupted run directory instead of starting again, and each evaluation
 an interrupted evaluation folder: the items answered before the kill are not asked
-again; a training killed midway starts again. Every evaluation goes through
+again; a training killed midway goes on from its last checkpoint where the trainer
+writes them (peft: every 10 minutes), else starts again. Every evaluation goes through
 :class:`nanoflux.evaluation.Harness`, as ``nanoflux eval`` does.
 
 Benchmark paths may name a folder of the ``[data]`` table as ``{NAME}``; the variable

@@ -27,6 +27,7 @@ from nanoflux.errors import ConfigError, DataFormatError
 from nanoflux.training import Trainer, TrainOptions, TrainResult
 
 from .chat import IGNORE_INDEX, encode_conversation, ensure_template, validate_messages
+from .checkpoint import CHECKPOINT_SECONDS, Checkpoints, Progress, fingerprint
 from .models import (
     ModelRef,
     load_base_model,
@@ -114,6 +115,10 @@ def learning_rate(step: int, total: int, peak: float) -> float:
 
 class LoraTrainer(Trainer):
     name = "peft"
+
+    def __init__(self, checkpoint_seconds: float = CHECKPOINT_SECONDS):
+        #: how often (seconds of training) the loop writes a checkpoint to resume from
+        self.checkpoint_seconds = checkpoint_seconds
 
     def train(
         self, examples: list[dict[str, Any]], model: str, out_dir: Path, options: TrainOptions
@@ -203,53 +208,23 @@ class LoraTrainer(Trainer):
         (out_dir / "train_config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
 
         optimizer = torch.optim.AdamW(trainable, lr=options.learning_rate, weight_decay=0.0)
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        per_epoch = math.ceil(len(encoded) / options.batch_size)
-        peft_model.train()
-        tokens_seen = 0
-        loss_value = None
-        micro_done = 0
+        checkpoints = Checkpoints(out_dir, fingerprint(config, encoded), self.checkpoint_seconds)
+        progress = checkpoints.restore(peft_model, optimizer) or Progress()
         load_seconds = time.perf_counter() - started
-        loop_started = time.perf_counter()
-        with (out_dir / "train_log.jsonl").open("w", encoding="utf-8") as log:
-            for step, micro_batches in enumerate(steps):
-                rate = learning_rate(step, len(steps), options.learning_rate)
-                for group in optimizer.param_groups:
-                    group["lr"] = rate
-                batches = [
-                    _collate([encoded[i] for i in mb], pad_id, device) for mb in micro_batches
-                ]
-                target_tokens = sum(
-                    int((b["labels"][:, 1:] != IGNORE_INDEX).sum()) for b in batches
-                )
-                step_loss = 0.0
-                step_tokens = 0
-                for batch in batches:
-                    with torch.autocast(device_type="cuda", dtype=dtype, enabled=autocast):
-                        loss = target_loss(peft_model, batch, sliced) / target_tokens
-                    loss.backward()
-                    step_loss += loss.detach().item()
-                    step_tokens += int(batch["attention_mask"].sum())
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, 1.0))
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                tokens_seen += step_tokens
-                micro_done += len(micro_batches)
-                loss_value = step_loss
-                row = {
-                    "step": step + 1,
-                    "epoch": round(micro_done / per_epoch, 4),
-                    "loss": step_loss,
-                    "learning_rate": rate,
-                    "grad_norm": grad_norm,
-                    "tokens": step_tokens,
-                    "target_tokens": target_tokens,
-                    "tokens_seen": tokens_seen,
-                    "seconds": time.perf_counter() - loop_started,
-                }
-                log.write(json.dumps(row) + "\n")
-                log.flush()
-        seconds = time.perf_counter() - loop_started
+        loop = StepLoop(
+            peft_model,
+            optimizer,
+            trainable,
+            encoded,
+            options,
+            pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
+            device=device,
+            dtype=dtype if autocast else None,
+            sliced=sliced,
+        )
+        progress = loop.run(steps, progress, out_dir / "train_log.jsonl", checkpoints)
+        seconds = progress.seconds
+        tokens_seen, loss_value = progress.tokens_seen, progress.loss
 
         adapter_dir = out_dir / "adapter"
         with quiet():
@@ -287,10 +262,93 @@ class LoraTrainer(Trainer):
                 "device": device,
                 "examples_skipped": skipped,
                 "examples_truncated": truncated,
+                "resumed_from_step": progress.resumed_from,
             },
         )
         (out_dir / "train_result.json").write_text(result.model_dump_json(indent=2) + "\n", "utf-8")
+        checkpoints.clear()
         return result
+
+
+class StepLoop:
+    """The optimizer steps of a training, from where ``progress`` stands: each step's
+    row appended to the log, a checkpoint whenever one is due."""
+
+    def __init__(
+        self, model, optimizer, trainable, encoded, options, *, pad_id, device, dtype, sliced
+    ):
+        self.model, self.optimizer, self.trainable = model, optimizer, trainable
+        self.encoded, self.options = encoded, options
+        self.pad_id, self.device, self.dtype, self.sliced = pad_id, device, dtype, sliced
+        self.per_epoch = math.ceil(len(encoded) / options.batch_size)
+
+    def run(self, steps, progress: Progress, log_path: Path, checkpoints: Checkpoints) -> Progress:
+        self.model.train()
+        started = time.perf_counter() - progress.seconds
+        with _log_from(log_path, progress.steps) as log:
+            for step in range(progress.steps, len(steps)):
+                row = self.step(step, steps[step], len(steps), progress)
+                progress.seconds = row["seconds"] = time.perf_counter() - started
+                log.write(json.dumps(row) + "\n")
+                log.flush()
+                if checkpoints.due() and progress.steps < len(steps):
+                    checkpoints.save(self.model, self.optimizer, progress)
+        progress.seconds = time.perf_counter() - started
+        return progress
+
+    def step(self, step: int, micro_batches, total: int, progress: Progress) -> dict[str, Any]:
+        import torch
+
+        rate = learning_rate(step, total, self.options.learning_rate)
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
+        batches = [
+            _collate([self.encoded[i] for i in mb], self.pad_id, self.device)
+            for mb in micro_batches
+        ]
+        target_tokens = sum(int((b["labels"][:, 1:] != IGNORE_INDEX).sum()) for b in batches)
+        step_loss = 0.0
+        step_tokens = 0
+        for batch in batches:
+            with torch.autocast(
+                device_type="cuda", dtype=self.dtype, enabled=self.dtype is not None
+            ):
+                loss = target_loss(self.model, batch, self.sliced) / target_tokens
+            loss.backward()
+            step_loss += loss.detach().item()
+            step_tokens += int(batch["attention_mask"].sum())
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, 1.0))
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        progress.steps = step + 1
+        progress.tokens_seen += step_tokens
+        progress.micro_done += len(micro_batches)
+        progress.loss = step_loss
+        return {
+            "step": step + 1,
+            "epoch": round(progress.micro_done / self.per_epoch, 4),
+            "loss": step_loss,
+            "learning_rate": rate,
+            "grad_norm": grad_norm,
+            "tokens": step_tokens,
+            "target_tokens": target_tokens,
+            "tokens_seen": progress.tokens_seen,
+        }
+
+
+def _log_from(path: Path, steps: int):
+    """The training log opened for appending after its first ``steps`` rows: those the
+    checkpoint holds (a killed training may have logged steps after it, and a last
+    row cut short)."""
+    kept = []
+    if steps and path.is_file():
+        for line in path.read_text("utf-8").splitlines()[:steps]:
+            try:
+                kept.append(json.dumps(json.loads(line)) + "\n")
+            except ValueError:
+                break
+    path.write_text("".join(kept), "utf-8")
+    return path.open("a", encoding="utf-8")
 
 
 def accepts_logits_to_keep(model) -> bool:
