@@ -359,3 +359,60 @@ def test_the_report_command(pipeline_dir):
     )
     assert result.exit_code == 0, result.output
     assert (pipeline_dir / "r.html").is_file() and "report: " in result.stdout
+
+
+def model_row(name, correct, n=20, training=None, warnings=()):
+    from nanoflux.evaluation import wilson_interval
+
+    return {
+        "name": name,
+        "spec": f"hf:default+/runs/p/{name}/adapter" if training else "hf:default",
+        "n": n,
+        "correct": correct,
+        "accuracy": correct / n,
+        "ci95": list(wilson_interval(correct, n)),
+        "validity": {
+            "malformed_share": 0.9 if warnings else 0.05,
+            "truncated_share": 0.1,
+            "identical_share": 0.2,
+            "warnings": list(warnings),
+            "degenerate": bool(warnings),
+        },
+        "training": training,
+    }
+
+
+def test_a_pipeline_s_results_show_validity_beside_accuracy(pipeline_dir):
+    """A tuned model that broke the answer format is flagged in its own row: in
+    results.md, in what `nanoflux report` prints and in the page."""
+    from nanoflux.plugins import PluginHost
+    from nanoflux.report.results import results_markdown
+
+    training = {"examples": 120, "steps": 90, "tokens_seen": 60_000, "seconds": 3000.0}
+    summary = json.loads((pipeline_dir / "pipeline.json").read_text())
+    summary |= {
+        "protocol": {"name": "cot", "max_tokens": 512},
+        "run": {"accepted": 120, "attempts": 900},
+        "compute": {"generation": {"tokens": 5_000_000, "seconds": 32_000.0}},
+        "models": {
+            "base": model_row("base", 5),
+            "tuned": model_row("nanoflux-120", 1, training=training, warnings=["90% no answer"]),
+            "random": model_row("random-120", 6, training=training | {"seconds": 1500.0}),
+        },
+    }
+    summary["comparisons"][0]["title"] = "nanoflux-120 vs base"
+    (pipeline_dir / "pipeline.json").write_text(json.dumps(summary))
+    table = results_markdown(summary)
+    assert "| nanoflux-120 | 5.0% | [0.9%, 23.6%] | 1/20 | 90% | 10% | 20% | " in table
+    assert "DEGENERATE: 90% no answer |" in table
+    assert "| random-120 | 30.0% | [14.5%, 51.9%] | 6/20 | 5% | 10% | 20% | ok |" in table
+    assert "| nanoflux-120 vs base | +20.0% | [+0.0%, +40.0%] | 5 | 1 | 0.219 | 0.1 |" in table
+    assert "| random-120 | 120 examples, 90 steps | 60,000 | 1,500.0 | 1.00x | 0.50x |" in table
+    assert "5,000,000 model tokens, 32,000 s" in table
+
+    result = CliRunner().invoke(make_cli(PluginHost.load), ["report", str(pipeline_dir)])
+    assert result.exit_code == 0, result.output
+    assert table.strip() in result.stdout
+    page = (pipeline_dir / "report.html").read_text()
+    assert "<h2>Results</h2>" in page and "results.png" in page
+    assert "<td>nanoflux-120</td>" in page and "90% no answer" in page
