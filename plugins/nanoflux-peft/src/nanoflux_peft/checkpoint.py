@@ -2,12 +2,13 @@
 
 Every ``every`` seconds of the loop (and never in the middle of a step) the trainer
 writes ``OUT/checkpoint.pt``: the LoRA weights, the optimizer's state, torch's random
-state (dropout), the steps done and the counters of the log. A training started again
-in the same folder on the same inputs (the fingerprint: model, options, the encoded
-examples) loads it and runs the remaining steps, which are the same steps: the batches
-are planned from the seed (:func:`~nanoflux_peft.trainer.plan_batches`). The file is
-written to a temporary name and renamed, so a kill leaves the old one or the new one;
-it is deleted when the training ends. A checkpoint of other inputs is ignored.
+states (dropout, on the CPU and the GPU), the steps done and the counters of the log.
+A training started again in the same folder on the same inputs (the fingerprint:
+model, options, the encoded examples) loads it and runs the remaining steps, which are
+the same steps: the batches are planned from the seed
+(:func:`~nanoflux_peft.trainer.plan_batches`). The file is written to a temporary name
+and renamed, so a kill leaves the old one or the new one; it is deleted when the
+training ends. A checkpoint of other inputs is ignored.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class Checkpoints:
             "lora": get_peft_model_state_dict(model),
             "optimizer": optimizer.state_dict(),
             "rng": torch.get_rng_state(),
+            # dropout on a GPU draws from the GPU's generators
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }
         partial = self.path.with_name(self.path.name + ".partial")
         torch.save(state, partial)
@@ -91,6 +94,8 @@ class Checkpoints:
         set_peft_model_state_dict(model, state["lora"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"])
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         progress = Progress(**state["progress"])
         progress.resumed_from = progress.steps
         return progress
