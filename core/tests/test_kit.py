@@ -132,6 +132,22 @@ def test_the_python_tool_reports_refusals_as_failed_results():
 
 
 @needs_sandbox
+def test_a_python_tool_can_provide_a_modules_functions_without_an_import():
+    # the module's public functions, not its other names; the program's lines as written
+    tool = python_tool("demo", provides="nanoflux.kit.stated")
+    assert "the functions of nanoflux.kit.stated are there" in tool.description
+    value = tool.call({"code": "def solution():\n    return written(20.0)\n"})
+    assert value.ok and value.value == "20", value.error
+    failed = tool.call({"code": "def solution():\n    x = 1\n    return REUSED\n"})
+    assert "NameError" in failed.error and "(program.py line 3)" in failed.error
+    refused = tool.call({"code": "import random\ndef solution():\n    return written(1)\n"})
+    assert refused.error.startswith("refused before running: line 1: imports random")
+    # a function the program defines is its own
+    own = tool.call({"code": "def written(n):\n    return 'mine'\nprint(written(1))"})
+    assert own.value == "mine"
+
+
+@needs_sandbox
 class TestKitPythonTool(JudgeToolContract):
     registered_as = "demo.python"
 

@@ -121,6 +121,14 @@ def test_calls_read_arguments_through_names_and_arithmetic():
     assert second.arguments["height_m"] == pytest.approx(1.7272)
     assert third.arguments["weight_kg"] is UNKNOWN  # reassigned in a loop
     assert third.source == "bmi(crcl, 1.8)"
+    # numbers squared through names beyond any a problem states are not computed
+    # (and each name is folded once: four uses a line, 12 lines, would be 4**12 folds)
+    squares = "x0 = 10 ** 60\n" + "".join(f"x{n + 1} = x{n} * x{n}\n" for n in range(30))
+    (huge,) = calls_in(squares + "bmi(x30, 1.8)", FUNCTIONS)
+    assert huge.arguments["weight_kg"] is UNKNOWN
+    sums = "x0 = 1\n" + "".join(f"x{n + 1} = x{n} + x{n} - x{n} * x{n}\n" for n in range(12))
+    (wide,) = calls_in(sums + "bmi(x12, 1.8)", FUNCTIONS)
+    assert wide.arguments["weight_kg"] == 1
     # a call the signature refuses is the run's to report; a broken program has none
     assert calls_in("bmi(1, 2, 3, 4)", FUNCTIONS) == []
     assert calls_in("def solution(:", FUNCTIONS) == []

@@ -44,8 +44,9 @@ _BUILTINS: dict[str, Callable[..., Any]] = {
     "float": float,
     "int": int,
 }
-_MAX_DEPTH = 32
+_MAX_DEPTH = 64
 _MAX_POWER = 64
+_MAX_BITS = 256
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,9 @@ class _Folder:
     def __init__(self, bindings: dict[str, ast.expr | None], callable_: dict[str, Callable]):
         self.bindings = bindings
         self.callable = callable_
+        # each name's value, folded once: a name used twice in each of many lines would
+        # otherwise be folded exponentially often
+        self.values: dict[str, Any] = {}
 
     def is_literal(self, node: ast.expr, depth: int = 0) -> bool:
         """A number or text written as it is, maybe signed, maybe through a name."""
@@ -184,8 +188,11 @@ class _Folder:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str):
             return node.value
         if isinstance(node, ast.Name):
-            bound = self.bindings.get(node.id)
-            return UNKNOWN if bound is None else self.fold(bound, depth + 1)
+            if node.id not in self.values:
+                self.values[node.id] = UNKNOWN  # while it is folded: a cycle is unknown
+                bound = self.bindings.get(node.id)
+                self.values[node.id] = UNKNOWN if bound is None else self.fold(bound, depth + 1)
+            return self.values[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             value = self.fold(node.operand, depth + 1)
             if isinstance(value, int | float) and not isinstance(value, bool):
@@ -202,7 +209,9 @@ class _Folder:
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
         if not numbers or (isinstance(node.op, ast.Pow) and abs(right) > _MAX_POWER):
             return UNKNOWN
-        return _OPERATORS[type(node.op)](left, right)
+        value = _OPERATORS[type(node.op)](left, right)
+        # names folded into names can square a number 32 times over: no reader states it
+        return UNKNOWN if isinstance(value, int) and value.bit_length() > _MAX_BITS else value
 
     def _call(self, node: ast.Call, depth: int) -> Any:
         if any(isinstance(a, ast.Starred) for a in node.args) or any(

@@ -12,7 +12,9 @@ verification records the reference as unverified, never as confirmed.
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
 from typing import Any
 
 from pydantic import Field
@@ -21,6 +23,7 @@ from ..errors import ToolError
 from ..records import Question, Record
 from ..sandbox import SandboxLimits, program_value
 from ..tools import JudgeTool
+from .calls import public_functions
 from .screen import screen_program
 
 RUNS = 2
@@ -63,13 +66,23 @@ class ProgramArgs(Record):
     )
 
 
-def python_tool(domain: str, *, importable: str = "") -> JudgeTool:
+def python_tool(domain: str, *, importable: str = "", provides: str | None = None) -> JudgeTool:
     """``DOMAIN.python``: run the question's program and report its value.
 
     ``importable`` tells the Attacker (through the tool's description) what a program
     may import besides the standard library, e.g. ``"nanoflux_genomics.sequences"``.
+    ``provides`` names a module whose public functions a program may call without
+    importing them (``nanoflux_medicine.calculators``): the tool imports them before the
+    program's first line, and the program's own imports and names come after it. A 1.5B
+    Attacker left out its import line in 2 of 3 genomics attempts (``bench yield``),
+    each a program that failed for a ``NameError``.
     """
     extra = f"; {importable} is importable" if importable else ""
+    preamble = None
+    if provides:
+        extra += f"; the functions of {provides} are there without an import"
+        names = ", ".join(sorted(public_functions(importlib.import_module(provides))))
+        preamble = f"from {provides} import {names}"
     return JudgeTool(
         id=f"{domain}.python",
         domain=domain,
@@ -80,9 +93,27 @@ def python_tool(domain: str, *, importable: str = "") -> JudgeTool:
             "attribute, or if two runs give different values."
         ),
         args_model=ProgramArgs,
-        function=lambda args: deterministic_value(args.code),
+        function=lambda args: _value_with(preamble, args.code),
         applies_to=_program_of,
     )
+
+
+_LINE = re.compile(r"(program\.py,? line )(\d+)")
+
+
+def _value_with(preamble: str | None, code: str) -> Any:
+    """The program's value, ``preamble`` (one line) run before it; the screen reads the
+    program as written, and an error names the program's own lines."""
+    if not preamble:
+        return deterministic_value(code)
+    problems = screen_program(code)
+    if problems:
+        raise ToolError(f"refused before running: {'; '.join(problems[:5])}")
+    try:
+        return deterministic_value(f"{preamble}\n{code}")
+    except ToolError as exc:
+        shifted = _LINE.sub(lambda m: f"{m[1]}{max(1, int(m[2]) - 1)}", exc.message)
+        raise type(exc)(shifted, hint=exc.hint) from None
 
 
 def _program_of(question: Question) -> dict[str, Any] | None:

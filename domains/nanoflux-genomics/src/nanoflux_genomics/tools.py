@@ -175,7 +175,8 @@ def restriction_sites(args: RestrictionArgs) -> dict:
     return sequences.restriction_sites(args.seq, args.enzymes)
 
 
-python = python_tool("genomics", importable="nanoflux_genomics.sequences, Biopython")
+# the sequence functions need no import: a 1.5B Attacker leaves out import lines
+python = python_tool("genomics", importable="Biopython", provides="nanoflux_genomics.sequences")
 
 
 TOOLS = [

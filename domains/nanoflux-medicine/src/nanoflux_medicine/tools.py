@@ -249,7 +249,8 @@ def safety_screen(args: TextArgs) -> dict:
     return screen(args.text)
 
 
-python = python_tool("medicine", importable="nanoflux_medicine.calculators")
+# the calculators need no import: a 1.5B Attacker leaves out import lines
+python = python_tool("medicine", provides="nanoflux_medicine.calculators")
 
 
 TOOLS = [
