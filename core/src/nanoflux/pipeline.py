@@ -545,10 +545,10 @@ def compute_table(out: Path, trainings: dict[str, TrainResult]) -> dict[str, Any
 
 def _whole_split(folder: Path, result: TrainResult) -> dict[str, Any]:
     """For a training on a random part of its split: the tokens and seconds the whole
-    split would take at the measured rate (the part trained on is the measurement)."""
-    path = folder / DRAWN
-    drawn = load_json(path) if path.is_file() else None
-    if not isinstance(drawn, dict) or drawn.get("seed") is None:
+    split would take for the same epochs at the measured rate (a training cut by
+    max_steps says nothing of that)."""
+    drawn, config = (_object(folder / name) for name in (DRAWN, "train_config.json"))
+    if drawn.get("seed") is None or (config.get("options") or {}).get("max_steps"):
         return {}
     used, whole = len(drawn.get("items") or []), drawn.get("split_items") or 0
     if not used or whole <= used:
@@ -558,6 +558,11 @@ def _whole_split(folder: Path, result: TrainResult) -> dict[str, Any]:
         "tokens_whole_split_estimate": round(result.tokens_seen * whole / used),
         "seconds_whole_split_estimate": result.seconds * whole / used,
     }
+
+
+def _object(path: Path) -> dict[str, Any]:
+    found = load_json(path) if path.is_file() else None
+    return found if isinstance(found, dict) else {}
 
 
 def _train_compute(result: TrainResult) -> dict[str, Any]:
