@@ -422,3 +422,10 @@ def test_eval_runs_hf_base_against_hf_tuned_and_llamacpp(tiny_model, gsm8k, tmp_
     )
     assert llama.exit_code == 0, llama.output
     assert json.loads(llama.stdout)["n"] == 2
+
+
+@pytest.mark.parametrize(("successes", "n"), [(0, 319), (319, 319), (0, 1), (7, 7)])
+def test_a_wilson_interval_at_none_or_all_holds_the_accuracy_exactly(successes, n):
+    low, high = wilson_interval(successes, n)
+    assert low <= successes / n <= high
+    assert (low == 0.0) if successes == 0 else (high == 1.0)
