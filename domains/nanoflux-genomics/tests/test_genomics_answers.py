@@ -12,6 +12,8 @@ from nanoflux_genomics.answers import choice_index
 SAME = [
     ("ACCGGGTTTT", "accgggtttt"),
     ("ACCGGGTTTT", "ACC GGG TTTT"),
+    ("ACCGGGTTTT", "5'-ACCGGGTTTT-3'"),  # a strand written with its ends
+    ("ACCGGUUUU", "5' ACCGGUUUU 3'."),
     ("MAMAPRTEINSTRING", "MAMAPRTEINSTRING*"),
     ("57.1%", "0.571"),  # 57.1 per hundred
     ("57.1", "57.14"),  # same to the reference's one decimal
@@ -20,6 +22,7 @@ SAME = [
 ]
 DIFFERENT = [
     ("ACCGGGTTTT", "ACCGGGTTTA"),
+    ("ACCGGGTTTT", "5'-ACCGGGTTTA-3'"),
     ("57.1", "42.9"),
     ("7", "8"),
     ("57.1", "0.571"),  # without a % sign a bare 57.1 is not a fraction

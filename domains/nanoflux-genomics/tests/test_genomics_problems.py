@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 from nanoflux_genomics import GenomicsDomain
-from nanoflux_genomics.sequences import dna, gene, hamming, mutant, translate
+from nanoflux_genomics.sequences import (
+    dna,
+    gene,
+    hamming,
+    melting_temp,
+    mutant,
+    translate,
+    wallace_tm,
+)
 
 from nanoflux.records import Question
 
@@ -32,6 +40,14 @@ def test_the_generators_are_functions_of_their_arguments_alone():
     for bad in (lambda: dna(seed=-1, length=5), lambda: dna(seed=1, length=301)):
         with pytest.raises(ValueError, match="must be a whole number"):
             bad()
+
+
+def test_the_wallace_rule_by_hand_is_biopythons():
+    # Wallace et al. 1979: 2 per A or T, 4 per G or C; 16-mers as the seeds use them
+    assert wallace_tm("AAAATTTTGGGGCCCC") == 2 * 8 + 4 * 8 == 48
+    for seed in range(30):
+        primer = dna(seed=seed, length=16)
+        assert wallace_tm(primer) == melting_temp(primer, "wallace")["tm_celsius"]
 
 
 GC = (

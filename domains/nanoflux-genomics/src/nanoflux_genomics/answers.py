@@ -14,8 +14,16 @@ _SEQUENCE = re.compile(r"^[ACGTURYSWKMBDHVN*\-]+$")
 _PROTEIN = re.compile(r"^[ACDEFGHIKLMNPQRSTVWYX*]+$")
 
 
+# a strand's ends as written around it: 5'-ATG...-3', 5' ATG 3', (5')ATG(3')
+_ENDS = re.compile(r"^\(?5['′]\)?-?|-?\(?3['′]\)?$")
+
+
+def _unlabelled(text: str) -> str:
+    return _ENDS.sub("", re.sub(r"\s", "", str(text)).upper().rstrip("."))
+
+
 def is_sequence(text: str) -> bool:
-    s = re.sub(r"\s", "", str(text)).upper()
+    s = _unlabelled(text)
     return (
         len(s) >= 3
         and bool(_SEQUENCE.match(s) or _PROTEIN.match(s))
@@ -24,7 +32,7 @@ def is_sequence(text: str) -> bool:
 
 
 def sequence_key(text: str) -> str:
-    return re.sub(r"[\s\-]", "", str(text)).upper().removeprefix("5'").rstrip("*")
+    return _unlabelled(text).replace("-", "").rstrip("*")
 
 
 def same_answer(reference: str, candidate: str, choices: Sequence[str] | None = None) -> bool:

@@ -252,6 +252,13 @@ def melting_temp(seq: str, method: str = "nearest_neighbor", na_mm: float = 50.0
     return {"tm_celsius": round(float(tm), 2), "method": described}
 
 
+def wallace_tm(seq: str) -> int:
+    """The melting temperature in °C by the Wallace rule, 2(A+T) + 4(G+C) (Wallace et al.
+    1979; for primers of about 14 to 20 nt): a value a reader computes by hand."""
+    counts = Counter(clean(seq))
+    return 2 * (counts["A"] + counts["T"] + counts["U"]) + 4 * (counts["G"] + counts["C"])
+
+
 def restriction_sites(seq: str, enzymes: list[str]) -> dict[str, dict]:
     """Where each REBASE enzyme cuts a linear sequence: 1-based positions of the first
     base after each cut on the top strand (Biopython's convention)."""
