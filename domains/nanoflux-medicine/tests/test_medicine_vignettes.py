@@ -69,3 +69,27 @@ def test_the_example_is_code_first_and_passes_the_screen():
     assert DOMAIN.program_tool == "medicine.python"
     assert DOMAIN.screen(question) == []
     assert len(computing_lines(question.program)) == 2
+
+
+def test_a_named_formula_is_computed_by_its_calculator():
+    # seen from the 1.5B Attacker: a seed's 18 mg/dL per mmol/L changed to 19, in the text
+    # and in the program, which the blind solve could then agree with
+    text = (
+        "A 59-year-old woman's fasting glucose is 245 mg/dL. Converting with 19 mg/dL per "
+        "mmol/L, by how many mmol/L is it above 7.0 mmol/L? Round to one decimal."
+    )
+    by_hand = "def solution():\n    glucose = 245 / 19\n    return round(glucose - 7.0, 1)\n"
+    (problem,) = DOMAIN.screen(vignette(text, by_hand, "5.9"))
+    assert problem == (
+        "the problem names what convert() computes: the program must call convert(), "
+        "the pack's calculator, not work it out by hand"
+    )
+    calculated = by_hand.replace("245 / 19", "convert(245, 'mg/dL', 'mmol/L', 'glucose')")
+    assert DOMAIN.screen(vignette(text, calculated, "6.6")) == []
+    cockcroft = (
+        "A 70-year-old man weighs 80 kg; creatinine 1.6 mg/dL. His clearance by "
+        "Cockcroft-Gault, (140 - age) x weight / (72 x creatinine), in mL/min, to the nearest "
+        "whole number?"
+    )
+    formula = "def solution():\n    value = (140 - 70) * 80 / (72 * 1.6)\n    return round(value)\n"
+    assert "must call cockcroft_gault()" in DOMAIN.screen(vignette(cockcroft, formula, "49"))[0]

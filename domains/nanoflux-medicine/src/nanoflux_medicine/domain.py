@@ -13,7 +13,7 @@ from nanoflux.tools import JudgeTool
 
 from .answers import same_answer
 from .loaders import LOADERS
-from .screen import SCREEN, seeds_path
+from .screen import screen, seeds_path
 from .tools import TOOLS, Calculation
 
 SKILLS = (
@@ -50,9 +50,10 @@ class MedicineDomain(Domain):
         return same_answer(reference, candidate, choices)
 
     def screen(self, question: Question) -> list[str]:
-        """Calculator arguments stated and plausible, numbers stated, the answer rounded,
-        not a seed's numbers (:mod:`.screen`)."""
-        return SCREEN(question)
+        """A named formula computed by its calculator, calculator arguments stated and
+        plausible, numbers stated, the answer rounded, not a seed's numbers
+        (:mod:`.screen`)."""
+        return screen(question)
 
     def verify(self, question: Question, call_tool: ToolCaller) -> Verification:
         """Recompute the calculations the question asks for by name from the inputs it

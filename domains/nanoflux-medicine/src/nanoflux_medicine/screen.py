@@ -1,6 +1,10 @@
 """The free screen of a code-first clinical vignette, before any model answers it: the
 kit's (:class:`~nanoflux.kit.CodeFirstScreen`), with what medicine knows.
 
+A formula the vignette names is computed by the pack's calculator, not by hand: told to
+change every number of a seed, the 1.5B Attacker changed glucose's 18 mg/dL per mmol/L
+to 19, in the text and in its program alike. With the calculator, a constant changed in
+the text makes the Judge's solve disagree with the program instead of agreeing with it.
 Every calculator argument is a value the vignette states (its sex and formula in words)
 and lies in a range a patient can have: a 1.5B Attacker asked for the BMI of "a 70 kg
 person" with ``height_m=1.75``, a height it never stated. The program's other numbers
@@ -10,9 +14,11 @@ numbers are not those of a seed vignette.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
-from nanoflux.kit import READER_CONSTANTS, CodeFirstScreen, public_functions
+from nanoflux.kit import READER_CONSTANTS, CodeFirstScreen, calls_in, public_functions
+from nanoflux.records import Question
 
 from . import calculators
 
@@ -62,3 +68,36 @@ SCREEN = CodeFirstScreen(
     seeds=seeds_path(),
     exact="the question must say how to round, and the program round it so",
 )
+
+#: what a vignette names (lower case), and the calculator that computes it
+NAMED = {
+    r"cockcroft": "cockcroft_gault",
+    r"ckd-epi|\begfr\b": "egfr_ckd_epi_2021",
+    r"body[- ]mass index|\bbmi\b": "bmi",
+    r"mosteller": "bsa_mosteller",
+    r"anion gap": "anion_gap",
+    r"corrected calcium|albumin-corrected": "corrected_calcium",
+    r"mean arterial pressure": "mean_arterial_pressure",
+    r"\bqtc\b|bazett|fridericia|hodges": "qtc",
+    # a value given in mass units and asked in molar ones, or the reverse
+    r"mg/dl.*(?:mmol/l|[µμu]mol/l)|(?:mmol/l|[µμu]mol/l).*mg/dl": "convert",
+}
+
+
+def screen(question: Question) -> list[str]:
+    """A named formula computed without its calculator, then the kit's screen."""
+    called = {call.function for call in calls_in(question.program or "", SCREEN.functions)}
+    text = question.text.lower()
+    unused = [
+        name
+        for pattern, name in NAMED.items()
+        if question.program and name not in called and re.search(pattern, text, re.S)
+    ]
+    return [
+        *(
+            f"the problem names what {name}() computes: the program must call {name}(), "
+            "the pack's calculator, not work it out by hand"
+            for name in dict.fromkeys(unused)
+        ),
+        *SCREEN(question),
+    ]
