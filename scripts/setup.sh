@@ -35,6 +35,7 @@ packages=(plugins/*/ domains/*/)
 stamp_now="$(cat scripts/setup.sh core/pyproject.toml "${packages[@]/%//pyproject.toml}" 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ -f "$VENV/.setup-stamp" ] && [ "$(cat "$VENV/.setup-stamp")" = "$stamp_now" ]; then
     "$VENV/bin/nanoflux" models pull "${ROSTER[@]}" >/dev/null
+    "$VENV/bin/python" -m nanoflux_llamacpp.server_binary build >/dev/null
     echo "setup: up to date (run .venv/bin/nanoflux doctor to check every part again)"
     exit 0
 fi
@@ -95,6 +96,13 @@ for package in "${packages[@]}"; do
 done
 # llama-cpp-python is already satisfied at the pinned version, so nothing rebuilds it
 "${PIP[@]}" install -e "core[dev,report,hf]" "${editable[@]}"
+
+# llama.cpp's own server, for llamacpp-server: (continuous batching, so lanes decode
+# together). Compiled from the same version's sdist against the libraries the wheel
+# installed: only the server's ~20 files, no ggml code, so no CPU flags at all (about
+# 3 minutes on 2 cores, once). Cached in ~/.cache/nanoflux/llama-server (or
+# NANOFLUX_SERVER_CACHE) by version, the wheel's flags, the recipe, python and machine.
+"$VENV/bin/python" -m nanoflux_llamacpp.server_binary build
 
 "$VENV/bin/nanoflux" models pull "${ROSTER[@]}"
 echo "setup: checking every part (nanoflux doctor)"

@@ -4,11 +4,22 @@ A real run (real models, real tools, the real embedder) in a temporary directory
 offline. The novelty store is the in-memory one, so the bench neither reads nor adds to
 the user's store; everything else is what ``nanoflux run`` does with its defaults.
 
+Throughput and acceptance are reported apart: ``rounds_per_hour`` (how fast rounds are
+played) and ``tokens_per_second`` per role (what each role got out of the machine, over
+the run's wall time, and inside its own calls) beside ``accepted_per_hour``.
+
 Options: ``rounds`` (default 12), ``seed`` (0), ``domain`` (math), ``keep`` (a directory
-for the run, kept afterwards; default a temporary one), and any dotted
+for the run, kept afterwards; default a temporary one), ``lanes`` (rounds in flight),
+``backend`` (a backend prefix to run the roster's ``llamacpp:`` models through instead,
+e.g. ``llamacpp-server``, which decodes the lanes' calls together), and any dotted
 configuration key prefixed with ``config.`` (``--option config.rounds.harder=false``,
 ``--option config.rounds.seeds=math:gsm8k:train.jsonl``), so each feature of a round can
 be measured on and off with the same budget and seed.
+
+``lanes`` and ``backend`` take comma-separated lists for a sweep: one run per position,
+back to back with the same seed and rounds (a single value applies to every run), e.g.
+``-o lanes=1,4 -o backend=llamacpp,llamacpp-server``. A sweep prints ``runs`` (each run's
+report) and ``compare`` (their headline figures side by side).
 """
 
 from __future__ import annotations
@@ -20,8 +31,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig, load_config
+from ..config import DEFAULT_MODEL, RunConfig, load_config
+from ..errors import UsageError
 from ..hookspecs import hookimpl
+from ..records import ROLES
+
+#: options that take a comma-separated list, one run per position
+SWEPT = ("lanes", "backend")
+COMPARED = ("lanes", "backend", "rounds_per_hour", "accepted_per_hour", "accepted", "wall_s")
 
 
 def _value(text: str) -> Any:
@@ -41,16 +58,70 @@ def yield_config(options: dict[str, str], out: Path) -> RunConfig:
         "budget.max_rounds": rounds,
         "novelty.store": "memory",
     }
+    if "lanes" in options:
+        overrides["lanes"] = int(options["lanes"])
     for key, text in options.items():
         if key.startswith("config."):
             overrides[key.removeprefix("config.")] = _value(text)
     # the run's own override path, so a bench option means what a run option means
     config = load_config(None, overrides, check_out=False)
     # a fixed budget of rounds: patience, which an override cannot unset, must not stop it
-    return config.model_copy(update={"budget": config.budget.model_copy(update={"patience": None})})
+    budget = config.budget.model_copy(update={"patience": None})
+    return with_backend(config.model_copy(update={"budget": budget}), options.get("backend"))
 
 
-def yield_benchmark(options: dict[str, str]) -> dict[str, Any]:
+def with_backend(config: RunConfig, prefix: str | None) -> RunConfig:
+    """The roster's models (specs with the default model's prefix) through ``prefix``."""
+    if not prefix:
+        return config
+    default = DEFAULT_MODEL.partition(":")[0]
+    update = {}
+    for role in ROLES:
+        model = getattr(config, role)
+        used, _, rest = model.spec.partition(":")
+        if used == default:
+            update[role] = model.model_copy(update={"spec": f"{prefix}:{rest}"})
+    return config.model_copy(update=update)
+
+
+def sweep(options: dict[str, str]) -> list[dict[str, str]]:
+    """One options dict per run: the swept options' lists zipped, a single value shared."""
+    lists = {k: [v.strip() for v in options[k].split(",")] for k in SWEPT if k in options}
+    runs = max((len(values) for values in lists.values()), default=1)
+    for key, values in lists.items():
+        if len(values) not in (1, runs):
+            shown = " ".join(f"-o {k}={options[k]}" for k in lists)
+            raise UsageError(
+                f"bench yield: {shown}: {key} lists {len(values)} values for {runs} runs",
+                hint="give each swept option one value, or as many as the longest list",
+            )
+    return [
+        {**options, **{k: values[i % len(values)] for k, values in lists.items()}}
+        for i in range(runs)
+    ]
+
+
+def throughput(stats: dict[str, Any], rounds: int, wall: float) -> dict[str, Any]:
+    """Rounds per hour, and each role's tokens per second: over the run's wall time (its
+    share of what the machine produced) and inside its own calls (the speed a call saw;
+    calls in flight together each see less of the machine)."""
+    per_role = {}
+    for role, usage in stats["usage"].items():
+        seconds = usage["seconds"]
+        per_role[role] = {
+            "generated": round(usage["completion_tokens"] / wall, 2) if wall else 0.0,
+            "prompt": round(usage["prompt_tokens"] / wall, 2) if wall else 0.0,
+            "generated_in_calls": round(usage["completion_tokens"] / seconds, 2)
+            if seconds
+            else 0.0,
+        }
+    return {
+        "rounds_per_hour": round(rounds / wall * 3600, 2) if wall else 0.0,
+        "tokens_per_second": per_role,
+    }
+
+
+def yield_run(options: dict[str, str]) -> dict[str, Any]:
     from ..engine import run
     from ..plugins import PluginHost
 
@@ -66,7 +137,6 @@ def yield_benchmark(options: dict[str, str]) -> dict[str, Any]:
             for line in (result.out_dir / "candidates.jsonl").read_text("utf-8").splitlines()
         ]
     stats = result.stats
-    usage = stats["usage"]
     rounds = max(len({c["round"] for c in candidates}), 1)
     turns = Counter(c.get("turn", "attack") for c in candidates)
     accepted_turns = Counter(
@@ -77,17 +147,37 @@ def yield_benchmark(options: dict[str, str]) -> dict[str, Any]:
         "attempts": result.attempts,
         "accepted": result.accepted,
         "accepted_per_hour": round(result.accepted / wall * 3600, 2) if wall else 0.0,
+        **throughput(stats, rounds, wall),
         "accepted_per_million_tokens": stats["accepted_per_million_tokens"],
         "acceptance_rate": round(result.accepted / rounds, 4),
         "acceptance_rate_per_attempt": stats["acceptance_rate"],
         "rejections": stats["rejections"],
         "attempts_by_turn": dict(turns),
         "accepted_by_turn": dict(accepted_turns),
-        "seconds_per_round": {role: round(u["seconds"] / rounds, 2) for role, u in usage.items()},
+        "seconds_per_round": {
+            role: round(u["seconds"] / rounds, 2) for role, u in stats["usage"].items()
+        },
         "tokens": stats["total_tokens"],
         "wall_s": round(wall, 1),
-        "models": {role: getattr(config, role).spec for role in ("attacker", "defender", "judge")},
+        "lanes": config.lanes,
+        "backend": options.get("backend") or DEFAULT_MODEL.partition(":")[0],
+        "models": {role: getattr(config, role).spec for role in ROLES},
         "options": {k: v for k, v in sorted(options.items())},
+    }
+
+
+def yield_benchmark(options: dict[str, str]) -> dict[str, Any]:
+    runs = sweep(options)
+    if len(runs) == 1:
+        return yield_run(runs[0])
+    reports = []
+    for i, run_options in enumerate(runs):
+        if run_options.get("keep"):  # each run of a sweep in a folder of its own
+            run_options = {**run_options, "keep": str(Path(run_options["keep"]) / f"run-{i}")}
+        reports.append(yield_run(run_options))
+    return {
+        "runs": reports,
+        "compare": {key: [report[key] for report in reports] for key in COMPARED},
     }
 
 
@@ -96,5 +186,6 @@ def register_benchmarks(register):
     register(
         "yield",
         yield_benchmark,
-        description="accepted examples per hour and per token of the default roster, offline",
+        description="accepted examples per hour and per token of the default roster, offline; "
+        "rounds per hour and tokens per second per role; -o lanes=1,4 sweeps",
     )

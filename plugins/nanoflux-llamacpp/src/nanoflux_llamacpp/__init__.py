@@ -40,6 +40,12 @@ def overhead_benchmark(options):
     return run(options)
 
 
+def batching_benchmark(options):
+    from .batching_bench import batching_benchmark as run
+
+    return run(options)
+
+
 def grammar_benchmark(options):
     from .bench import grammar_benchmark as run
 
@@ -67,6 +73,12 @@ def register_benchmarks(register):
         "backend",
         overhead_benchmark,
         description="overhead_ratio: structured calls through the plugin vs bare llama-cpp-python",
+    )
+    register(
+        "batching",
+        batching_benchmark,
+        description="the same Attacker-sized completions in process and through llama-server "
+        "at parallel 1/2/4",
     )
     register(
         "grammar",

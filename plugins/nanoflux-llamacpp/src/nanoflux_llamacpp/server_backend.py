@@ -3,21 +3,20 @@
 One llama-server per model file and load options (:mod:`.server`) decodes ``parallel``
 sequences together (continuous batching), so ``max_concurrency = parallel`` lets the
 engine's lanes compute at once instead of queueing on one context. Requests are the
-body :meth:`LlamaBackend.call_arguments` builds for llama-cpp-python, sent to
-llama-server's OpenAI-compatible ``/v1/chat/completions``, and replies are read by the
-same code: only the transport differs, and one field. llama-server would turn a
-``response_format`` schema into a grammar of its own, which lets the model indent
-(``{\n    "answer": 2\n}`` took 15 tokens where the in-process reply took 7); the
-request carries instead the grammar llama-cpp-python compiles from that schema, so
-both backends constrain a reply alike. A server that ends is a
+body :meth:`LlamaBackend.call_arguments` builds for llama-cpp-python, which llama-server's
+OpenAI-compatible ``/v1/chat/completions`` takes as it is, and replies are read by the
+same code: only the transport differs. For a ``response_format`` schema the server
+builds its grammar with llama.cpp's own converter, which keeps control characters out
+of JSON strings but lets the model indent (``{\n    "answer": 2\n}``: a few tokens more
+per object than llama-cpp-python's compact grammar). Its raw ``grammar`` field is no
+way around that: llama-cpp-python's grammar lets a string run on through newlines, and
+SmolLM2 wrote prose inside ``"final_answer"`` until the token limit. A server that ends is a
 :class:`~.server.ServerCrashed` naming its exit status or signal and its last line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import time
 import weakref
 from typing import Any
@@ -48,13 +47,6 @@ class LlamaServerBackend(LlamaBackend):
     def server(self) -> server.LlamaServer | None:
         """The server process this backend talks to (shared); None once closed."""
         return self._server
-
-    def call_arguments(self, request: CompletionRequest) -> dict[str, Any]:
-        arguments = super().call_arguments(request)
-        response_format = arguments.pop("response_format", None)
-        if response_format is not None:
-            arguments["grammar"] = schema_grammar(json.dumps(response_format["schema"]))
-        return arguments
 
     def _client(self) -> httpx.AsyncClient:
         """One connection pool per event loop (an httpx client belongs to its loop)."""
@@ -127,18 +119,6 @@ class LlamaServerBackend(LlamaBackend):
         if self._server is not None:
             described["server"] = self._server.describe()
         return described
-
-
-@functools.lru_cache(maxsize=64)
-def schema_grammar(schema: str) -> str:
-    """The GBNF llama-cpp-python builds for a ``json_object`` schema, its fallback included
-    (any JSON object, for a schema the converter cannot take)."""
-    from llama_cpp import llama_grammar
-
-    try:
-        return llama_grammar.json_schema_to_gbnf(schema)
-    except Exception:  # llama-cpp-python catches everything here too, and falls back
-        return llama_grammar.JSON_GBNF
 
 
 def open_server_backend(spec: ModelSpec) -> LlamaServerBackend:

@@ -222,7 +222,7 @@ def build_server(say: Callable[[str], None] = print) -> ServerBinary:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nanoflux-llama-server-") as scratch:
         work = Path(scratch)
-        say(f"llama-server: building against {prefix / 'lib'} (log: {log})")
+        say(f"llama-server: building it once against {prefix / 'lib'}, about 3 minutes on 2 cores")
         sdist = fetch_sdist(record["llama_cpp_python"], work, log)
         binary = compile_server(extract_sources(sdist, work / "src"), prefix, work / "build", log)
         shutil.copy2(binary, partial / NAME)
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "path":
             print(require().path)
         elif found is None or args.force:
-            build_server()
+            build_server(say=lambda line: print(line, file=sys.stderr, flush=True))
         else:
             print(f"llama-server: cached ({found.path})")
     except NanofluxError as exc:
