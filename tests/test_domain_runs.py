@@ -366,7 +366,7 @@ def test_genomics_the_repair_turn_quotes_the_sequence_to_paste(tmp_path, monkeyp
     def pastes_when_told(request):
         if attacking(request):
             asked.append(request.messages[-1].content)
-            told = FOLLOW_UP_MARK in asked[-1] and f"It is {built}" in asked[-1]
+            told = FOLLOW_UP_MARK in asked[-1] and f"must show {built}" in asked[-1]
             return program_reply(question["text"] if told else guessed, question["program"])
         return original(request)
 
@@ -376,6 +376,6 @@ def test_genomics_the_repair_turn_quotes_the_sequence_to_paste(tmp_path, monkeyp
     first, repair = (json.loads(line) for line in lines)
     assert first["reason"] == "ill_posed" and first["answer"] is None
     (problem,) = first["findings"]["problems"]
-    assert problem.startswith("the problem does not show what dna(seed=50, length=20) builds")
+    assert problem.startswith(f"the problem must show {built}, which dna(seed=50, length=20)")
     assert repair["turn"] == "repair" and repair["decision"] == "accepted", repair
     assert built in repair["question"]["text"]

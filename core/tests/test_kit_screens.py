@@ -176,8 +176,8 @@ def test_what_a_generator_builds_must_be_shown_verbatim():
     built = dna(17, 12)
     (problem,) = unshown_problems("How many G in ACGT?", program, {"dna": dna})
     assert problem == (
-        f"the problem does not show what dna(seed=17, length=12) builds. It is {built}: "
-        "write it in the problem exactly like that"
+        f"the problem must show {built}, which dna(seed=17, length=12) builds: write it "
+        "there letter for letter, in place of what you wrote for it"
     )
     spaced = " ".join([built[:6], built[6:].lower()])
     assert unshown_problems(f"How many G in 5'-{spaced}-3'?", program, {"dna": dna}) == []
@@ -249,6 +249,6 @@ def test_a_code_first_screen_composes_what_a_domain_declares(tmp_path):
         "line 2: bmi() takes height_m=1.9, which the problem does not state",
     ]
     (unshown, uneven) = screened("81 kg, 1.9 m", program.replace("1.8", "1.9"), "2.25")
-    assert unshown.startswith("the problem does not show what dna(seed=3, length=8) builds")
+    assert unshown.startswith(f"the problem must show {built}, which dna(seed=3, length=8)")
     assert uneven.endswith("does not come out even: round it")
     assert screened("Anything", None, "-2.2222") == []

@@ -64,8 +64,8 @@ def test_a_sequence_the_problem_does_not_show_is_quoted_to_paste():
     # the old prompt's example sequence, parroted: not what the program builds
     (shown,) = DOMAIN.screen(problem("What is the GC content of ATGGCCATT, in %?", program))
     assert shown == (
-        "the problem does not show what dna(seed=4321, length=20) builds. It is "
-        f"{built}: write it in the problem exactly like that"
+        f"the problem must show {built}, which dna(seed=4321, length=20) builds: write it "
+        "there letter for letter, in place of what you wrote for it"
     )
     pasted = f"What is the GC content of 5'-{built}-3', as a percentage to one decimal?"
     assert DOMAIN.screen(problem(pasted, program, "45")) == []

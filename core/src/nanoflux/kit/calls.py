@@ -314,7 +314,7 @@ def unshown_problems(
             continue
         if "".join(value.split()).upper() not in squeezed:
             problems.append(
-                f"the problem does not show what {call.source} builds. It is {value}: "
-                "write it in the problem exactly like that"
+                f"the problem must show {value}, which {call.source} builds: write it "
+                "there letter for letter, in place of what you wrote for it"
             )
     return problems
