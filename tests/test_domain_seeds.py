@@ -42,8 +42,12 @@ def test_each_seed_gives_its_answer_in_the_sandbox_and_passes_the_screen(pack):
     assert seed_faults(domain, items, make_tool_caller(host)) == []
 
 
-def test_a_question_with_a_seeds_numbers_is_its_copy(pack):
+def test_a_question_with_a_seeds_numbers_is_its_copy_but_in_genomics(pack):
+    """Medicine: a seed's numbers are its copy. Genomics: a problem may keep a seed's
+    generator calls and ask something new about its sequences (the copy check of the
+    round still rejects the seed's own text)."""
     _, domain, items = pack
+    expected = [REUSED] if domain.name == "medicine" else []
     for item in items:
         copied = Question(
             text=f"Another one. {item.question}",
@@ -54,7 +58,7 @@ def test_a_question_with_a_seeds_numbers_is_its_copy(pack):
             solution_steps=[item.answer],
             program=item.program,
         )
-        assert domain.screen(copied) == [REUSED], item.id
+        assert domain.screen(copied) == expected, item.id
 
 
 def test_a_broken_seed_is_named(pack):

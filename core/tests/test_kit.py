@@ -142,6 +142,12 @@ def test_a_python_tool_can_provide_a_modules_functions_without_an_import():
     assert "NameError" in failed.error and "(program.py line 3)" in failed.error
     refused = tool.call({"code": "import random\ndef solution():\n    return written(1)\n"})
     assert refused.error.startswith("refused before running: line 1: imports random")
+    # a result named as the function it comes from is said in words, before any run
+    shadowed = tool.call({"code": "def solution():\n    written = written(2)\n    return 1\n"})
+    assert shadowed.error == (
+        "refused before running: line 2: the program names a result written, the name of "
+        "the function written() it calls: give the result another name"
+    )
     # a function the program defines is its own
     own = tool.call({"code": "def written(n):\n    return 'mine'\nprint(written(1))"})
     assert own.value == "mine"

@@ -12,6 +12,7 @@ verification records the reference as unverified, never as confirmed.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import re
@@ -106,7 +107,7 @@ def _value_with(preamble: str | None, code: str) -> Any:
     program as written, and an error names the program's own lines."""
     if not preamble:
         return deterministic_value(code)
-    problems = screen_program(code)
+    problems = screen_program(code) or _shadowed(code, preamble)
     if problems:
         raise ToolError(f"refused before running: {'; '.join(problems[:5])}")
     try:
@@ -114,6 +115,26 @@ def _value_with(preamble: str | None, code: str) -> Any:
     except ToolError as exc:
         shifted = _LINE.sub(lambda m: f"{m[1]}{max(1, int(m[2]) - 1)}", exc.message)
         raise type(exc)(shifted, hint=exc.hint) from None
+
+
+def _shadowed(code: str, preamble: str) -> list[str]:
+    """A provided function whose name the program gives to a result inside a function
+    (``wallace_tm = wallace_tm(seq)``): the call then fails before it runs. Said in these
+    words, not as Python's UnboundLocalError, which the 1.5B Attacker repaired into the
+    same mistake in 2 of 2 repairs."""
+    provided = {name.strip() for name in preamble.split(" import ", 1)[1].split(",")}
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []  # the run says what is wrong with it
+    return [
+        f"line {node.lineno}: the program names a result {node.id}, the name of the "
+        f"function {node.id}() it calls: give the result another name"
+        for function in ast.walk(tree)
+        if isinstance(function, ast.FunctionDef)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in provided
+    ]
 
 
 def _program_of(question: Question) -> dict[str, Any] | None:

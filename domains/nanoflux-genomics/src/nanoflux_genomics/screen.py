@@ -5,7 +5,9 @@ The program builds its sequences with ``dna(seed=17, length=24)`` and its kin, a
 problem must show each one verbatim: the repair turn quotes the sequence to paste, which
 a 1.5B model copies where it could not have typed it. A sequence the program types must
 be short (a primer, a site) and shown too; lengths stay what a reader works through by
-hand; the numbers are not those of a seed problem.
+hand. A problem may keep a seed's generator calls and ask something new about the
+sequences the seed shows: the one way a 1.5B Attacker shows a sequence right the first
+time is by copying it.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ def seeds_path() -> str:
 SCREEN = CodeFirstScreen(
     functions={k: f for k, f in public_functions(sequences).items() if k != "clean"},
     ranges=RANGES,
+    # no seeds: a problem may keep a seed's generator calls (the sequences its problem
+    # shows, which the Attacker can copy) and ask something new about them
     generators=GENERATORS,
-    seeds=seeds_path(),
     exact="the question must say how to round, and the program round it so",
 )
 
