@@ -148,6 +148,8 @@ def test_a_python_tool_can_provide_a_modules_functions_without_an_import():
         "refused before running: line 2: the program names a result written, the name of "
         "the function written() it calls: give the result another name"
     )
+    # a provided name given to a result it does not call is only a name
+    assert tool.call({"code": "def solution():\n    written = 2\n    return written\n"}).ok
     # a function the program defines is its own
     own = tool.call({"code": "def written(n):\n    return 'mine'\nprint(written(1))"})
     assert own.value == "mine"

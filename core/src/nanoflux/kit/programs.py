@@ -127,14 +127,21 @@ def _shadowed(code: str, preamble: str) -> list[str]:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return []  # the run says what is wrong with it
-    return [
-        f"line {node.lineno}: the program names a result {node.id}, the name of the "
-        f"function {node.id}() it calls: give the result another name"
-        for function in ast.walk(tree)
-        if isinstance(function, ast.FunctionDef)
-        for node in ast.walk(function)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in provided
-    ]
+    problems = []
+    for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        nodes = list(ast.walk(function))
+        called = {
+            n.func.id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        }
+        problems += [
+            f"line {node.lineno}: the program names a result {node.id}, the name of the "
+            f"function {node.id}() it calls: give the result another name"
+            for node in nodes
+            if isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Store)
+            and node.id in provided & called
+        ]
+    return problems
 
 
 def _program_of(question: Question) -> dict[str, Any] | None:
