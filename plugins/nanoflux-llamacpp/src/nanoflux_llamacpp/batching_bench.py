@@ -25,13 +25,22 @@ from pathlib import Path
 from typing import Any
 
 from nanoflux.backends import Backend, CompletionRequest, ModelSpec
-from nanoflux.engine.programs import PROGRAM_REPLY_FORMAT
 from nanoflux.errors import UsageError
 from nanoflux.machine import available_cpus
 from nanoflux.records import ChatMessage
 
 from .backend import open_backend
 from .server_backend import open_server_backend
+
+#: the reply form a code-first Attacker is asked for (engine-internal; restated here so
+#: the bench's requests are Attacker-sized without importing outside the public API)
+PROGRAM_REPLY_FORMAT = """Reply in exactly this form, no comments in the code, nothing after it:
+Problem: <the problem>
+```python
+def solution():
+    <one line per calculation step>
+    return <the last result>
+```"""
 
 BRIEF = """Write one new math word problem that a weaker student model will get wrong, and a \
 Python program that solves it. (Request {i}.)
@@ -129,6 +138,7 @@ def summary(backend: Backend, batches: list[dict[str, Any]]) -> dict[str, Any]:
         "generated_tokens_per_s": round(generated / wall, 2),
         "truncated": sum(b["truncated"] for b in batches),
         "batch_wall_s": [round(b["wall_s"], 2) for b in batches],
+        "batch_loadavg_before": [round(b["load"], 2) for b in batches],
     }
 
 
@@ -159,8 +169,9 @@ async def measure(options: dict[str, str]) -> dict[str, Any]:
         for rep in range(repeats):
             turn = settings[rep % len(settings) :] + settings[: rep % len(settings)]
             for setting in turn:
+                load = os.getloadavg()[0]  # what else ran: the figures mean little when high
                 batch = await answer_batch(backends[setting], requests[rep * n : rep * n + n])
-                batches[setting].append({**batch, "completions": n})
+                batches[setting].append({**batch, "completions": n, "load": load})
     finally:
         for backend in backends.values():
             await backend.aclose()
