@@ -15,7 +15,11 @@
   :func:`reused_numbers_problems` (the numbers of an example it was shown),
   :func:`argument_problems` (what a call of the pack's functions takes: stated, and in
   range) and :func:`unshown_problems` (what a generator builds is shown in the problem);
-* :func:`seed_faults` says which of a pack's seed problems are unfit to show.
+* :func:`seed_faults` says which of a pack's seed problems are unfit to show;
+* :func:`arithmetic_tool` makes a pack's ``DOMAIN.arithmetic`` judge tool: each
+  calculation a worked solution writes must hold (:func:`arithmetic_slips`), since an
+  example teaches its solution; :func:`rounds_to_reference` compares an answer with a
+  reference at the reference's written precision.
 
 With these, a domain pack writes only its field's logic: skills, prompts, how answers
 compare, and the tools of its trade. ``examples/nanoflux-units`` in the repository
@@ -24,6 +28,13 @@ is such a pack, and CONTRIBUTING builds it step by step.
 
 from __future__ import annotations
 
+from .arithmetic import (
+    Slip,
+    arithmetic_slips,
+    arithmetic_tool,
+    rounds_to_reference,
+    within_rounding,
+)
 from .benchmarks import jsonl_benchmark
 from .calls import UNKNOWN, Call, argument_problems, calls_in, public_functions, unshown_problems
 from .code_first import CodeFirstScreen
@@ -56,8 +67,11 @@ __all__ = [
     "CodeFirstScreen",
     "ProgramArgs",
     "SafetyFinding",
+    "Slip",
     "answer_problems",
     "argument_problems",
+    "arithmetic_slips",
+    "arithmetic_tool",
     "as_text",
     "calls_in",
     "check_program",
@@ -70,6 +84,7 @@ __all__ = [
     "public_functions",
     "python_tool",
     "reused_numbers_problems",
+    "rounds_to_reference",
     "screen_program",
     "screened",
     "seed_faults",
@@ -77,4 +92,5 @@ __all__ = [
     "stated_numbers",
     "stated_numbers_problems",
     "unshown_problems",
+    "within_rounding",
 ]
