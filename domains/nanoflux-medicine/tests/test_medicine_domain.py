@@ -100,7 +100,12 @@ def test_the_calculators_declare_when_they_apply_and_verify_names_no_tool(medici
     text = "A man weighs 70 kg and is 175 cm tall; his blood pressure is 120/80 mmHg. BMI? MAP?"
     verification = _gathered(medicine_host, _question(text, "22.9"))
     supports = {e.tool: e.supports_reference for e in verification.evidence}
-    assert supports == {"medicine.bmi": True, "medicine.map": None, "medicine.safety_screen": None}
+    assert supports == {
+        "medicine.bmi": True,
+        "medicine.map": None,
+        "medicine.safety_screen": None,
+        "medicine.arithmetic": None,  # the steps ("s") hold no calculation
+    }
     # asked but its inputs not stated: the tool does not apply, and nothing is called
     called = []
 
@@ -115,11 +120,20 @@ def test_the_calculators_declare_when_they_apply_and_verify_names_no_tool(medici
 CHECKS_SAME = [
     ("53", "53 mL/min"),
     ("68.6", "68.63"),  # same to the reference's one decimal
-    ("5.55", "5.5507"),  # 100 mg/dL glucose by 18.016 or by 18: within 1 %
+    ("5.55", "5.5507"),  # 100 mg/dL glucose by 18.016: 5.55 to two decimals
+    ("439", "438.8"),  # a QTc to the nearest ms
+    ("57.1%", "0.5712"),  # a percentage and its fraction
     ("yes", "Yes, the trial shows a benefit."),
     ("maybe", "MAYBE"),
 ]
-CHECKS_DIFFERENT = [("53", "45"), ("yes", "no"), ("11", "15")]
+CHECKS_DIFFERENT = [
+    ("53", "45"),
+    ("yes", "no"),
+    ("11", "15"),
+    ("439", "441"),  # within 1 %, but not the QTc to the nearest ms
+    ("5.55", "5.56"),  # 100 mg/dL glucose by 18, not by 18.016: within 1 %
+    ("5.55", "5.5"),  # less precise than the reference
+]
 
 
 @pytest.mark.parametrize(("a", "b"), CHECKS_SAME)

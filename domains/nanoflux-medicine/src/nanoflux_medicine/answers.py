@@ -1,4 +1,5 @@
-"""Comparing medical answers: choice letters, yes/no/maybe, numbers at their precision, text."""
+"""Comparing medical answers: choice letters, yes/no/maybe, numbers at the reference's
+precision, text."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ from collections.abc import Sequence
 
 from nanoflux.answers import answer_key as _key
 from nanoflux.answers import choice_index, numbers_match, single_number
+from nanoflux.kit import rounds_to_reference
 
 __all__ = ["choice_index", "numbers_match", "single_number"]
-
-REL_TOL = 0.01
 
 
 def same_answer(reference: str, candidate: str, choices: Sequence[str] | None = None) -> bool:
@@ -22,6 +22,7 @@ def same_answer(reference: str, candidate: str, choices: Sequence[str] | None = 
         return bool(words) and words[0] == _key(reference)
     x, y = single_number(reference), single_number(candidate)
     if x is not None and y is not None:
-        # clinical values are rounded by convention: 1 % covers 18 vs 18.016 mg/dL per mmol/L
-        return numbers_match(x, y, rel_tol=REL_TOL)
+        # at the reference's written precision: a QTc of 439 is not reached by a solution
+        # that ends at 441, which a tolerance of 1 % would have let through
+        return rounds_to_reference(x, y)
     return _key(reference) == _key(candidate)

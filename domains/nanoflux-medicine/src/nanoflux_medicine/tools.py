@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from nanoflux.kit import python_tool
+from nanoflux.kit import arithmetic_tool, python_tool
 from nanoflux.records import Question, Record
 from nanoflux.tools import judge_tool
 
@@ -251,6 +251,9 @@ def safety_screen(args: TextArgs) -> dict:
 
 # the calculators need no import: a 1.5B Attacker leaves out import lines
 python = python_tool("medicine", provides="nanoflux_medicine.calculators")
+# each calculation of the worked solution holds: the Judge's solve that a yield run
+# accepted wrote 380 / 0.866 ≈ 440.7 (it is 438.79) on its way to a QTc of 439
+arithmetic = arithmetic_tool("medicine")
 
 
 TOOLS = [
@@ -266,4 +269,5 @@ TOOLS = [
     convert,
     safety_screen,
     python,
+    arithmetic,
 ]
