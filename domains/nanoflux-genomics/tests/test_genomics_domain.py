@@ -101,10 +101,12 @@ def test_programs_can_import_the_pack_in_the_sandbox(genomics_host):
     question = _question("Translate the mRNA.", "MAMAPRTEINSTRING", program)
     calls = []
     verification = _gathered(genomics_host, question, calls)
-    # "Translate the mRNA." states no sequence: the translate tool does not apply
-    assert calls == ["genomics.python"]
+    # "Translate the mRNA." states no sequence: the translate tool does not apply; the
+    # steps ("s") hold no calculation, which genomics.arithmetic reads and passes over
+    assert calls == ["genomics.python", "genomics.arithmetic"]
     assert [(e.tool, e.supports_reference) for e in verification.evidence] == [
-        ("genomics.python", True)
+        ("genomics.python", True),
+        ("genomics.arithmetic", None),
     ]
 
 
@@ -122,7 +124,7 @@ def test_the_sequence_tools_declare_when_they_apply_and_verify_names_no_tool(gen
     text = "How many point mutations separate ATGGCCATTG and ATGGCC after a reverse complement?"
     verification = _gathered(genomics_host, _question(text, "x"))
     supports = {e.tool: e.supports_reference for e in verification.evidence}
-    assert supports == {"genomics.reverse_complement": None}
+    assert supports == {"genomics.reverse_complement": None, "genomics.arithmetic": None}
 
 
 GENOME_BENCH_ROW = {

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from nanoflux.kit import python_tool
+from nanoflux.kit import arithmetic_tool, python_tool
 from nanoflux.records import Question, Record
 from nanoflux.tools import judge_tool
 
@@ -177,6 +177,8 @@ def restriction_sites(args: RestrictionArgs) -> dict:
 
 # the sequence functions need no import: a 1.5B Attacker leaves out import lines
 python = python_tool("genomics", importable="Biopython", provides="nanoflux_genomics.sequences")
+# each calculation of the worked solution holds (a GC fraction, a Wallace Tm)
+arithmetic = arithmetic_tool("genomics")
 
 
 TOOLS = [
@@ -191,4 +193,5 @@ TOOLS = [
     kmer_counts,
     restriction_sites,
     python,
+    arithmetic,
 ]
