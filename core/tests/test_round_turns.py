@@ -513,3 +513,40 @@ def test_a_solution_closes_on_one_canonical_final_answer_line():
         solution="3 * 20 = 60",
     )
     assert assistant_message(question) == "3 * 20 = 60\n\nFinal answer: 60"
+
+
+def test_drafts_each_take_the_free_checks_and_those_that_pass_go_on(
+    tmp_path, arith_host, monkeypatch
+):
+    """rounds.drafts = 3: three drafts from one prompt (seeds s, s+1, s+2). The first has
+    too few steps, the second goes on and is accepted, the third is the second again."""
+    import nanoflux_test_arith as arith
+
+    prompts = []
+
+    def attacker(request):
+        prompts.append((request.seed, request.messages[-1].content))
+        question = arith.question_for(arith.round_of(request) + 1)
+        if request.seed % 10 == 0:
+            question["hops"], question["solution_steps"] = 1, question["solution_steps"][:1]
+        return question
+
+    def defender(request):
+        truth = int(arith.question_for(arith.round_of(request) + 1)["reference_answer"])
+        return arith.defender_reply(str(truth + 1), "I added.")
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    monkeypatch.setattr(arith, "defender", defender)
+    cfg = config(tmp_path, **{"rounds.drafts": 3, "rounds.repair": False})
+    rows = candidates(run(cfg, arith_host))
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "hops_out_of_band"),
+        ("attack", "accepted"),
+        ("attack", "duplicate"),
+    ]
+    assert [seed % 10 for seed, _ in prompts] == [0, 1, 2]
+    assert len({text for _, text in prompts}) == 1  # one prompt
+    assert [r["usage"]["attacker"]["calls"] for r in rows] == [1, 1, 1]
+    # only the draft that passed reached the Defender and the Judge
+    assert [r["usage"]["defender"]["calls"] for r in rows] == [0, 1, 0]
+    assert [r["usage"]["judge"]["calls"] > 0 for r in rows] == [False, True, False]

@@ -8,6 +8,7 @@ a backend that cannot run calls in parallel (a local llama.cpp model) says so wi
 from __future__ import annotations
 
 import abc
+import asyncio
 import re
 from typing import Any, TypeVar
 
@@ -67,6 +68,12 @@ class CompletionRequest(Record):
     seed: int | None = None
 
 
+def _reseeded(request: CompletionRequest, j: int) -> CompletionRequest:
+    if j == 0 or request.seed is None:
+        return request
+    return request.model_copy(update={"seed": request.seed + j})
+
+
 class Completion(Record):
     text: str
     data: dict[str, Any] | None = Field(
@@ -84,6 +91,9 @@ class Backend(abc.ABC):
 
     #: how many ``complete`` calls may usefully run at once
     max_concurrency: int = 1
+    #: how many replies to one request :meth:`complete_n` decodes together, reading the
+    #: prompt once (the Attacker's default ``rounds.drafts``)
+    drafts_together: int = 1
     #: optional capability: counters the backend keeps (calls, retries, failures by
     #: cause), recorded in the run manifest; None for a backend that keeps none
     stats: Record | None = None
@@ -94,6 +104,14 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def complete(self, request: CompletionRequest) -> Completion:
         """Run one chat completion. Raise :class:`nanoflux.errors.BackendError` on failure."""
+
+    async def complete_n(self, request: CompletionRequest, n: int) -> list[Completion]:
+        """``n`` completions of one request, the ``j``-th sampled with seed ``seed + j``
+        (as llama-server seeds its ``n`` completions). Here: ``n`` calls; a backend that
+        reads the prompt once and decodes the ``n`` replies together overrides it."""
+        if n == 1:
+            return [await self.complete(request)]
+        return list(await asyncio.gather(*(self.complete(_reseeded(request, j)) for j in range(n))))
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release the model or connections. Safe to call twice."""

@@ -13,10 +13,12 @@ from .errors import ConfigError, clip
 from .inputs import describe, load_toml
 from .records import ROLES, Record
 
-DEFAULT_MODEL = "llamacpp:default"
 #: The default roster (README "Models"): the 1.5B model attacks and judges, the 0.5B one
-#: defends, roles fixed. Measured with `nanoflux bench yield` on 2 CPU cores.
-DEFAULT_DEFENDER = "llamacpp:qwen2.5-coder-0.5b"
+#: defends, roles fixed, each in llama.cpp's own server, which reads the Attacker's brief
+#: once for its ``rounds.drafts`` drafts and decodes them together (`nanoflux bench
+#: batching -o drafts=1,4`). Measured with `nanoflux bench yield` on 2 CPU cores.
+DEFAULT_MODEL = "llamacpp-server:default"
+DEFAULT_DEFENDER = "llamacpp-server:qwen2.5-coder-0.5b"
 
 
 class Settings(Record):
@@ -117,6 +119,16 @@ class RoundSettings(Settings):
     harder: bool = Field(
         default=True,
         description="One 'make it harder' turn when the Defender solves the question.",
+    )
+    drafts: int | None = Field(
+        default=None,
+        ge=1,
+        le=8,
+        description="The Attacker's drafts per turn, from one prompt. Every draft takes the "
+        "free checks (copy, steps, the domain's screen, novelty) and is a candidate line; "
+        "those that pass go on to the Defender and the Judge, in order. Default: as many as "
+        "the Attacker's backend decodes together for the price of about one "
+        "(llamacpp-server: its parallel slots; others: 1).",
     )
     defender_samples: int = Field(
         default=1,

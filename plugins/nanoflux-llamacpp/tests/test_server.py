@@ -165,6 +165,22 @@ def test_structured_reply_holds_the_schema_and_its_bounds(backend):
         close(in_process)
 
 
+def test_n_drafts_read_the_prompt_once_and_differ(backend):
+    """complete_n: one server task whose prompt is read once and copied to the other
+    slots; more drafts than slots (3 on parallel 2) come in a second task; each draft has
+    its own seed, so at temperature 1 they differ."""
+    asked = request(
+        "Write one short sentence about a cat.", max_tokens=24, temperature=1.0, seed=11
+    )
+    calls = backend.stats.calls
+    drafts = asyncio.run(backend.complete_n(asked, 3))
+    assert backend.stats.calls - calls == 2  # ceil(3 / parallel)
+    assert len(drafts) == 3 and len({d.text for d in drafts}) >= 2
+    assert drafts[0].prompt_tokens > 0 and drafts[1].prompt_tokens == 0
+    assert drafts[2].prompt_tokens == drafts[0].prompt_tokens  # the second task's own
+    assert all(0 < d.completion_tokens <= 24 for d in drafts)
+
+
 def test_a_truncated_structured_reply_leaves_data_none(backend):
     completion = ask(
         backend,

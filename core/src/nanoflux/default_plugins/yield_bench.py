@@ -10,14 +10,15 @@ the run's wall time, and inside its own calls) beside ``accepted_per_hour``.
 
 Options: ``rounds`` (default 12), ``seed`` (0), ``domain`` (math), ``keep`` (a directory
 for the run, kept afterwards; default a temporary one), ``lanes`` (rounds in flight),
-``backend`` (a backend prefix to run the roster's ``llamacpp:`` models through instead,
-e.g. ``llamacpp-server``, which decodes the lanes' calls together), and any dotted
-configuration key prefixed with ``config.`` (``--option config.rounds.harder=false``,
-``--option config.rounds.seeds=math:gsm8k:train.jsonl``), so each feature of a round can
-be measured on and off with the same budget and seed.
+``drafts`` (the Attacker's drafts per turn, ``rounds.drafts``), ``backend`` (a backend
+prefix to run the roster's ``llamacpp:`` models through instead, e.g.
+``llamacpp-server``, which decodes the lanes' calls and the drafts together), and any
+dotted configuration key prefixed with ``config.`` (``--option
+config.rounds.harder=false``, ``--option config.rounds.seeds=math:gsm8k:train.jsonl``),
+so each feature of a round can be measured on and off with the same budget and seed.
 
-``lanes`` and ``backend`` take comma-separated lists for a sweep: one run per position,
-back to back with the same seed and rounds (a single value applies to every run), e.g.
+``lanes``, ``drafts`` and ``backend`` take comma-separated lists for a sweep: one run per
+position, back to back with the same seed and rounds (a single value applies to every run), e.g.
 ``-o lanes=1,4 -o backend=llamacpp,llamacpp-server``. A sweep prints ``runs`` (each run's
 report) and ``compare`` (their headline figures side by side).
 """
@@ -37,8 +38,16 @@ from ..hookspecs import hookimpl
 from ..records import ROLES
 
 #: options that take a comma-separated list, one run per position
-SWEPT = ("lanes", "backend")
-COMPARED = ("lanes", "backend", "rounds_per_hour", "accepted_per_hour", "accepted", "wall_s")
+SWEPT = ("lanes", "drafts", "backend")
+COMPARED = (
+    "lanes",
+    "drafts",
+    "backend",
+    "rounds_per_hour",
+    "accepted_per_hour",
+    "accepted",
+    "wall_s",
+)
 
 
 def _value(text: str) -> Any:
@@ -60,6 +69,8 @@ def yield_config(options: dict[str, str], out: Path) -> RunConfig:
     }
     if "lanes" in options:
         overrides["lanes"] = int(options["lanes"])
+    if "drafts" in options:
+        overrides["rounds.drafts"] = int(options["drafts"])
     for key, text in options.items():
         if key.startswith("config."):
             overrides[key.removeprefix("config.")] = _value(text)
@@ -115,9 +126,13 @@ def throughput(stats: dict[str, Any], rounds: int, wall: float) -> dict[str, Any
             if seconds
             else 0.0,
         }
+    read = sum(b.get("prompt_tokens", 0) for b in stats.get("backends", {}).values())
+    cached = sum(b.get("cached_prompt_tokens", 0) for b in stats.get("backends", {}).values())
     return {
         "rounds_per_hour": round(rounds / wall * 3600, 2) if wall else 0.0,
         "tokens_per_second": per_role,
+        # prompt tokens a llama-server slot already held (prefix reuse); 0 in process
+        "prompt_cached_share": round(cached / read, 4) if read else 0.0,
     }
 
 
@@ -160,6 +175,10 @@ def yield_run(options: dict[str, str]) -> dict[str, Any]:
         "tokens": stats["total_tokens"],
         "wall_s": round(wall, 1),
         "lanes": config.lanes,
+        # drafts per turn as played (rounds.drafts, else what the Attacker's backend takes)
+        "drafts": max(
+            Counter(c["round"] for c in candidates if c.get("turn") == "attack").values(), default=0
+        ),
         "backend": options.get("backend") or DEFAULT_MODEL.partition(":")[0],
         "models": {role: getattr(config, role).spec for role in ROLES},
         "options": {k: v for k, v in sorted(options.items())},

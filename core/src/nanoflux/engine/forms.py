@@ -27,7 +27,7 @@ from .programs import (
     question_from_program,
     read_program_reply,
 )
-from .roles import ask_for
+from .roles import RoleFailure, ask_for_drafts
 from .schemas import question_schema
 from .seeds import seed_block
 from .stages import Context, Stage
@@ -37,8 +37,11 @@ from .table import Table
 class AttackForm:
     """The parts of a round that depend on how the Attacker writes its question."""
 
-    #: the stages an attempt goes through, the attack first
+    #: the stages a draft goes through once written (:meth:`write`)
     stages: tuple[Stage, ...] = ()
+    #: how many of the first ``stages`` are free checks: every draft of a turn takes
+    #: them; only drafts that pass them go on to the rest, in order
+    free: int = 2
     #: the Judge's blind solve runs whatever the policy says
     solve_required: bool = False
     #: how a follow-up turn asks for the reworked question
@@ -51,6 +54,13 @@ class AttackForm:
     def seed(self, item: BenchmarkItem | None) -> str:
         """The ``$seed`` text of the brief: how a seed problem is shown in this form."""
         return seed_block(item)
+
+    async def write(
+        self, table: Table, context: Context, attempts: list[Attempt]
+    ) -> list[FollowUp | None]:
+        """The Attacker's drafts, one per attempt, from one prompt: each attempt gets its
+        question, or the failure or reason that stops it (maybe with a follow-up)."""
+        raise NotImplementedError
 
     def as_reply(self, attempt: Attempt) -> str:
         """What the Attacker wrote, in the form it wrote it in."""
@@ -71,7 +81,6 @@ class StatedForm(AttackForm):
     def __init__(self, domain: Domain):
         self.schema = question_schema(domain.supports_programs)
         self.stages = (
-            self.attack,
             stages.screens,
             stages.novelty,
             stages.verify_reference,
@@ -80,22 +89,29 @@ class StatedForm(AttackForm):
             stages.score,
         )
 
-    async def attack(self, table: Table, attempt: Attempt, context: Context) -> FollowUp | None:
+    async def write(
+        self, table: Table, context: Context, attempts: list[Attempt]
+    ) -> list[FollowUp | None]:
         max_tokens, temperature = table.request_options(context.attacking)
         domain = table.domain
-        attempt.question = await ask_for(
+        questions = await ask_for_drafts(
             table.seats[context.attacking],
             Question,
             context.request,
             role="attacker",
-            usage=attempt.usage["attacker"],
+            usages=[attempt.usage["attacker"] for attempt in attempts],
             schema=question_schema(domain.supports_programs, domain.answer_pattern),
             max_tokens=max_tokens,
             temperature=temperature,
             seed=context.seed,
             fill={"domain": domain.name, "skill": context.skill},
         )
-        return None
+        for attempt, question in zip(attempts, questions, strict=True):
+            if isinstance(question, RoleFailure):
+                attempt.failure = question
+            else:
+                attempt.question = question
+        return [None] * len(attempts)
 
     def as_reply(self, attempt: Attempt) -> str:
         question = attempt.question
@@ -114,7 +130,6 @@ class CodeFirstForm(AttackForm):
 
     def __init__(self, domain: Domain):
         self.stages = (
-            self.attack,
             stages.screens,
             stages.novelty,
             stages.defend,
@@ -130,25 +145,38 @@ class CodeFirstForm(AttackForm):
         """A seed with a program is shown as a reply in the Attacker's own form."""
         return seed_block(item, code_first=True)
 
-    async def attack(self, table: Table, attempt: Attempt, context: Context) -> FollowUp | None:
-        """The draft's program runs in the sandbox first: its value is the reference.
-        A program that gives no answer is unverified, with the repair turn."""
+    async def write(
+        self, table: Table, context: Context, attempts: list[Attempt]
+    ) -> list[FollowUp | None]:
+        """Each draft's program runs in the sandbox first: its value is the reference. A
+        program that gives no answer is unverified, with the repair turn."""
         max_tokens, temperature = table.request_options(context.attacking)
-        draft = await ask_for(
+        drafts = await ask_for_drafts(
             table.seats[context.attacking],
             ProgramDraft,
             context.request,
             role="attacker",
-            usage=attempt.usage["attacker"],
+            usages=[attempt.usage["attacker"] for attempt in attempts],
             schema=None,
             read=read_program_reply,
             max_tokens=max_tokens,
             temperature=temperature,
             seed=context.seed,
         )
+        return [
+            await self._run(table, attempt, draft, context.skill)
+            for attempt, draft in zip(attempts, drafts, strict=True)
+        ]
+
+    async def _run(
+        self, table: Table, attempt: Attempt, draft: ProgramDraft | RoleFailure, skill: str
+    ) -> FollowUp | None:
+        if isinstance(draft, RoleFailure):
+            attempt.failure = draft
+            return None
         try:
             attempt.question, attempt.program_run = await question_from_program(
-                table.domain, table.judge.call_tool, draft, context.skill
+                table.domain, table.judge.call_tool, draft, skill
             )
         except ProgramFailed as failed:
             attempt.reason = policy.program_fault()

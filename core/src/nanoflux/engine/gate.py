@@ -60,6 +60,11 @@ class SharedGate:
                 return 0.0
             return float(np.max(self._rejected @ _unit(vector)))
 
+    @staticmethod
+    def similarity(vector, other) -> float:
+        """The cosine similarity of two questions' vectors."""
+        return float(_unit(vector) @ _unit(other))
+
     def remember_rejected(self, vectors) -> None:
         rows = np.array([_unit(v) for v in vectors], dtype=np.float32)
         if not len(rows):

@@ -44,6 +44,11 @@ class Seat:
         async with self.limit:
             return await self.backend.complete(request)
 
+    async def complete_n(self, request: CompletionRequest, n: int) -> list[Completion]:
+        """``n`` replies to one request (:meth:`Backend.complete_n`): one call in flight."""
+        async with self.limit:
+            return await self.backend.complete_n(request, n)
+
 
 def salvage_last_string(
     text: str, schema: dict[str, Any], read: Callable[[str], Any] = extract_json_object
@@ -102,23 +107,33 @@ async def complete_counted(
 ) -> Completion:
     """One call to the model in ``seat``, counted in ``usage``; a backend failure becomes
     the role's :class:`RoleFailure`, unless no later call could succeed (``stops_run``)."""
+    return (await complete_counted_n(seat, request, role=role, usages=[usage]))[0]
+
+
+async def complete_counted_n(
+    seat: Seat, request: CompletionRequest, *, role: str, usages: list[Usage]
+) -> list[Completion]:
+    """One reply per usage record to one request, each counted in its own record (a
+    reply is a call; the prompt is counted where the backend read it)."""
     try:
-        completion = await seat.complete(request)
+        completions = await seat.complete_n(request, len(usages))
     except BackendError as exc:
-        usage.calls += 1
-        usage.failed_calls += 1
+        for usage in usages:
+            usage.calls += 1
+            usage.failed_calls += 1
         if exc.stops_run:
             raise  # e.g. a server never reached: no later call can succeed either
         raise RoleFailure("backend_error", f"{role}: {exc.cause}: {exc.message}") from exc
-    usage.add(
-        Usage(
-            calls=1,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            seconds=completion.seconds,
+    for usage, completion in zip(usages, completions, strict=True):
+        usage.add(
+            Usage(
+                calls=1,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                seconds=completion.seconds,
+            )
         )
-    )
-    return completion
+    return completions
 
 
 def _prepared(
@@ -156,12 +171,24 @@ def _repair(
 
 
 async def ask_for(
+    seat: Seat, record_type: type[R], prompt: str, *, usage: Usage, **asked: Any
+) -> R:
+    """One record of ``record_type`` from the model in ``seat``: :func:`ask_for_drafts`
+    with one draft, so a reply that is not the record gets its single repair, and a
+    second failure is raised as the :class:`RoleFailure`."""
+    (record,) = await ask_for_drafts(seat, record_type, prompt, usages=[usage], **asked)
+    if isinstance(record, RoleFailure):
+        raise record
+    return record
+
+
+async def ask_for_drafts(
     seat: Seat,
     record_type: type[R],
     prompt: str,
     *,
     role: str,
-    usage: Usage,
+    usages: list[Usage],
     schema: dict[str, Any] | None,
     max_tokens: int | None,
     temperature: float | None,
@@ -171,12 +198,16 @@ async def ask_for(
     salvage: bool = False,
     read: Callable[[str], Any] = extract_json_object,
     quoting: str | None = None,
-) -> R:
-    """One record of ``record_type`` from the model in ``seat``; ``fill`` supplies the fields
-    its schema does not ask for (a reply that has them anyway keeps its own).
+) -> list[R | RoleFailure]:
+    """One draft of ``record_type`` per usage record, from one request (the ``j``-th
+    sampled with ``seed + j``). A draft that is not the record is its
+    :class:`RoleFailure`; only when no draft is, the first gets the follow-up naming what
+    was wrong (one draft: the single repair).
 
-    ``read`` turns the reply's text into the record's fields (raising ModelOutputError if
-    it cannot); with ``schema`` None the reply is free text in a form the prompt describes.
+    ``fill`` supplies the fields the schema does not ask for (a reply that has them
+    anyway keeps its own). ``read`` turns the reply's text into the record's fields
+    (raising ModelOutputError if it cannot); with ``schema`` None the reply is free text
+    in a form the prompt describes.
 
     ``salvage``: a reply cut off inside the schema's last property (a string of comment,
     like the Judge's rationale) is read with that string as far as it got.
@@ -190,23 +221,34 @@ async def ask_for(
     read = own or read
     messages = [ChatMessage(role="system", content=system)] if system else []
     messages.append(ChatMessage(role="user", content=prompt))
-    problem = ""
-    for attempt in range(2):
-        request = CompletionRequest(
+
+    def request(attempt: int) -> CompletionRequest:
+        return CompletionRequest(
             messages=messages,
             json_schema=schema,
             max_tokens=max_tokens,
             temperature=temperature,
             seed=None if seed is None else seed + attempt,
         )
-        completion = await complete_counted(seat, request, role=role, usage=usage)
+
+    def reading(completion: Completion) -> tuple[R | None, str]:
         completion = _prepared(completion, fill, own)
-        record, problem = _problem(completion, record_type, schema if salvage else None, read)
-        if record is not None:
-            return record
-        if completion.finish_reason == "length":
-            break  # a runaway runs away again: a repair would only pay for it twice
-        if attempt == 0:
-            messages = _repair(messages, completion.text, problem, json=schema is not None)
-    usage.failed_calls += 1
-    raise RoleFailure(f"malformed_{role}", problem)
+        return _problem(completion, record_type, schema if salvage else None, read)
+
+    completions = await complete_counted_n(seat, request(0), role=role, usages=usages)
+    results = [reading(c) for c in completions]
+    first, problem = results[0]
+    if first is None and not any(r for r, _ in results):
+        if completions[0].finish_reason != "length":
+            # a runaway runs away again: a repair would only pay for it twice
+            messages = _repair(messages, completions[0].text, problem, json=schema is not None)
+            repaired = await complete_counted(seat, request(1), role=role, usage=usages[0])
+            results[0] = reading(repaired)
+    drafts: list[R | RoleFailure] = []
+    for usage, (record, problem) in zip(usages, results, strict=True):
+        if record is None:
+            usage.failed_calls += 1
+            drafts.append(RoleFailure(f"malformed_{role}", problem))
+        else:
+            drafts.append(record)
+    return drafts

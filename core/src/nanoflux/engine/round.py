@@ -10,9 +10,12 @@ decides. Model calls are spent only where they can change the decision, cheapest
 4. the Defender answers (``rounds.defender_samples`` times; the pass rate is recorded);
 5. the Judge's blind solve, where required; only then the Judge's rubric.
 
-A round is a list of attempts, each committed as its own candidate line. An unverified
-question gets one repair turn and a question the Defender solves one "make it harder"
-turn (:mod:`.feedback`); each is a new attempt naming its parent.
+A round is a list of attempts, each committed as its own candidate line. Each turn of
+the Attacker writes ``rounds.drafts`` drafts from one prompt (a backend that batches
+reads the prompt once); every draft takes the free checks (1-2), and those that pass go
+on, in order. An unverified question gets one repair turn and a question the Defender
+solves one "make it harder" turn (:mod:`.feedback`), unless the Judge scored another
+draft of the turn; each is a new attempt naming its parent.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ..errors import NanofluxError
-from ..records import BenchmarkItem
+from ..records import BenchmarkItem, Reason
 from ..secrets import mask_urls
 from . import feedback
 from .attempt import Attempt, Outcome
@@ -32,7 +35,7 @@ from .policy import normalized
 from .profile import DefenderProfile, describe_avoid, describe_wrong
 from .roles import RoleFailure
 from .solving import STRIDE
-from .stages import Context, settle
+from .stages import Context, Stage, settle
 from .table import Table
 
 
@@ -63,39 +66,104 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
         shown=example,
         seed_text=normalized(seed_item.question) if seed_item else "",
     )
-    turns = Turns(table)
-    attempt = Attempt()
+    turns, turn, parent = Turns(table), "attack", None
     while True:
-        if seed_item is not None:
-            attempt.findings.seed = seed_item.id  # which training problem it builds on
-        outcome.attempts.append(attempt)
-        follow_up = await _try(table, attempt, context)
-        if follow_up is None or not turns.grant(attempt.turn, follow_up.turn):
+        asked = await _turn(table, outcome, context, turn, parent, seed_item)
+        if asked is None or not turns.grant(turn, asked[1].turn):
             return outcome
-        parent = len(outcome.attempts) - 1
-        attempt = Attempt(turn=follow_up.turn, parent=parent)
+        parent, follow_up = asked
+        turn = follow_up.turn
         context = context.next(
             request=feedback.follow_up_prompt(
                 brief, table.form.as_reply(outcome.attempts[parent]), follow_up, table.form.again
             ),
             seed=base + 31 * STRIDE * len(outcome.attempts),
-            shown=_copyable(example, outcome, follow_up.turn, parent),
+            shown=_copyable(example, outcome, turn, parent),
             reworked=outcome.attempts[parent].question,
         )
 
 
-async def _try(table: Table, attempt: Attempt, context: Context) -> FollowUp | None:
-    """One attempt through the form's stages; a role that produces nothing ends it (and
-    its round), an error that no later round could escape ends the run."""
+async def _turn(
+    table: Table,
+    outcome: Outcome,
+    context: Context,
+    turn: str,
+    parent: int | None,
+    seed_item: BenchmarkItem | None,
+) -> tuple[int, FollowUp] | None:
+    """One turn of the Attacker: its drafts from one prompt (``rounds.drafts``, by default
+    as many as its backend decodes together). Every draft
+    takes the free checks; those that pass go on to the rest of the stages, in order.
+    Returns the first follow-up a draft asked for, with the draft's position, unless the
+    Judge scored one of them."""
+    form = table.form
+    count = table.config.rounds.drafts or table.seats[context.attacking].backend.drafts_together
+    drafts = [Attempt(turn=turn, parent=parent) for _ in range(count)]
+    for attempt in drafts:
+        if seed_item is not None:
+            attempt.findings.seed = seed_item.id  # which training problem it builds on
+    first = len(outcome.attempts)
+    outcome.attempts.extend(drafts)
     try:
-        return await settle(table, attempt, context)
-    except RoleFailure as failure:
-        attempt.failure = failure
-    except NanofluxError as exc:
-        if getattr(exc, "stops_run", False):
-            raise  # no later round can succeed either: the run ends with this error
-        attempt.failure = RoleFailure("error", exc.one_line())
+        follow_ups = await form.write(table, context, drafts)
+    except (RoleFailure, NanofluxError) as exc:
+        failure = _failure(exc)
+        for attempt in drafts:
+            attempt.failure = failure
+        return None
+    passed: list[Attempt] = []
+    for number, attempt in enumerate(drafts):
+        if _open(attempt):
+            follow_ups[number] = await _try(table, attempt, context, form.stages[: form.free])
+            _same_as_sibling(table, attempt, passed)
+            if _open(attempt):
+                passed.append(attempt)
+    for attempt in passed:
+        follow_ups[drafts.index(attempt)] = await _try(
+            table, attempt, context, form.stages[form.free :]
+        )
+    if any(attempt.verdict is not None for attempt in drafts):
+        return None  # the Judge scored a draft: the turn has its question
+    asked = [(first + n, f) for n, f in enumerate(follow_ups) if f is not None]
+    return asked[0] if asked else None
+
+
+def _open(attempt: Attempt) -> bool:
+    """Nothing has stopped the attempt yet."""
+    return attempt.failure is None and attempt.reason is None and attempt.verdict is None
+
+
+def _same_as_sibling(table: Table, attempt: Attempt, passed: list[Attempt]) -> None:
+    """A draft as close to an earlier draft of its turn as the novelty gate calls a
+    duplicate does not go on: the earlier one does."""
+    gate = table.gate
+    if gate is None or attempt.vector is None or not _open(attempt):
+        return
+    if any(
+        gate.similarity(attempt.vector, other.vector) >= gate.duplicate_threshold
+        for other in passed
+    ):
+        attempt.reason = Reason.DUPLICATE
+
+
+async def _try(
+    table: Table, attempt: Attempt, context: Context, stages: tuple[Stage, ...]
+) -> FollowUp | None:
+    """An attempt through ``stages``; a role that produces nothing ends it, an error that
+    no later round could escape ends the run."""
+    try:
+        return await settle(table, attempt, context, stages)
+    except (RoleFailure, NanofluxError) as exc:
+        attempt.failure = _failure(exc)
     return None
+
+
+def _failure(exc: Exception) -> RoleFailure:
+    if isinstance(exc, RoleFailure):
+        return exc
+    if getattr(exc, "stops_run", False):
+        raise exc  # no later round can succeed either: the run ends with this error
+    return RoleFailure("error", exc.one_line())
 
 
 @dataclass

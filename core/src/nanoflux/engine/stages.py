@@ -44,9 +44,11 @@ class Context:
 Stage = Callable[[Table, Attempt, Context], Awaitable[FollowUp | None]]
 
 
-async def settle(table: Table, attempt: Attempt, context: Context) -> FollowUp | None:
-    """Run the form's stages until one stops the attempt or the Judge has scored it."""
-    for stage in table.form.stages:
+async def settle(
+    table: Table, attempt: Attempt, context: Context, stages: tuple[Stage, ...]
+) -> FollowUp | None:
+    """Run ``stages`` until one stops the attempt or the Judge has scored it."""
+    for stage in stages:
         follow_up = await stage(table, attempt, context)
         if attempt.reason is not None:
             return follow_up

@@ -77,6 +77,14 @@ class BackendContract:
         assert completion.text.strip(), "asked to say hello, the backend returned no text"
         assert 0 < completion.completion_tokens <= 48, completion.completion_tokens
 
+    def test_n_completions_of_one_request(self, backend):
+        """``complete_n``: one reply per draft, each a real reply counted on its own."""
+        completions = run(backend.complete_n(_request("Name a colour.", max_tokens=16), 3))
+        assert len(completions) == 3
+        assert all(isinstance(c, Completion) and c.text.strip() for c in completions)
+        assert all(0 < c.completion_tokens <= 16 for c in completions)
+        assert completions[0].prompt_tokens > 0
+
     def test_structured_completion_returns_schema_object(self, backend):
         request = _request(
             "What is 2 + 3? Reply as JSON with reasoning and final_answer.",

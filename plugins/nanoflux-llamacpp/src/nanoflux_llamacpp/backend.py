@@ -35,6 +35,10 @@ class LlamaStats(Record):
     invalid: int = Field(default=0, description="structured replies that did not validate")
     truncated: int = Field(default=0, description="replies cut off at max_tokens")
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = Field(
+        default=0,
+        description="prompt tokens a server slot already held (its prompt cache), not read",
+    )
     completion_tokens: int = 0
     seconds: float = 0.0
     last_invalid: str | None = None
@@ -75,12 +79,19 @@ class LlamaBackend(Backend):
         return kwargs
 
     def _completion(
-        self, reply: dict[str, Any], seconds: float, schema: dict[str, Any] | None
+        self,
+        reply: dict[str, Any],
+        seconds: float,
+        schema: dict[str, Any] | None,
+        choice: int = 0,
+        usage: dict[str, Any] | None = None,
     ) -> Completion:
-        choice = reply["choices"][0]
-        text = choice["message"].get("content") or ""
-        finish_reason = choice.get("finish_reason")
-        usage = reply.get("usage") or {}
+        """The ``choice``-th reply of a response, counted with ``usage`` (the response's
+        own by default)."""
+        picked = reply["choices"][choice]
+        text = picked["message"].get("content") or ""
+        finish_reason = picked.get("finish_reason")
+        usage = (reply.get("usage") or {}) if usage is None else usage
         data = None
         if schema is not None:
             data, problem = structured_data(text, schema)
@@ -90,6 +101,9 @@ class LlamaBackend(Backend):
         stats = self.stats
         stats.truncated += finish_reason == "length"
         stats.prompt_tokens += usage.get("prompt_tokens", 0)
+        stats.cached_prompt_tokens += (usage.get("prompt_tokens_details") or {}).get(
+            "cached_tokens", 0
+        )
         stats.completion_tokens += usage.get("completion_tokens", 0)
         stats.seconds += seconds
         return Completion(

@@ -12,7 +12,10 @@ default 1; each pass rotates the order of the settings), ``settings`` (default
 ``in_process,server_1,server_2,server_4``), ``model`` (default ``default``, the roster's
 1.5B), ``max_tokens`` (default 160), ``temperature`` (default 0.8, the Attacker's),
 ``prompts`` (a JSON file: a list of chat message lists, e.g. real Attacker briefs; by
-default a built-in brief of the same size, numbered so no two are equal).
+default a built-in brief of the same size, numbered so no two are equal), ``drafts``
+(comma-separated; default 1): with K > 1 the same N completions are asked as N/K
+requests of K drafts each (``Backend.complete_n``, as ``rounds.drafts`` asks the
+Attacker), and the setting is reported as ``SETTING_draftsK``.
 """
 
 from __future__ import annotations
@@ -105,16 +108,20 @@ def open_setting(setting: str, model: str) -> Backend:
     return open_server_backend(ModelSpec(prefix="llamacpp-server", rest=model, options=options))
 
 
-async def answer_batch(backend: Backend, requests: list[CompletionRequest]) -> dict[str, Any]:
-    """All requests, at most ``max_concurrency`` in flight, as the engine's seat allows."""
+async def answer_batch(
+    backend: Backend, requests: list[CompletionRequest], drafts: int = 1
+) -> dict[str, Any]:
+    """All requests, at most ``max_concurrency`` in flight, as the engine's seat allows;
+    with ``drafts`` > 1, every ``drafts``-th request asked for that many replies."""
     slots = asyncio.Semaphore(backend.max_concurrency)
 
     async def one(request: CompletionRequest):
         async with slots:
-            return await backend.complete(request)
+            return await backend.complete_n(request, drafts)
 
     started = time.perf_counter()
-    replies = await asyncio.gather(*(one(r) for r in requests))
+    groups = await asyncio.gather(*(one(r) for r in requests[::drafts]))
+    replies = [reply for group in groups for reply in group][: len(requests)]
     return {
         "wall_s": time.perf_counter() - started,
         "prompt_tokens": sum(c.prompt_tokens for c in replies),
@@ -159,23 +166,27 @@ async def measure(options: dict[str, str]) -> dict[str, Any]:
         )
         for i, chat in enumerate(chats)
     ]
+    drafts = [int(k) for k in str(options.get("drafts", "1")).split(",")]
+    runs = [(s, k) for s in settings for k in drafts]
     backends: dict[str, Backend] = {}
-    batches: dict[str, list[dict[str, Any]]] = {s: [] for s in settings}
+    batches: dict[str, list[dict[str, Any]]] = {_named(s, k): [] for s, k in runs}
     load_before = os.getloadavg()
     try:
         for setting in settings:
             backends[setting] = open_setting(setting, model)
             await backends[setting].complete(requests[0].model_copy(update={"max_tokens": 4}))
         for rep in range(repeats):
-            turn = settings[rep % len(settings) :] + settings[: rep % len(settings)]
-            for setting in turn:
+            turn = runs[rep % len(runs) :] + runs[: rep % len(runs)]
+            for setting, k in turn:
                 load = os.getloadavg()[0]  # what else ran: the figures mean little when high
-                batch = await answer_batch(backends[setting], requests[rep * n : rep * n + n])
-                batches[setting].append({**batch, "completions": n, "load": load})
+                batch = await answer_batch(
+                    backends[setting], requests[rep * n : rep * n + n], drafts=k
+                )
+                batches[_named(setting, k)].append({**batch, "completions": n, "load": load})
     finally:
         for backend in backends.values():
             await backend.aclose()
-    results = {s: summary(backends[s], batches[s]) for s in settings}
+    results = {_named(s, k): summary(backends[s], batches[_named(s, k)]) for s, k in runs}
     base = results.get("in_process")
     others = {s: r for s, r in results.items() if base and s != "in_process"}
     return {
@@ -195,6 +206,10 @@ async def measure(options: dict[str, str]) -> dict[str, Any]:
             for s, r in others.items()
         },
     }
+
+
+def _named(setting: str, drafts: int) -> str:
+    return setting if drafts == 1 else f"{setting}_drafts{drafts}"
 
 
 def batching_benchmark(options: dict[str, str]) -> dict[str, Any]:

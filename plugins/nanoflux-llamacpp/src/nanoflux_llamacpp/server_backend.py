@@ -38,7 +38,7 @@ class LlamaServerBackend(LlamaBackend):
     def __init__(self, spec: ModelSpec, options: ServerOptions, process: server.LlamaServer):
         super().__init__(spec, options, process.model)
         self.options: ServerOptions = options
-        self.max_concurrency = options.parallel
+        self.max_concurrency = self.drafts_together = options.parallel
         self._server: server.LlamaServer | None = process
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
         self._clients = weakref.WeakKeyDictionary()
@@ -59,6 +59,43 @@ class LlamaServerBackend(LlamaBackend):
         return client
 
     async def complete(self, request: CompletionRequest) -> Completion:
+        reply, seconds = await self._post(self.call_arguments(request))
+        return self._completion(reply, seconds, request.json_schema)
+
+    async def complete_n(self, request: CompletionRequest, n: int) -> list[Completion]:
+        """``n`` replies to one request from one server task (``n_cmpl``): the prompt is
+        read once, its state copied to ``n - 1`` more slots, and the replies decoded
+        together, the ``j``-th with seed ``seed + j``. At most ``parallel`` at a time (a
+        task waits for that many free slots). The response counts the first reply's
+        tokens only; the others' are counted by the server's tokenizer, and their
+        prompt, read once, is counted once."""
+        if n == 1:
+            return [await self.complete(request)]
+        replies: list[Completion] = []
+        while len(replies) < n:
+            part = min(self.options.parallel, n - len(replies))
+            seed = None if request.seed is None else request.seed + len(replies)
+            body = {**self.call_arguments(request.model_copy(update={"seed": seed})), "n": part}
+            reply, seconds = await self._post(body)
+            replies.append(self._completion(reply, seconds, request.json_schema))
+            for choice in range(1, len(reply["choices"])):
+                text = reply["choices"][choice]["message"].get("content") or ""
+                usage = {"prompt_tokens": 0, "completion_tokens": await self._count(text)}
+                replies.append(self._completion(reply, seconds, request.json_schema, choice, usage))
+        return replies[:n]
+
+    async def _count(self, text: str) -> int:
+        """Tokens in ``text`` by the server's own tokenizer (at least 1: the reply ended)."""
+        process = self._server
+        if process is None or not text:
+            return 1
+        response = await self._client().post(f"{process.base_url}/tokenize", json={"content": text})
+        if response.status_code != 200:
+            raise self._refused(response)
+        return max(1, len(response.json().get("tokens", [])))
+
+    async def _post(self, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        """One request to llama-server's chat endpoint: its reply and the seconds it took."""
         process = self._server
         if process is None:
             raise BackendError(f"{self.spec}: the backend is closed")
@@ -69,7 +106,7 @@ class LlamaServerBackend(LlamaBackend):
         started = time.perf_counter()
         try:
             response = await self._client().post(
-                f"{process.base_url}/v1/chat/completions", json=self.call_arguments(request)
+                f"{process.base_url}/v1/chat/completions", json=body
             )
         except httpx.TimeoutException:
             self.stats.failed += 1
@@ -88,7 +125,7 @@ class LlamaServerBackend(LlamaBackend):
         if response.status_code != 200:
             self.stats.failed += 1
             raise self._refused(response)
-        return self._completion(response.json(), seconds, request.json_schema)
+        return response.json(), seconds
 
     def _refused(self, response: httpx.Response) -> BackendError:
         try:
