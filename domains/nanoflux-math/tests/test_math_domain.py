@@ -146,7 +146,7 @@ def test_the_pack_calls_no_tool_by_id_its_tools_apply_themselves(math_host):
     applying = [
         t.id for t in math_host.tools_for("math") if t.applies_to and t.applies_to(question)
     ]
-    assert applying == ["math.python", "math.steps"]
+    assert applying == ["math.python", "math.steps", "math.arithmetic"]
 
 
 @needs_sandbox
@@ -166,7 +166,8 @@ def test_without_a_program_nothing_confirms(math_host):
     question = MathDomain().example_question().model_copy(update={"program": None})
     verification = _gathered(math_host, question)
     assert verification.verified is None
-    assert [e.tool for e in verification.evidence] == ["math.steps"]  # consistent, no more
+    # consistent, no more: the steps reach the reference and their arithmetic holds
+    assert [e.tool for e in verification.evidence] == ["math.steps", "math.arithmetic"]
 
 
 def test_an_unavailable_sandbox_is_refused_not_bypassed(math_host, monkeypatch):

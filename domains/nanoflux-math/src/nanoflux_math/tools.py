@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from nanoflux.evaluation import extract_answer
-from nanoflux.kit import python_tool
+from nanoflux.kit import arithmetic_tool, python_tool
 from nanoflux.records import Question, Record
 from nanoflux.tools import judge_tool
 
@@ -54,4 +54,7 @@ def steps_tool(args: StepsArgs) -> str:
     return found if found is not None else "none"
 
 
-TOOLS = [python, equivalent_tool, steps_tool]
+# each calculation of the worked steps holds, not only the number they arrive at
+arithmetic = arithmetic_tool("math")
+
+TOOLS = [python, equivalent_tool, steps_tool, arithmetic]
