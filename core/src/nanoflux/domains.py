@@ -257,6 +257,14 @@ class Domain(abc.ABC):
         """
         return Verification()
 
+    def complete(self, question: Question) -> tuple[Question, list[str]]:
+        """The question with what its program decides and its problem must show written
+        in (a sequence a seeded generator builds, which a small model cannot copy letter
+        for letter), before any screen; and one line per change, for the record. The
+        default changes nothing. Only what the program fixes may be written in: the
+        blind solve and the tools still decide."""
+        return question, []
+
     def screen(self, question: Question) -> list[str]:
         """Free checks of a question before any model answers it: what makes it
         ill-posed, one sentence each (the Attacker is shown them in its repair turn)."""

@@ -229,6 +229,9 @@ class Findings(Record):
     seed: str | None = Field(default=None, description="The seed item the attack built on.")
     draft: Draft | None = Field(default=None, description="A program that gave no answer.")
     problems: list[str] = Field(default_factory=list, description="The domain screen's.")
+    completed: list[str] = Field(
+        default_factory=list, description="What the domain wrote into the problem."
+    )
     rejected_similarity: float | None = None
     tools_verdict: bool | None = None
     evidence: list[ToolEvidence] = Field(

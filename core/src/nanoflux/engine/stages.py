@@ -56,7 +56,11 @@ async def settle(
 
 
 async def screens(table: Table, attempt: Attempt, context: Context) -> FollowUp | None:
-    """The free checks: a copy, steps out of band, the domain's own screen."""
+    """The free checks: a copy, steps out of band, the domain's own screen (after the
+    domain has written in what the program decides, :meth:`Domain.complete`)."""
+    attempt.question, completed = table.domain.complete(attempt.question)
+    if completed:
+        attempt.findings.completed = completed
     question, acceptance = attempt.question, table.config.acceptance
     attempt.reason = policy.copy_fault(
         question, context.shown, context.seed_text, context.reworked
