@@ -6,9 +6,10 @@ import string
 
 import pytest
 
-from ..domains import PROMPT_VARIABLES, Domain, PromptSet, Verification
+from ..domains import PROMPT_VARIABLES, Domain, PromptSet, Verification, load_benchmark
 from ..engine.judge import consulted_tools, gather_evidence, make_tool_caller
 from ..engine.programs import answer_value
+from ..kit import seed_faults
 from ..plugins import PluginHost
 from ..records import Question
 
@@ -20,6 +21,8 @@ class DomainContract:
     #: the id the plugin registers this under; the meta-test checks that every
     #: installed id has a contract test that declares it
     registered_as: str | None = None
+    #: how many of the pack's seed problems (the first ones) the seed test checks
+    seeds_checked: int = 30
 
     @pytest.fixture
     def domain(self) -> Domain:
@@ -109,6 +112,16 @@ class DomainContract:
         assert value is not None and domain.check_answer(
             domain.example_question().reference_answer, value
         )
+
+    def test_a_code_first_domains_seeds_are_fit_to_show(self, domain, host):
+        """Code-first with seeds of its own (``default_seeds()``): a seed is shown to the
+        Attacker as a reply in its own form, so each must be what a round accepts
+        (:func:`nanoflux.kit.seed_faults`): a program that gives the seed's answer, a
+        problem the domain's screen passes. A domain that shows none has none to check."""
+        if domain.program_tool is None or not domain.default_seeds():
+            return
+        items = load_benchmark(host, domain.default_seeds(), limit=self.seeds_checked)
+        assert seed_faults(domain, items, make_tool_caller(host)) == []
 
     def test_tools_are_registered_for_the_domain(self, domain, host):
         assert host.tools_for(domain.name), "a domain pack provides judge tools"
