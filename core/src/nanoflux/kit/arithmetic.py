@@ -29,7 +29,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import Field
 
@@ -454,9 +454,8 @@ def _single_number(side: list[_Token]) -> _Token | None:
     if len(side) == 1 and side[0].kind == "num":
         return side[0]
     if len(side) == 2 and side[0].text == "-" and side[1].kind == "num":
-        token = side[1]
-        return _Token("num", "-" + token.text, side[0].start, token.end, -token.value,
-                      token.decimals, token.percent)  # fmt: skip
+        number = side[1]
+        return replace(number, text=f"-{number.text}", start=side[0].start, value=-number.value)
     return None
 
 
@@ -517,8 +516,8 @@ def _value_range(token: _Token, *, approximate: bool) -> _Range:
     """What a written value may stand for: the values it rounds or truncates, a
     percentage also as its fraction; ``≈ 440`` rounds to tens."""
     unit = 10.0**-token.decimals
-    if approximate and token.decimals == 0:
-        digits = token.text.lstrip("-").replace(",", "").rstrip("%").strip()
+    digits = token.text.lstrip("-").replace(",", "").rstrip("%").strip()
+    if approximate and token.decimals == 0 and digits.strip("0"):
         unit = 10.0 ** (len(digits) - len(digits.rstrip("0")))
     value = token.value
     low, high = value - unit / 2, value + unit / 2
