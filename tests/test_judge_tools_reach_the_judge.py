@@ -145,10 +145,11 @@ def test_the_installed_example_changes_verdicts_in_real_runs(site, tmp_path):
     helped = first_candidate(site, tmp_path, "helped", "1938.84", ["finance.compound_interest"])
     assert helped["decision"] == "accepted", helped
     assert helped["verdict"]["verified_by"] == "tools"
-    program, steps, evidence = helped["verdict"]["evidence"]
+    program, steps, arithmetic, evidence = helped["verdict"]["evidence"]
     assert program["tool"] == "math.python" and program["supports_reference"] is True
-    # the math pack's own step check is consistent but confirms nothing: the tool does
+    # the math pack's own step checks are consistent but confirm nothing: the tool does
     assert steps["tool"] == "math.steps" and steps["supports_reference"] is None
+    assert arithmetic["tool"] == "math.arithmetic" and arithmetic["supports_reference"] is None
     assert evidence["tool"] == "finance.compound_interest"
     assert evidence["args"] == {
         "principal": 1500.0,
