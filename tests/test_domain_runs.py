@@ -265,7 +265,8 @@ def test_a_right_program_is_the_reference_and_the_blind_solve_the_solution(
     assert candidate["findings"]["seed"].startswith(f"{domain_name}-")
     assert candidate["decision"] == "accepted", candidate
     accepted = candidate["question"]
-    assert accepted["reference_answer"] == question["reference_answer"]
+    # the program's value, at the places it rounds to (genomics: round(gc, 1) = 60.0)
+    assert float(accepted["reference_answer"]) == float(question["reference_answer"])
     assert accepted["solution"].startswith("Solved it.")
     program_runs = [e for e in candidate["verdict"]["evidence"] if e["tool"].endswith(".python")]
     assert [e["supports_reference"] for e in program_runs] == [True]

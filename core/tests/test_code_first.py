@@ -2,7 +2,7 @@
 
 import pytest
 
-from nanoflux.engine.programs import answer_value, computing_lines
+from nanoflux.engine.programs import answer_value, computing_lines, rounded_to
 
 NUMBER = r"^-?[0-9][0-9,]*([.][0-9]+)?(/[0-9]+)?%?$"  # the math pack's answer_pattern
 
@@ -30,6 +30,30 @@ def test_a_programs_value_is_written_as_an_answer(value, written):
 def test_a_value_that_is_not_an_answer_is_none(value):
     # "twelve" is text, but not the shape of a math answer
     assert answer_value(value, NUMBER) is None
+
+
+@pytest.mark.parametrize(
+    ("program", "places"),
+    [
+        ("def solution():\n    crcl = 85 / 1.9 * 0.85\n    return round(crcl, 1)", 1),
+        ("def solution():\n    qtc = 380 / 0.866\n    qtc = round(qtc, 2)\n    return qtc", 2),
+        ("def solution():\n    x = round(2.25, 1)\n    x = x * 2\n    return x", None),
+        ("def solution():\n    return round(7 / 2)", None),
+        ("def solution():\n    return 12.0", None),
+        ("def solution(:", None),
+    ],
+)
+def test_the_places_a_program_rounds_its_value_to(program, places):
+    assert rounded_to(program) == places
+
+
+def test_a_value_rounded_to_places_keeps_them():
+    """The Cockcroft-Gault program returned round(x, 1) = 12.0: written "12", a blind solve
+    that reached 11.6 agreed at whole-number precision."""
+    assert answer_value(12.0, NUMBER, decimals=1) == "12.0"
+    assert answer_value(38.025, NUMBER, decimals=2) == "38.02"  # as the float rounds
+    assert answer_value(12.0, NUMBER) == "12"
+    assert answer_value(12, NUMBER, decimals=1) == "12"  # an int was not rounded to places
 
 
 def test_without_a_pattern_any_text_is_an_answer():

@@ -199,7 +199,9 @@ async def question_from_program(
     evidence = await asyncio.to_thread(call_tool, domain.program_tool, {"code": draft.program})
     if not evidence.result.ok:
         raise ProgramFailed(str(evidence.result.error), draft)
-    value = answer_value(evidence.result.value, domain.answer_pattern)
+    value = answer_value(
+        evidence.result.value, domain.answer_pattern, decimals=rounded_to(draft.program)
+    )
     if value is None:
         raise ProgramFailed(
             f"solution() returned {evidence.result.value!r}, which is not an answer", draft
@@ -217,16 +219,23 @@ async def question_from_program(
     return question, evidence
 
 
-def answer_value(value: Any, pattern: str | None = None) -> str | None:
-    """A program's value written as an answer (floats to 6 decimals, 3.0 as 3), or None
-    when it is none: not a finite number or non-empty text, or not the domain's shape."""
+def answer_value(
+    value: Any, pattern: str | None = None, *, decimals: int | None = None
+) -> str | None:
+    """A program's value written as an answer (floats to 6 decimals, 3.0 as 3; with
+    ``decimals``, the places the program rounded it to, so 12.0 rounded to one place is
+    12.0 and a solve that reaches 11.6 does not agree), or None when it is none: not a
+    finite number or non-empty text, or not the domain's shape."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
         value = round(value, 6)
-        text = str(int(value)) if value.is_integer() else f"{value:.6f}".rstrip("0")
+        if decimals:
+            text = f"{value:.{min(decimals, 6)}f}"
+        else:
+            text = str(int(value)) if value.is_integer() else f"{value:.6f}".rstrip("0")
     elif isinstance(value, int | str):
         text = str(value).strip()
     else:
@@ -234,6 +243,46 @@ def answer_value(value: Any, pattern: str | None = None) -> str | None:
     if not text or (pattern and not re.fullmatch(pattern, text)):
         return None
     return text
+
+
+def rounded_to(program: str) -> int | None:
+    """The places ``round(x, d)`` gives the value a program returns (``return round(x, 1)``,
+    or the name it returns assigned so), or None when it does not round it so."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return None
+    rounded: dict[str, int] = {}
+    returned: int | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            places = _places(node.value)
+            if isinstance(target, ast.Name):
+                if places is None:
+                    rounded.pop(target.id, None)
+                else:
+                    rounded[target.id] = places
+        elif isinstance(node, ast.Return) and node.value is not None:
+            returned = _places(node.value)
+            if returned is None and isinstance(node.value, ast.Name):
+                returned = rounded.get(node.value.id)
+    return returned
+
+
+def _places(node: ast.expr) -> int | None:
+    """``d`` of ``round(x, d)`` with a literal ``d`` >= 1; else None."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "round"
+        and len(node.args) == 2
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, int)
+        and not isinstance(node.args[1].value, bool)
+    ):
+        return None
+    return node.args[1].value if node.args[1].value >= 1 else None
 
 
 def computing_lines(program: str) -> list[str]:
