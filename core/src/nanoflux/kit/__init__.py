@@ -15,6 +15,9 @@
   :func:`reused_numbers_problems` (the numbers of an example it was shown),
   :func:`argument_problems` (what a call of the pack's functions takes: stated, and in
   range) and :func:`unshown_problems` (what a generator builds is shown in the problem);
+* :func:`complete_generated` writes into a problem what the program's generators build
+  and the problem does not show (in place of the model's guess), for a domain's
+  ``complete()``, before the screens;
 * :func:`seed_faults` says which of a pack's seed problems are unfit to show;
 * :func:`arithmetic_tool` makes a pack's ``DOMAIN.arithmetic`` judge tool: each
   calculation a worked solution writes must hold (:func:`arithmetic_slips`), since an
@@ -36,8 +39,18 @@ from .arithmetic import (
     within_rounding,
 )
 from .benchmarks import jsonl_benchmark
-from .calls import UNKNOWN, Call, argument_problems, calls_in, public_functions, unshown_problems
+from .calls import (
+    UNKNOWN,
+    Call,
+    Generated,
+    argument_problems,
+    calls_in,
+    generated,
+    public_functions,
+    unshown_problems,
+)
 from .code_first import CodeFirstScreen
+from .complete import complete_generated
 from .evidence import (
     SafetyFinding,
     as_text,
@@ -65,6 +78,7 @@ __all__ = [
     "UNKNOWN",
     "Call",
     "CodeFirstScreen",
+    "Generated",
     "ProgramArgs",
     "SafetyFinding",
     "Slip",
@@ -76,8 +90,10 @@ __all__ = [
     "calls_in",
     "check_program",
     "compared",
+    "complete_generated",
     "consult",
     "deterministic_value",
+    "generated",
     "jsonl_benchmark",
     "noted",
     "numbers_of",

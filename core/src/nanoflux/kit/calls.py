@@ -290,31 +290,57 @@ def _names(lowered: str, word: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Generated:
+    """What one call of a generator builds: its ``value``, or, where the program does not
+    decide it, ``None`` and the ``problem`` that says why."""
+
+    call: Call
+    value: str | None
+    problem: str = ""
+
+
+def generated(program: str | None, generators: Mapping[str, Callable]) -> list[Generated]:
+    """Each call of a ``generators`` function in the program, by line, with what it
+    builds where the program's literals decide its arguments and the call succeeds."""
+    if not program:
+        return []
+    found = []
+    for call in calls_in(program, generators, pure=generators):
+        if any(v is UNKNOWN for v in call.arguments.values()):
+            problem = (
+                f"line {call.line}: {call.function}() must be called with numbers written "
+                "in the program"
+            )
+            found.append(Generated(call, None, problem))
+            continue
+        try:
+            value = str(generators[call.function](**call.arguments))
+        except (ValueError, TypeError) as exc:
+            found.append(Generated(call, None, f"line {call.line}: {call.source} fails: {exc}"))
+            continue
+        found.append(Generated(call, value))
+    return found
+
+
+def shows(text: str, value: str) -> bool:
+    """Whether ``text`` shows ``value`` letter for letter, in any case, maybe spaced out."""
+    return "".join(value.split()).upper() in "".join(text.split()).upper()
+
+
 def unshown_problems(
     text: str, program: str | None, generators: Mapping[str, Callable]
 ) -> list[str]:
     """Sentences for what the program builds with a ``generators`` function (a seeded
     sequence) and the problem does not show, each with the value to paste; and for a
     generator called with arguments the program's literals do not decide."""
-    if not program:
-        return []
-    squeezed = "".join(text.split()).upper()
-    problems = []
-    for call in calls_in(program, generators, pure=generators):
-        if any(v is UNKNOWN for v in call.arguments.values()):
-            problems.append(
-                f"line {call.line}: {call.function}() must be called with numbers written "
-                "in the program"
-            )
-            continue
-        try:
-            value = str(generators[call.function](**call.arguments))
-        except (ValueError, TypeError) as exc:
-            problems.append(f"line {call.line}: {call.source} fails: {exc}")
-            continue
-        if "".join(value.split()).upper() not in squeezed:
-            problems.append(
-                f"the problem must show {value}, which {call.source} builds: write it "
-                "there letter for letter, in place of what you wrote for it"
-            )
-    return problems
+    return [
+        built.problem
+        if built.value is None
+        else (
+            f"the problem must show {built.value}, which {built.call.source} builds: write "
+            "it there letter for letter, in place of what you wrote for it"
+        )
+        for built in generated(program, generators)
+        if built.value is None or not shows(text, built.value)
+    ]
