@@ -48,11 +48,12 @@ def test_a_guessed_sequence_is_replaced_and_the_numbers_stay():
 
 def test_a_guess_in_any_case_or_a_placeholder_is_replaced_everywhere_it_stands():
     text = "The primer atggccatt pairs with a probe. Is atggccatt longer than 10 bases?"
-    completed, _ = complete(text, GC)
+    completed, changes = complete(text, GC)
     assert completed.count(PRIMER) == 2 and "atggccatt" not in completed
+    assert changes == [f"replaced atggccatt with {PRIMER} (dna(seed=50, length=20))"]
     completed, changes = complete("The primer 5'-<sequence>-3' is used. Its GC content?", GC)
     assert completed == f"The primer 5'-{PRIMER}-3' is used. Its GC content?"
-    assert changes == [f"replaced <SEQUENCE> with {PRIMER} (dna(seed=50, length=20))"]
+    assert changes == [f"replaced <sequence> with {PRIMER} (dna(seed=50, length=20))"]
 
 
 def test_guesses_are_replaced_in_order_and_a_value_without_one_gets_a_sentence():

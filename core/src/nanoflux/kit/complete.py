@@ -60,7 +60,9 @@ def complete_generated(
     shown = [g.value.upper() for g in built if g.value and shows(text, g.value)]
     guesses = _guesses(text, _typed(program), shown, pattern)
     replacing = dict(zip(guesses, unshown, strict=False))
-    changes = [f"replaced {guess} with {u.value} ({u.source})" for guess, u in replacing.items()]
+    changes = [
+        f"replaced {guesses[guess]} with {u.value} ({u.source})" for guess, u in replacing.items()
+    ]
     text = pattern.sub(lambda m: _replaced(m, replacing), text)
     sentences = [(_sentence(u), u.source) for u in unshown[len(replacing) :]]
     if sentences:
@@ -115,15 +117,16 @@ def _places(
 
 def _guesses(
     text: str, typed: Collection[str], shown: Collection[str], pattern: re.Pattern[str]
-) -> list[str]:
+) -> dict[str, str]:
     """The distinct matches of ``pattern`` that are no value the program types nor part of
-    one the text shows: the model's guesses, in order of appearance."""
-    guesses: dict[str, None] = {}
+    one the text shows: the model's guesses, in order of appearance, upper case, each
+    with how it is first written."""
+    guesses: dict[str, str] = {}
     for match in pattern.finditer(text):
         token = match.group().upper()
         if token not in typed and not any(token in value for value in shown):
-            guesses[token] = None
-    return list(guesses)
+            guesses.setdefault(token, match.group())
+    return guesses
 
 
 def _typed(program: str) -> set[str]:
