@@ -99,3 +99,34 @@ def test_the_example_is_code_first_and_passes_the_screen():
     assert DOMAIN.program_tool == "genomics.python"
     assert DOMAIN.screen(question) == []
     assert dna(seed=50, length=20) in question.text
+
+
+# -- what the pack writes into a problem before the screen --------------------------------------
+
+
+def test_a_guessed_sequence_is_written_over_before_the_screen():
+    program = GC.format(seed=4321, length=20)
+    built = dna(seed=4321, length=20)
+    # the old prompt's example sequence, parroted: the program's sequence takes its place
+    guessed = problem("What is the GC content of 5'-ATGGCCATT-3', in %, to one decimal?", program)
+    completed, changes = DOMAIN.complete(guessed)
+    assert completed.text == guessed.text.replace("ATGGCCATT", built)
+    assert changes == [f"replaced ATGGCCATT with {built} (dna(seed=4321, length=20))"]
+    assert completed.model_copy(update={"text": guessed.text}) == guessed
+    assert DOMAIN.screen(completed.model_copy(update={"reference_answer": "45"})) == []
+    # the placeholder the attacker prompt asks for
+    placeholder = problem("What is the GC content of <sequence>, in %, to one decimal?", program)
+    assert built in DOMAIN.complete(placeholder)[0].text
+    # nothing to write: the same question back
+    assert DOMAIN.complete(completed) == (completed, [])
+
+
+def test_a_seeds_problem_with_new_seed_numbers_is_left_a_copy():
+    from nanoflux_genomics.screen import seed_problems
+
+    seed = seed_problems()[0]  # 5'-GAGATCATAACCCCTCAT-3', dna(seed=311, length=18)
+    assert dna(seed=311, length=18) in seed
+    copied = problem(seed, GC.format(seed=312, length=18), "50")
+    assert DOMAIN.complete(copied) == (copied, [])
+    # its sequence is not what the program builds: the screen says so
+    assert DOMAIN.screen(copied)[0].startswith("the problem must show")

@@ -65,6 +65,12 @@ class DomainContract:
         assert isinstance(question, Question)
         assert question.domain == domain.name
 
+    def test_the_example_needs_nothing_written_in(self, domain):
+        """``complete()`` writes in only what a problem lacks: the example shows all its
+        program decides, so it comes back as it is, with no change recorded."""
+        question = domain.example_question()
+        assert domain.complete(question) == (question, [])
+
     def test_checker(self, domain, wrong_answer):
         question = domain.example_question()
         ref = question.reference_answer

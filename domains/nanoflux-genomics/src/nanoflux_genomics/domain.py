@@ -13,7 +13,7 @@ from nanoflux.tools import JudgeTool
 from . import sequences
 from .answers import same_answer, single_number
 from .loaders import LOADERS
-from .screen import screen, seeds_path
+from .screen import complete, screen, seeds_path
 from .tools import SEQUENCE, TOOLS, Operation, gc_content
 
 SKILLS = (
@@ -50,6 +50,12 @@ class GenomicsDomain(Domain):
         self, reference: str, candidate: str, *, choices: Sequence[str] | None = None
     ) -> bool:
         return same_answer(reference, candidate, choices)
+
+    def complete(self, question: Question) -> tuple[Question, list[str]]:
+        """Each sequence the program builds and the problem does not show, written in
+        place of the Attacker's guess at it, or named before the question
+        (:func:`.screen.complete`)."""
+        return complete(question)
 
     def screen(self, question: Question) -> list[str]:
         """The sequences the program builds shown verbatim, typed ones short, numbers

@@ -1,21 +1,26 @@
 """The free screen of a code-first sequence problem, before any model answers it: the
-kit's (:class:`~nanoflux.kit.CodeFirstScreen`), with the pack's generators.
+kit's (:class:`~nanoflux.kit.CodeFirstScreen`), with the pack's generators; and what the
+pack writes into a problem before it (:func:`complete`).
 
 The program builds its sequences with ``dna(seed=17, length=24)`` and its kin, and the
-problem must show each one verbatim: the repair turn quotes the sequence to paste, which
-a 1.5B model copies where it could not have typed it. A sequence the program types must
-be short (a primer, a site) and shown too; lengths stay what a reader works through by
-hand. A problem may keep a seed's generator calls and ask something new about the
-sequences the seed shows: the one way a 1.5B Attacker shows a sequence right the first
-time is by copying it.
+problem must show each one verbatim. The Attacker cannot know what a generator builds
+when it writes, and a 1.5B model rarely pastes a 20 to 60-base sequence right even when
+a repair turn quotes it (0 of 21 attempts accepted in ``bench yield``), so the pack
+writes each one in, in place of the sequence (or ``<sequence>``) the Attacker wrote for
+it: the program decides the sequence, and the text says what the program decides. A
+sequence the program types must be short (a primer, a site) and shown too; lengths stay
+what a reader works through by hand. A problem may keep a seed's generator calls and ask
+something new about the sequences the seed shows.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from functools import cache
 from importlib import resources
 
-from nanoflux.kit import CodeFirstScreen, public_functions
+from nanoflux.kit import CodeFirstScreen, complete_generated, public_functions
 from nanoflux.records import Question
 
 from . import sequences
@@ -33,6 +38,9 @@ RANGES = {
 #: the longest sequence a program may type rather than build
 TYPED = 20
 _TYPED = re.compile(rf"[ACGTUacgtu]{{{TYPED + 1},}}")
+#: what the Attacker writes where a generated sequence goes: its own guess at one (in any
+#: case), or the placeholder the attacker prompt asks for (``<sequence>``)
+WRITTEN = re.compile(r"<[a-z][\w ]{0,30}>|(?<![a-z])[ACGTU]{6,}(?![a-z])", re.IGNORECASE)
 
 
 def seeds_path() -> str:
@@ -47,6 +55,23 @@ SCREEN = CodeFirstScreen(
     generators=GENERATORS,
     exact="the question must say how to round, and the program round it so",
 )
+
+
+@cache
+def seed_problems() -> tuple[str, ...]:
+    """The problems of the pack's seeds, as the Attacker is shown them."""
+    lines = resources.files("nanoflux_genomics").joinpath("seeds", "problems.jsonl")
+    return tuple(json.loads(line)["question"] for line in lines.read_text().splitlines() if line)
+
+
+def complete(question: Question) -> tuple[Question, list[str]]:
+    """The question with each sequence its program builds and its problem does not show
+    written in (:func:`~nanoflux.kit.complete_generated`); a copy of a seed's problem is
+    left as written, for the copy screen."""
+    text, changes = complete_generated(
+        question.text, question.program, GENERATORS, WRITTEN, copies=seed_problems()
+    )
+    return (question.model_copy(update={"text": text}) if changes else question), changes
 
 
 def screen(question: Question) -> list[str]:
