@@ -1,6 +1,7 @@
 """A run in each domain pack verifies the Attacker's answer with that pack's judge tools."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -351,32 +352,115 @@ def test_medicine_unsafe_advice_in_the_worked_solution_is_rejected(tmp_path, mon
     assert any(e["safe"] is False for e in candidate["findings"]["evidence"])
 
 
-def test_genomics_the_repair_turn_quotes_the_sequence_to_paste(tmp_path, monkeypatch):
-    """The Attacker cannot know what ``dna(seed=N, length=L)`` builds; the screen's repair
-    turn tells it, and a reply that pastes it is accepted."""
+GUESS = "ATGGCCATTGTAATGGGCCGC"  # the sequence the Attacker writes, not what dna() builds
+
+
+def genomics_round(tmp_path, monkeypatch, reply) -> tuple[list[dict], dict[str, list[str]]]:
+    """A genomics round whose Attacker replies ``reply(brief)`` (text, program): its
+    candidate lines, and the prompts of the other roles by role."""
+    seen: dict[str, list[str]] = {"defender": [], "blind solve": [], "judge": []}
+    original = domain_round_models.model
+
+    def model(request):
+        if attacking(request):
+            return program_reply(*reply(request.messages[-1].content))
+        role = "judge" if request.json_schema else "defender"
+        seen["blind solve" if solving_blind(request) else role].append(
+            "\n".join(m.content for m in request.messages)
+        )
+        return original(request)
+
+    monkeypatch.setattr(domain_round_models, "model", model)
+    play_one_round("genomics", example("genomics"), tmp_path)
+    lines = (tmp_path / "genomics" / "candidates.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines], seen
+
+
+def test_genomics_a_guessed_sequence_is_written_over_before_the_screen(tmp_path, monkeypatch):
+    """The Attacker cannot know what ``dna(seed=N, length=L)`` builds; the pack writes it
+    in place of its guess (``GenomicsDomain.complete``), and every role sees it."""
+    from nanoflux_genomics.sequences import dna
+
+    built, question = dna(seed=50, length=20), example("genomics")
+    guessed = question["text"].replace(built, GUESS)
+    assert guessed != question["text"]
+    (candidate,), seen = genomics_round(
+        tmp_path, monkeypatch, lambda brief: (guessed, question["program"])
+    )
+    assert candidate["decision"] == "accepted" and candidate["turn"] == "attack", candidate
+    assert candidate["findings"]["completed"] == [
+        f"replaced {GUESS} with {built} (dna(seed=50, length=20))"
+    ]
+    assert candidate["question"]["text"] == question["text"]
+    # every role was asked the problem with the built sequence, and never the guess
+    assert all(seen.values()), seen
+    assert all(built in p and GUESS not in p for prompts in seen.values() for p in prompts)
+    example_line = (tmp_path / "genomics" / "dataset.jsonl").read_text()
+    assert built in example_line and GUESS not in example_line
+
+
+def test_genomics_a_sequence_the_program_does_not_decide_still_gets_the_repair_turn(
+    tmp_path, monkeypatch
+):
+    """A generator called with a number the program computes: nothing is written in, and
+    the screen's repair turn says why; the mended program's sequence is then written in."""
     from nanoflux_genomics.sequences import dna
 
     from nanoflux.engine.feedback import FOLLOW_UP_MARK
 
-    built = dna(seed=50, length=20)
-    question = example("genomics")
-    guessed = question["text"].replace(built, "ATGGCCATTGTAATGGGCCGC")
-    asked = []
-    original = domain_round_models.model
+    built, question = dna(seed=50, length=20), example("genomics")
+    guessed = question["text"].replace(built, GUESS)
+    computed = question["program"].replace("length=20", "length=len('abcd') * 5")
 
-    def pastes_when_told(request):
-        if attacking(request):
-            asked.append(request.messages[-1].content)
-            told = FOLLOW_UP_MARK in asked[-1] and f"must show {built}" in asked[-1]
-            return program_reply(question["text"] if told else guessed, question["program"])
-        return original(request)
+    def mends_when_told(brief):
+        told = FOLLOW_UP_MARK in brief and "must be called with numbers written" in brief
+        return guessed, question["program"] if told else computed
 
-    monkeypatch.setattr(domain_round_models, "model", pastes_when_told)
-    play_one_round("genomics", {**question, "text": guessed}, tmp_path)
-    lines = (tmp_path / "genomics" / "candidates.jsonl").read_text().splitlines()
-    first, repair = (json.loads(line) for line in lines)
+    (first, repair), _ = genomics_round(tmp_path, monkeypatch, mends_when_told)
     assert first["reason"] == "ill_posed" and first["answer"] is None
-    (problem,) = first["findings"]["problems"]
-    assert problem.startswith(f"the problem must show {built}, which dna(seed=50, length=20)")
+    assert "completed" not in first["findings"] and first["question"]["text"] == guessed
+    assert any("dna() must be called with numbers" in p for p in first["findings"]["problems"])
     assert repair["turn"] == "repair" and repair["decision"] == "accepted", repair
-    assert built in repair["question"]["text"]
+    assert repair["question"]["text"] == question["text"]
+    assert repair["findings"]["completed"] == [
+        f"replaced {GUESS} with {built} (dna(seed=50, length=20))"
+    ]
+
+
+def _shown_seed(brief: str) -> dict:
+    """The pack's seed problem the Attacker's brief shows."""
+    from nanoflux_genomics.screen import seeds_path
+
+    seeds = [json.loads(line) for line in Path(seeds_path()).read_text().splitlines() if line]
+    (seed,) = [s for s in seeds if s["question"] in brief]
+    return seed
+
+
+COPIES = {
+    # the seed's problem as shown, and new seed numbers in its program: the pack writes
+    # nothing in, so the copy screen sees the seed's text
+    "new seed numbers": lambda seed: (
+        seed["question"],
+        re.sub(r"seed=(\d+)", lambda m: f"seed={int(m[1]) + 1}", seed["program"]),
+    ),
+    # the seed's program, and a sequence of its problem mistyped: written in, the
+    # problem is the seed's again
+    "a mistyped sequence": lambda seed: (
+        re.sub(r"(?<![A-Za-z])[ACGTU]{6,}(?![A-Za-z])", GUESS, seed["question"], count=1),
+        seed["program"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(COPIES))
+def test_genomics_a_copy_of_the_seed_is_still_a_copy(case, tmp_path, monkeypatch):
+    shown = []
+
+    def copies(brief):
+        shown.append(_shown_seed(brief))
+        return COPIES[case](shown[-1])
+
+    candidates, _ = genomics_round(tmp_path, monkeypatch, copies)
+    first = candidates[0]
+    assert first["reason"] == "copied_prompt", first
+    assert first["question"]["text"] == shown[0]["question"]
