@@ -60,3 +60,20 @@ def test_by_default_nothing_is_written_in():
     domain = PluginHost.load(allow=["math"]).domain("math")
     question = domain.example_question()
     assert domain.complete(question) == (question, [])
+
+
+def test_a_copy_is_a_copy_before_the_domain_writes_anything_in(tmp_path, monkeypatch):
+    """What the domain writes in could make a copied text look new: the copy screen also
+    reads the question as the Attacker wrote it."""
+    domain = PluginHost.load(allow=["math"]).domain("math")
+    question = domain.example_question().model_dump()
+    template = domain.prompts().attacker
+    copied = max(template.splitlines(), key=len).strip()  # a line of its own brief
+
+    def complete(self, asked):
+        return asked.model_copy(update={"text": f"{asked.text} Lena has 3 more."}), ["added"]
+
+    monkeypatch.setattr(type(domain), "complete", complete)
+    candidate = play_one_round("math", {**question, "text": copied}, tmp_path)
+    assert candidate["reason"] == "copied_prompt", candidate
+    assert candidate["findings"]["completed"] == ["added"]

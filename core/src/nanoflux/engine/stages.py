@@ -56,15 +56,19 @@ async def settle(
 
 
 async def screens(table: Table, attempt: Attempt, context: Context) -> FollowUp | None:
-    """The free checks: a copy, steps out of band, the domain's own screen (after the
-    domain has written in what the program decides, :meth:`Domain.complete`)."""
-    attempt.question, completed = table.domain.complete(attempt.question)
+    """The free checks: a copy (as written, and as completed), steps out of band, the
+    domain's own screen (after the domain has written in what the program decides,
+    :meth:`Domain.complete`)."""
+    written = attempt.question
+    attempt.question, completed = table.domain.complete(written)
     if completed:
         attempt.findings.completed = completed
     question, acceptance = attempt.question, table.config.acceptance
-    attempt.reason = policy.copy_fault(
-        question, context.shown, context.seed_text, context.reworked
-    ) or policy.question_fault(acceptance, question)
+    attempt.reason = (
+        policy.copy_fault(written, context.shown, context.seed_text, context.reworked)
+        or policy.copy_fault(question, context.shown, context.seed_text, context.reworked)
+        or policy.question_fault(acceptance, question)
+    )
     if attempt.reason is Reason.HOPS_OUT_OF_BAND and question.hops < acceptance.hops_min:
         return feedback.more_steps(question.hops, acceptance.hops_min)
     if attempt.reason:
