@@ -144,14 +144,14 @@ def test_math_attacks_are_seeded_with_the_packs_training_problems(tmp_path, atta
     domain = PluginHost.load(allow=["math"]).domain("math")
     play_one_round("math", domain.example_question().model_dump(), tmp_path)
     manifest = json.loads((tmp_path / "math" / "manifest.json").read_text())
-    assert manifest["seeds"]["items"] == 1000
-    assert manifest["seeds"]["spec"].endswith("gsm8k-train-1000.jsonl")
+    assert manifest["seeds"]["items"] == 811
+    assert manifest["seeds"]["spec"].endswith("gsm8k-train-811.jsonl")
     seen = attacker_asked[0].messages[-1].content
     candidate = json.loads((tmp_path / "math" / "candidates.jsonl").read_text().splitlines()[0])
     # the candidate names the training problem its prompt showed
     seed = candidate["findings"]["seed"]
-    assert seed.startswith("gsm8k-gsm8k-train-1000-")
-    lines = Path(domain.default_seeds().split(":", 2)[2]).read_text().splitlines()
+    assert seed.startswith("gsm8k-gsm8k-train-811-")
+    lines = Path(domain.default_seeds().split(":", 2)[2]).read_text().split("\n")  # not U+2028
     record = json.loads(lines[int(seed.rsplit("-", 1)[1]) - 1])  # line N
     # shown as a reply in the Attacker's own form: the problem and the program its
     # solution's annotations spell (which recomputes the seed's answer)
@@ -159,12 +159,10 @@ def test_math_attacks_are_seeded_with_the_packs_training_problems(tmp_path, atta
 
     solution, answer = record["answer"].rsplit("####", 1)
     program = gsm8k_program(record["question"], solution, answer.strip())
-    if program is None:  # 31 of the 1,000 have no such program: shown in words
-        assert f"Example: {record['question'][:200]}" in seen
-    else:
-        assert f"Problem: {record['question'][:200]}" in seen
-        assert f"```python\n{program}```" in seen
-        assert "Write a new problem with the same steps" in seen
+    assert program is not None  # every seed the pack ships has one (fit to show)
+    assert f"Problem: {record['question'][:200]}" in seen
+    assert f"```python\n{program}```" in seen
+    assert "Write a new problem with the same steps" in seen
 
 
 def test_bench_yield_reports_what_a_fixed_budget_of_rounds_produced(tmp_path):

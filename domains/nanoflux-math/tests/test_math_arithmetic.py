@@ -66,17 +66,20 @@ def test_a_slip_in_a_blind_solve_is_named(name, old, new, slip):
     assert [str(s) for s in arithmetic_slips(SOLVES[name].replace(old, new))] == [slip]
 
 
-def test_the_packs_gsm8k_solutions_have_one_slip_and_it_is_gsm8ks():
-    """The 1,000 training solutions shipped as seeds, their annotations dropped: only
-    the one whose text miscounts is flagged (4 + 4 + 6 is 14, which is its answer)."""
-    seeds = resources.files("nanoflux_math").joinpath("seeds", "gsm8k-train-1000.jsonl")
+def test_the_packs_gsm8k_solutions_hold_and_gsm8ks_own_slip_is_caught():
+    """The training solutions shipped as seeds, their annotations dropped: none is flagged.
+    Of the 1,000 drawn, one miscounted (4 + 4 + 6 is 14, which is its answer); it is not
+    among the 811 fit to show, and it is caught."""
+    seeds = resources.files("nanoflux_math").joinpath("seeds", "gsm8k-train-811.jsonl")
     flagged = {}
     for line in filter(None, seeds.read_text("utf-8").split("\n")):  # not at U+2028
         record = json.loads(line)
         slips = arithmetic_slips(record["answer"].rsplit("####", 1)[0])
         if slips:
             flagged[record["answer"].rsplit("####", 1)[1].strip()] = [str(s) for s in slips]
-    assert flagged == {"14": ["18: 4+4+6 is 14"]}
+    assert flagged == {}
+    gsm8ks = "She has 4+4+6 = 18 pencils."
+    assert [str(s) for s in arithmetic_slips(gsm8ks)] == ["18: 4+4+6 is 14"]
 
 
 class TestArithmeticTool(JudgeToolContract):

@@ -65,8 +65,8 @@ class MathDomain(Domain):
         return dict(LOADERS)
 
     def default_seeds(self) -> str:
-        # 1,000 multi-step problems of GSM8K's training split (MIT), shipped in the pack
-        path = resources.files("nanoflux_math").joinpath("seeds", "gsm8k-train-1000.jsonl")
+        # 811 multi-step problems of GSM8K's training split (MIT), fit to show (seeds/README)
+        path = resources.files("nanoflux_math").joinpath("seeds", "gsm8k-train-811.jsonl")
         return f"math:gsm8k:{path}"
 
     def example_question(self) -> Question:
