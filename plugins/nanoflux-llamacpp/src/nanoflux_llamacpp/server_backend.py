@@ -77,6 +77,7 @@ class LlamaServerBackend(LlamaBackend):
             seed = None if request.seed is None else request.seed + len(replies)
             body = {**self.call_arguments(request.model_copy(update={"seed": seed})), "n": part}
             reply, seconds = await self._post(body)
+            seconds /= len(reply["choices"])  # each draft's share of the task's time
             replies.append(self._completion(reply, seconds, request.json_schema))
             for choice in range(1, len(reply["choices"])):
                 text = reply["choices"][choice]["message"].get("content") or ""
