@@ -20,6 +20,7 @@ import tomli_w
 from click.testing import CliRunner
 
 from nanoflux.cli import make_cli
+from nanoflux.config import DEFAULT_DEFENDER
 from nanoflux.evaluation import PARTIAL_FILE
 from nanoflux.pipeline import Pipeline, load_pipeline_config
 
@@ -276,7 +277,7 @@ def test_the_shipped_payoff_config_names_this_project_s_data(monkeypatch):
     assert config.control.benchmark == config.baseline.benchmark
     assert config.baseline.benchmark.endswith("/gsm8k/train.jsonl")
     assert config.train.model == "hf:qwen2.5-coder-0.5b"
-    assert config.run.defender.spec == "llamacpp:qwen2.5-coder-0.5b"  # the default roster
+    assert config.run.defender.spec == DEFAULT_DEFENDER  # the default roster
     monkeypatch.setenv("NANOFLUX_DATA_GSM8K", "/data/gsm8k/")
     moved = load_pipeline_config(EXAMPLE)
     assert moved.eval.benchmark == "math:gsm8k:/data/gsm8k/dev.jsonl"
