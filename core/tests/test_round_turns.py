@@ -550,3 +550,30 @@ def test_drafts_each_take_the_free_checks_and_those_that_pass_go_on(
     # only the draft that passed reached the Defender and the Judge
     assert [r["usage"]["defender"]["calls"] for r in rows] == [0, 1, 0]
     assert [r["usage"]["judge"]["calls"] > 0 for r in rows] == [False, True, False]
+
+
+def test_a_draft_like_one_the_judge_never_reached_still_gets_its_chance(
+    tmp_path, arith_host, monkeypatch
+):
+    """Drafts of one prompt often tell one story: the Defender solves the first, so the
+    second (the same question here) goes on, and is accepted."""
+    import nanoflux_test_arith as arith
+
+    answered = []
+
+    def attacker(request):
+        return arith.question_for(arith.round_of(request) + 1)
+
+    def defender(request):
+        truth = int(arith.question_for(arith.round_of(request) + 1)["reference_answer"])
+        answered.append(truth)
+        return arith.defender_reply(str(truth if len(answered) == 1 else truth + 1), "I added.")
+
+    monkeypatch.setattr(arith, "attacker", attacker)
+    monkeypatch.setattr(arith, "defender", defender)
+    cfg = config(tmp_path, **{"rounds.drafts": 2, "rounds.harder": False})
+    rows = candidates(run(cfg, arith_host))
+    assert [(r["turn"], r["reason"]) for r in rows] == [
+        ("attack", "defender_correct"),
+        ("attack", "accepted"),
+    ]

@@ -93,7 +93,8 @@ async def _turn(
 ) -> tuple[int, FollowUp] | None:
     """One turn of the Attacker: its drafts from one prompt (``rounds.drafts``, by default
     as many as its backend decodes together). Every draft
-    takes the free checks; those that pass go on to the rest of the stages, in order.
+    takes the free checks; those that pass go on to the rest of the stages, in order,
+    but for one as close as a duplicate to an earlier draft the Judge scored.
     Returns the first follow-up a draft asked for, with the draft's position, unless the
     Judge scored one of them."""
     form = table.form
@@ -111,17 +112,16 @@ async def _turn(
         for attempt in drafts:
             attempt.failure = failure
         return None
-    passed: list[Attempt] = []
     for number, attempt in enumerate(drafts):
         if _open(attempt):
             follow_ups[number] = await _try(table, attempt, context, form.stages[: form.free])
-            _same_as_sibling(table, attempt, passed)
-            if _open(attempt):
-                passed.append(attempt)
-    for attempt in passed:
-        follow_ups[drafts.index(attempt)] = await _try(
-            table, attempt, context, form.stages[form.free :]
-        )
+    scored: list[Attempt] = []
+    for number, attempt in enumerate(drafts):
+        _same_as_sibling(table, attempt, scored)
+        if _open(attempt):
+            follow_ups[number] = await _try(table, attempt, context, form.stages[form.free :])
+            if attempt.verdict is not None:
+                scored.append(attempt)
     if any(attempt.verdict is not None for attempt in drafts):
         return None  # the Judge scored a draft: the turn has its question
     asked = [(first + n, f) for n, f in enumerate(follow_ups) if f is not None]
@@ -133,15 +133,17 @@ def _open(attempt: Attempt) -> bool:
     return attempt.failure is None and attempt.reason is None and attempt.verdict is None
 
 
-def _same_as_sibling(table: Table, attempt: Attempt, passed: list[Attempt]) -> None:
-    """A draft as close to an earlier draft of its turn as the novelty gate calls a
-    duplicate does not go on: the earlier one does."""
+def _same_as_sibling(table: Table, attempt: Attempt, scored: list[Attempt]) -> None:
+    """A draft as close to an earlier draft of its turn that the Judge scored as the
+    novelty gate calls a duplicate does not go on. (One the Judge did not reach, say a
+    blind solve that disagreed, leaves its siblings their chance: drafts of one prompt
+    often tell one story with other numbers.)"""
     gate = table.gate
     if gate is None or attempt.vector is None or not _open(attempt):
         return
     if any(
         gate.similarity(attempt.vector, other.vector) >= gate.duplicate_threshold
-        for other in passed
+        for other in scored
     ):
         attempt.reason = Reason.DUPLICATE
 
