@@ -252,3 +252,43 @@ def test_a_code_first_screen_composes_what_a_domain_declares(tmp_path):
     assert unshown.startswith(f"the problem must show {built}, which dna(seed=3, length=8)")
     assert uneven.endswith("does not come out even: round it")
     assert screened("Anything", None, "-2.2222") == []
+
+
+BAKERY = (
+    "A bakery sells croissants every 15 minutes for $3, and muffins every 20 minutes for "
+    "$4. This bakery is open from 8 am until 10 pm. How much does the bakery earn selling "
+    "croissants and muffins per week?"
+)
+BAKERY_PROGRAM = """def solution():
+    hours = HOURS
+    minutes = hours * 60
+    croissants = minutes / 15 * 3
+    muffins = minutes / 20 * 4
+    return (croissants + muffins) * 7"""
+
+
+@pytest.mark.parametrize(
+    ("hours", "missing"), [("12", [12.0]), ("14", []), ("22 - 8", []), ("(22 - 8) * 1", [])]
+)
+def test_between_times_of_day_the_hours_are_stated_and_12_is_not_a_readers(hours, missing):
+    """Accepted in a quick start: a bakery "open from 8 am until 10 pm", 12 hours in both
+    the program and the blind solve (it is 14)."""
+    from nanoflux.kit.stated import unstated_numbers
+
+    program = BAKERY_PROGRAM.replace("HOURS", hours)
+    assert unstated_numbers(BAKERY, program) == missing
+
+
+def test_times_of_day_state_their_24_hour_numbers_and_the_span_between():
+    from nanoflux.kit.stated import clock_numbers
+
+    assert clock_numbers("opens at 9:30 a.m. and closes at 6 p.m.") == {9.5, 18.0, 8.5, 510.0}
+    assert clock_numbers("from 10 pm to 2 am") == {22.0, 2.0, 4.0, 240.0}
+    assert clock_numbers("no times here, 12 hours a day") == set()
+
+
+def test_without_two_times_of_day_12_and_24_are_still_a_readers():
+    from nanoflux.kit.stated import unstated_numbers
+
+    text = "He works 5 hours a day at $5 an hour, starting at 8 am. How much in a year?"
+    assert unstated_numbers(text, "def solution():\n    return 5 * 5 * 365 + 12 * 0") == []

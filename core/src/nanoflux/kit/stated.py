@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import re
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -91,6 +92,27 @@ def among(number: float, numbers: Iterable[float]) -> bool:
     return any(abs(number - n) <= _TOLERANCE for n in numbers)
 
 
+#: a time of day: "8 am", "10:30 p.m."
+CLOCK = re.compile(r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s*([ap])\.?\s?m\b\.?", re.IGNORECASE)
+#: hour counts a reader brings, unless the text gives times of day: then the hours
+#: between them are what the problem states ("8 am until 10 pm" is 14 hours, not 12)
+CLOCK_HOURS = frozenset({12.0, 24.0})
+
+
+def clock_numbers(text: str) -> set[float]:
+    """What times of day state: each as a 24-hour number (10 pm: 22, 10:30 pm: 22.5),
+    and the hours and minutes from each to the next ("8 am until 10 pm": 14, 840)."""
+    times = []
+    for hour, minute, half in CLOCK.findall(text):
+        h = int(hour) % 12 + (12 if half.lower() == "p" else 0)
+        times.append(h + int(minute or 0) / 60)
+    numbers = {round(t, 4) for t in times}
+    for start, end in itertools.pairwise(times):
+        hours = (end - start) % 24
+        numbers |= {round(hours, 4), round(hours * 60, 4)}
+    return numbers
+
+
 def unstated_numbers(
     text: str,
     program: str,
@@ -98,8 +120,14 @@ def unstated_numbers(
     constants: Collection[float] = READER_CONSTANTS,
     given: Collection[str] = (),
 ) -> list[float]:
-    """The program's numbers that the text does not state and a reader does not bring."""
-    stated = stated_numbers(text) | {float(c) for c in constants}
+    """The program's numbers that the text does not state and a reader does not bring.
+    Where the text gives times of day, the hours between them are stated and 12 and 24
+    are no longer a reader's: a program that counts 12 hours from 8 am to 10 pm uses a
+    number the problem does not state."""
+    clock = clock_numbers(text)
+    spans = len(CLOCK.findall(text)) > 1
+    brought = {float(c) for c in constants} - (CLOCK_HOURS if spans else set())
+    stated = stated_numbers(text) | clock | brought
     return [n for n in program_numbers(program, given=given) if not among(n, stated)]
 
 
