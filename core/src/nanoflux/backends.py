@@ -109,8 +109,6 @@ class Backend(abc.ABC):
         """``n`` completions of one request, the ``j``-th sampled with seed ``seed + j``
         (as llama-server seeds its ``n`` completions). Here: ``n`` calls; a backend that
         reads the prompt once and decodes the ``n`` replies together overrides it."""
-        if n == 1:
-            return [await self.complete(request)]
         return list(await asyncio.gather(*(self.complete(_reseeded(request, j)) for j in range(n))))
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook

@@ -40,10 +40,6 @@ class Seat:
     limit: asyncio.Semaphore
     usage: dict[str, Usage] = field(default_factory=dict)
 
-    async def complete(self, request: CompletionRequest) -> Completion:
-        async with self.limit:
-            return await self.backend.complete(request)
-
     async def complete_n(self, request: CompletionRequest, n: int) -> list[Completion]:
         """``n`` replies to one request (:meth:`Backend.complete_n`): one call in flight."""
         async with self.limit:

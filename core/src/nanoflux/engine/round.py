@@ -92,11 +92,10 @@ async def _turn(
     seed_item: BenchmarkItem | None,
 ) -> tuple[int, FollowUp] | None:
     """One turn of the Attacker: its drafts from one prompt (``rounds.drafts``, by default
-    as many as its backend decodes together). Every draft
-    takes the free checks; those that pass go on to the rest of the stages, in order,
-    but for one as close as a duplicate to an earlier draft the Judge scored.
-    Returns the first follow-up a draft asked for, with the draft's position, unless the
-    Judge scored one of them."""
+    as many as its backend decodes together). Every draft takes the free checks; those
+    that pass go on to the rest of the stages, in order, but for one as close as a
+    duplicate to an earlier draft the Judge scored. Returns the first follow-up a draft
+    asked for, with the draft's position, unless the Judge scored one of them."""
     form = table.form
     count = table.config.rounds.drafts or table.seats[context.attacking].backend.drafts_together
     drafts = [Attempt(turn=turn, parent=parent) for _ in range(count)]
@@ -122,7 +121,7 @@ async def _turn(
             follow_ups[number] = await _try(table, attempt, context, form.stages[form.free :])
             if attempt.verdict is not None:
                 scored.append(attempt)
-    if any(attempt.verdict is not None for attempt in drafts):
+    if scored:
         return None  # the Judge scored a draft: the turn has its question
     asked = [(first + n, f) for n, f in enumerate(follow_ups) if f is not None]
     return asked[0] if asked else None
