@@ -85,6 +85,14 @@ def gsm8k_split(path: Path, count: int, offset: int) -> None:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
+def novelty_settings(tmp_path: Path):
+    """The run's novelty store, kept in a file so that a test can open it afterwards."""
+    from nanoflux.config import NoveltySettings
+
+    options = {"path": str(tmp_path / "novelty")}
+    return NoveltySettings(embedder="hashing", store="memory", store_options=options)
+
+
 def payoff_config(tmp_path: Path, tiny_model: Path) -> Path:
     """The shipped experiment with scripted roles, the tiny model and small sizes."""
     config = tomllib.loads(EXAMPLE.read_text())
@@ -95,12 +103,15 @@ def payoff_config(tmp_path: Path, tiny_model: Path) -> Path:
         "attacker": {"spec": roles, "options": {"latency": 0.25}},
         "defender": {"spec": roles},
         "judge": {"spec": roles},
-        "novelty": {"embedder": "hashing", "store": "memory"},
+        "novelty": novelty_settings(tmp_path).model_dump(mode="json"),
         "budget": {"max_rounds": 3 * TARGET},
     }
     config["train"] |= {"model": f"hf:{tiny_model}", "rank": 4, "alpha": 8, "max_length": 128}
     config["baseline"] |= {"sample": FULL}
     config["eval"] |= {"limit": EVAL_ITEMS, "max_tokens": 32}
+    # the tiny model is a transformers folder, which llama.cpp does not serve: every model
+    # is evaluated through the trainer's own hf: specs
+    del config["eval"]["serve"]
     path = tmp_path / "payoff.toml"
     path.write_text(tomli_w.dumps(config))
     return path
@@ -205,6 +216,20 @@ def test_the_payoff_pipeline_killed_at_every_stage_redoes_nothing_finished(
         "eval_full": "ran",
     }
     check_results(pipe, summary, tiny_model)
+    check_protected(tmp_path)
+
+
+def check_protected(tmp_path: Path) -> None:
+    """Before the run, the pipeline stored every dev item (not only the [eval] limit's)
+    as protected in the run's novelty store: a look-alike of one is `contaminated`."""
+    from nanoflux.engine.gate import OpenGate
+    from nanoflux.plugins import PluginHost
+
+    with OpenGate(PluginHost.load(), novelty_settings(tmp_path), "math") as opened:
+        protected = opened.store.ids(opened.gate.collection, run_id="benchmark:gsm8k")
+        assert len(protected) == 20
+        copy = "Mia has 7 bags of 9 marbles. How many marbles?"  # dev item 7
+        assert opened.gate.check(copy).verdict == "contaminated"
 
 
 def check_results(pipe: Path, summary: dict, tiny_model: Path) -> None:
@@ -278,6 +303,11 @@ def test_the_shipped_payoff_config_names_this_project_s_data(monkeypatch):
     assert config.baseline.benchmark.endswith("/gsm8k/train.jsonl")
     assert config.train.model == "hf:qwen2.5-coder-0.5b"
     assert config.run.defender.spec == DEFAULT_DEFENDER  # the default roster
+    # every model is evaluated on the weights [train] trains, served by llama.cpp
+    assert config.eval.serve == "llamacpp-server:qwen2.5-coder-0.5b"
+    # the experiment's own novelty store, with the dev items protected in it
+    assert config.eval.protect
+    assert config.run.novelty.store_options["path"].startswith(f"{config.out}/")
     monkeypatch.setenv("NANOFLUX_DATA_GSM8K", "/data/gsm8k/")
     moved = load_pipeline_config(EXAMPLE)
     assert moved.eval.benchmark == "math:gsm8k:/data/gsm8k/dev.jsonl"

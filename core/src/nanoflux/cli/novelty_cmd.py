@@ -15,13 +15,11 @@ from pathlib import Path
 import click
 
 from ..config import NoveltySettings, load_config
+from ..engine.gate import OpenGate, benchmark_questions
 from ..errors import UsageError
 from ..inputs import MAX_FILE_BYTES, clean_text, describe
-from ..novelty import NoveltyGate, NoveltyThresholds, collection_name
+from ..novelty import NoveltyThresholds, collection_name
 from .options import parse_pairs
-
-#: items embedded and stored between two progress lines of `seed`
-SEED_CHUNK = 512
 
 
 def gate_options(command):
@@ -75,28 +73,6 @@ def gate_options(command):
     return wrapper
 
 
-class OpenGate:
-    """The embedder, store and gate of one domain; closes the store on exit."""
-
-    def __init__(self, host, settings: NoveltySettings, domain: str, thresholds=None):
-        host.domain(domain)  # an unknown domain is an error, not a new empty collection
-        self.embedder = host.open_embedder(settings.embedder, settings.embedder_options)
-        self.store = host.open_store(settings.store, settings.store_options)
-        self.thresholds = thresholds
-        self.domain = domain
-
-    def __enter__(self) -> OpenGate:
-        try:
-            self.gate = NoveltyGate(self.embedder, self.store, self.domain, self.thresholds)
-        except BaseException:
-            self.store.close()
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.store.close()
-
-
 def _require_domain(domain: str | None) -> str:
     if not domain:
         raise UsageError("--domain is required (or --config with a domain)")
@@ -129,36 +105,26 @@ def novelty() -> None:
 def seed(settings: NoveltySettings, domain: str | None, specs: tuple[str, ...], as_json: bool):
     """Store a benchmark's questions as protected items: a candidate too close to one is
     `contaminated`. Ids are FORMAT:ITEM_ID; seeding again replaces them."""
-    from ..domains import BenchmarkSpec, load_benchmark
     from . import current_host
 
-    parsed = [BenchmarkSpec.parse(spec) for spec in specs]
-    domain = domain or parsed[0].domain
-    for spec in parsed:
+    host = current_host()
+    batches = [benchmark_questions(host, spec) for spec in specs]
+    domain = domain or batches[0][0].domain
+    for spec, _ in batches:
         if spec.domain != domain:
             raise UsageError(f"benchmark {spec} is not of domain {domain!r}")
-    host = current_host()
-    batches = []
-    for spec in parsed:
-        # one id per item: a file that repeats an id keeps its last question
-        items = {f"{spec.format}:{item.id}": item.question for item in load_benchmark(host, spec)}
-        batches.append((spec, items))
+
+    def progress(spec):
+        if not sys.stderr.isatty():
+            return None
+        return lambda done, total: click.echo(f"\r{spec}: {done}/{total}", err=True, nl=False)
+
     with OpenGate(host, settings, domain) as opened:
         report = {"collection": opened.gate.collection, "seeded": {}}
         for spec, items in batches:
-            pairs = list(items.items())
-            for start in range(0, len(pairs), SEED_CHUNK):
-                opened.gate.remember_many(
-                    pairs[start : start + SEED_CHUNK],
-                    kind="protected",
-                    run_id=f"benchmark:{spec.format}",
-                )
-                if sys.stderr.isatty():
-                    done = min(start + SEED_CHUNK, len(pairs))
-                    click.echo(f"\r{spec}: {done}/{len(pairs)}", err=True, nl=False)
+            report["seeded"][str(spec)] = opened.protect(spec, items, progress(spec))
             if sys.stderr.isatty():
                 click.echo(err=True)
-            report["seeded"][str(spec)] = len(items)
         report["count"] = opened.store.count(opened.gate.collection)
         report["kinds"] = kind_counts(opened.store, opened.gate.collection)
     if as_json:

@@ -113,3 +113,56 @@ def _unit(vector) -> np.ndarray:
     array = np.asarray(vector, dtype=np.float32)
     norm = float(np.linalg.norm(array))
     return array / norm if norm else array
+
+
+#: items embedded and stored between two progress calls of :func:`protect_benchmark`
+PROTECT_CHUNK = 512
+
+
+class OpenGate:
+    """The embedder, store and gate of one domain, as a run opens them; closes the store
+    on exit."""
+
+    def __init__(self, host: PluginHost, settings: NoveltySettings, domain: str, thresholds=None):
+        host.domain(domain)  # an unknown domain is an error, not a new empty collection
+        self.embedder = host.open_embedder(settings.embedder, settings.embedder_options)
+        self.store = host.open_store(settings.store, settings.store_options)
+        self.thresholds = thresholds
+        self.domain = domain
+
+    def __enter__(self) -> OpenGate:
+        try:
+            self.gate = NoveltyGate(self.embedder, self.store, self.domain, self.thresholds)
+        except BaseException:
+            self.store.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.store.close()
+
+    def protect(self, spec, items: dict[str, str], progress=None) -> int:
+        """Store ``items`` (:func:`benchmark_questions` of benchmark ``spec``) as protected,
+        so that a candidate too close to one is ``contaminated``; protecting again replaces
+        them. ``progress(done, total)`` is called after each chunk. Returns the count."""
+        pairs = list(items.items())
+        for start in range(0, len(pairs), PROTECT_CHUNK):
+            self.gate.remember_many(
+                pairs[start : start + PROTECT_CHUNK],
+                kind="protected",
+                run_id=f"benchmark:{spec.format}",
+            )
+            if progress is not None:
+                progress(min(start + PROTECT_CHUNK, len(pairs)), len(pairs))
+        return len(pairs)
+
+
+def benchmark_questions(host: PluginHost, spec: str):
+    """The parsed ``DOMAIN:FORMAT:PATH`` and its questions by id, FORMAT:ITEM_ID (a file
+    that repeats an id keeps its last question): read before a store is opened, so that
+    a bad file changes nothing."""
+    from ..domains import BenchmarkSpec, load_benchmark
+
+    parsed = BenchmarkSpec.parse(spec)
+    items = {f"{parsed.format}:{item.id}": item.question for item in load_benchmark(host, parsed)}
+    return parsed, items
