@@ -45,11 +45,11 @@ def attacker_asked(monkeypatch) -> list:
     return asked
 
 
-def play_one_round(domain_name, question, tmp_path):
+def play_one_round(domain_name, question, tmp_path, wrong=None):
     host = PluginHost.load(allow=[domain_name])
     domain_round_models.QUESTION.clear()
     domain_round_models.QUESTION.update(question)
-    domain_round_models.WRONG_ANSWER["value"] = WRONG[domain_name]
+    domain_round_models.WRONG_ANSWER["value"] = wrong or WRONG[domain_name]
     model = {"spec": "scripted:domain_round_models:model"}
     config = validate_config(
         {
@@ -462,3 +462,47 @@ def test_genomics_a_copy_of_the_seed_is_still_a_copy(case, tmp_path, monkeypatch
     first = candidates[0]
     assert first["reason"] == "copied_prompt", first
     assert first["question"]["text"] == shown[0]["question"]
+
+
+# -- multiple choice: the program decides the key ---------------------------------------------
+
+OPTIONS = "\nA. 45 mL/min\nB. 53 mL/min\nC. 60 mL/min\nD. 64 mL/min"
+
+
+def test_medicine_a_multiple_choice_vignette_is_keyed_by_its_program(tmp_path):
+    """Options after the vignette make it multiple choice: the option that is the
+    program's value (53) is the key; the Defender and the blind solve answer a letter,
+    and the program's run confirms the keyed option."""
+    text = CG_TEXT.format(weight=80)
+    program = CG.format(age=68, weight=80, sex="male")
+    question = example("medicine", text=text + OPTIONS, program=program, reference_answer="B")
+    candidate = play_one_round("medicine", question, tmp_path, wrong="A")
+    assert candidate["decision"] == "accepted", candidate
+    assert candidate["answer"]["final_answer"] == "A"
+    accepted = candidate["question"]
+    assert accepted["text"] == text and accepted["reference_answer"] == "B"
+    assert accepted["choices"] == ["45 mL/min", "53 mL/min", "60 mL/min", "64 mL/min"]
+    runs = [e for e in candidate["verdict"]["evidence"] if e["tool"] == "medicine.python"]
+    assert [e["supports_reference"] for e in runs] == [True]
+    example_line = (tmp_path / "medicine" / "dataset.jsonl").read_text().splitlines()
+    user = json.loads(example_line[0])["messages"][0]["content"]
+    assert user == f"{text}\n\n{OPTIONS.strip()}"
+
+
+@pytest.mark.parametrize(
+    "options, said",
+    [
+        (OPTIONS.replace("53", "55"), "returned 53, which is none of the options"),
+        (OPTIONS.replace("60", "53.0"), "returned 53, which matches options B and C"),
+        (OPTIONS.replace("60", "53"), "two of the options are the same"),
+    ],
+)
+def test_medicine_options_that_do_not_key_one_option_get_the_repair_turn(options, said, tmp_path):
+    program = CG.format(age=68, weight=80, sex="male")
+    text = CG_TEXT.format(weight=80) + options
+    play_one_round("medicine", example("medicine", text=text, program=program), tmp_path)
+    lines = (tmp_path / "medicine" / "candidates.jsonl").read_text().splitlines()
+    first, repair = (json.loads(line) for line in lines)
+    assert first["reason"] == "unverified" and first["answer"] is None
+    assert any(said in problem for problem in first["findings"]["problems"]), first
+    assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]

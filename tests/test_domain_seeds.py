@@ -74,3 +74,34 @@ def test_a_broken_seed_is_named(pack):
     assert faults[1].startswith(f"{first.id}: the program gives ")
     assert faults[1].endswith("not 12345")
     assert len(faults) > 2 and all(f.startswith(f"{first.id}: ") for f in faults[2:])
+
+
+def test_medicine_ships_multiple_choice_seeds_keyed_by_their_programs():
+    """Some vignettes end on options: shown so, the Attacker writes options too, and the
+    program's value decides the key. The keys are spread over the letters."""
+    from nanoflux.engine.seeds import CHOICES_RULE, seed_block
+
+    host = PluginHost.load(allow=["medicine"])
+    domain = host.domain("medicine")
+    items = [item for item in load_benchmark(host, domain.default_seeds()) if item.choices]
+    assert len(items) >= 10 and all(len(item.choices) == 4 for item in items)
+    assert len({item.answer for item in items}) == 4
+    shown = seed_block(items[0], code_first=True)
+    assert f"\nA. {items[0].choices[0]}\nB. " in shown and CHOICES_RULE in shown
+    assert CHOICES_RULE not in seed_block(
+        items[0].model_copy(update={"choices": None}), code_first=True
+    )
+
+
+@needs_sandbox
+def test_a_multiple_choice_seed_whose_answer_is_not_its_programs_option_is_named():
+    host = PluginHost.load(allow=["medicine"])
+    domain = host.domain("medicine")
+    item = next(i for i in load_benchmark(host, domain.default_seeds()) if i.choices)
+    other = next(letter for letter in "ABCD" if letter != item.answer)
+    faults = seed_faults(
+        domain, [item.model_copy(update={"answer": other})], make_tool_caller(host)
+    )
+    assert len(faults) == 1 and faults[0].endswith(
+        f"which is option {item.answer}, not the answer {other}"
+    )

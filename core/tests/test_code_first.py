@@ -2,7 +2,7 @@
 
 import pytest
 
-from nanoflux.engine.programs import answer_value, computing_lines, rounded_to
+from nanoflux.engine.programs import answer_value, computing_lines, rounded_to, split_choices
 
 NUMBER = r"^-?[0-9][0-9,]*([.][0-9]+)?(/[0-9]+)?%?$"  # the math pack's answer_pattern
 
@@ -271,3 +271,36 @@ def test_a_reply_without_its_problem_or_program_names_what_is_missing(reply, mis
 
     with pytest.raises(ModelOutputError, match=missing):
         read_program_reply(reply)
+
+
+# -- multiple choice: options after the problem ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, stem, choices",
+    [
+        (
+            "How far?\nA. 4 km\nB. 5 km\nC) 6 km\n(D) 7 km",
+            "How far?",
+            ["4 km", "5 km", "6 km", "7 km"],
+        ),
+        ("How far?\na. 4\nb. 5\nc. 6", "How far?", ["4", "5", "6"]),
+        # an "A." in the stem is not an option; the run of options starts at its own A
+        ("Plan A. is late.\nB. no\nA. 1\nB. 2\nC. 3", "Plan A. is late.\nB. no", ["1", "2", "3"]),
+    ],
+)
+def test_options_after_a_problem_make_it_multiple_choice(text, stem, choices):
+    assert split_choices(text) == (stem, choices)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How far?\nA. 4\nB. 5",  # two options are not a choice of answers
+        "How far?\nA. 4\nC. 5\nD. 6",  # not A, B, C in order
+        "A. 4\nB. 5\nC. 6",  # options without a problem
+        "Walk 4 km. How far?",
+    ],
+)
+def test_a_problem_without_a_run_of_options_is_not_multiple_choice(text):
+    assert split_choices(text) == (text, None)

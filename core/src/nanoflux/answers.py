@@ -7,7 +7,7 @@ text name the same choice in every pack, and "57.1%" matches 0.571 everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 # a choice's letter, A-Z (choice_index keeps only letters the question has)
 _CHOICE = re.compile(r"^(?:answer|option)?\s*[:\-]?\s*\(?([A-Za-z])\s*[).:]?(?:\s.*)?$", re.S)
@@ -31,6 +31,15 @@ def choice_index(answer: str, choices: Sequence[str]) -> int | None:
         if index < len(choices):
             return index
     return None
+
+
+def options_for(value: str, choices: Sequence[str], same: Callable[[str, str], bool]) -> list[int]:
+    """The options that are ``value`` (a program's answer): those written as it is, case
+    and punctuation aside ("G3a" is not "G3b", though both hold the number 3); else those
+    for which ``same(option, value)`` holds, each option read as the reference, so its
+    written precision decides ("9.4 mg/dL" is not a value of 9)."""
+    exact = [i for i, choice in enumerate(choices) if answer_key(choice) == answer_key(value)]
+    return exact or [i for i, choice in enumerate(choices) if same(choice, value)]
 
 
 def single_number(text: str) -> tuple[float, int, bool] | None:

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
-from ..domains import Domain, ToolCaller
+from ..answers import answer_key, options_for
+from ..domains import CHOICE_LETTERS, Domain, ToolCaller
 from ..errors import ModelOutputError
 from ..records import Question, Record, ToolEvidence
 from ..structured import extract_json_object
@@ -199,8 +200,11 @@ async def question_from_program(
     evidence = await asyncio.to_thread(call_tool, domain.program_tool, {"code": draft.program})
     if not evidence.result.ok:
         raise ProgramFailed(str(evidence.result.error), draft)
+    text, choices = split_choices(draft.text.strip())
     value = answer_value(
-        evidence.result.value, domain.answer_pattern, decimals=rounded_to(draft.program)
+        evidence.result.value,
+        None if choices else domain.answer_pattern,  # an option's text need not be a number
+        decimals=rounded_to(draft.program),
     )
     if value is None:
         raise ProgramFailed(
@@ -208,15 +212,59 @@ async def question_from_program(
         )
     steps = computing_lines(draft.program)
     question = Question(
-        text=draft.text.strip(),
+        text=text,
         domain=domain.name,
         skill=skill,
         hops=min(20, max(1, len(steps))),
-        reference_answer=value,
+        reference_answer=keyed_choice(domain, value, choices, draft) if choices else value,
         solution_steps=steps or [f"return {value}"],
         program=draft.program,
+        choices=choices,
     )
     return question, evidence
+
+
+# an option line of a multiple-choice problem: "A. 53 mL/min", "B) 45", "(C) stage 3a"
+_OPTION = re.compile(r"^[ \t]*\(?(?P<letter>[A-Ha-h])[.):][ \t]+(?P<text>\S.*?)[ \t]*$")
+#: the fewest options that make a problem multiple choice
+MIN_CHOICES = 3
+
+
+def split_choices(text: str) -> tuple[str, list[str] | None]:
+    """A problem's stem and its options, when it ends on lettered option lines, one a
+    line, from A on in order (at least :data:`MIN_CHOICES`); else the text and None."""
+    lines = text.rstrip().splitlines()
+    start = len(lines)
+    while start > 0 and _OPTION.match(lines[start - 1]):
+        start -= 1
+    letters = [_OPTION.match(line).group("letter").upper() for line in lines[start:]]
+    # the run of option lines must be A, B, C... exactly: an "A." inside the stem is not one
+    while letters and letters[0] != "A":
+        start, letters = start + 1, letters[1:]
+    if len(letters) < MIN_CHOICES or letters != list(CHOICE_LETTERS[: len(letters)]):
+        return text, None
+    stem = "\n".join(lines[:start]).strip()
+    if not stem:
+        return text, None
+    return stem, [_OPTION.match(line).group("text") for line in lines[start:]]
+
+
+def keyed_choice(domain: Domain, value: str, choices: list[str], draft: ProgramDraft) -> str:
+    """The letter of the one option that is the program's value (as the domain compares
+    answers). Raises :class:`ProgramFailed` when two options are the same, or when not
+    exactly one of them is the value: the program decides the key, never the Attacker."""
+    folded = [answer_key(choice) for choice in choices]
+    if len(set(folded)) < len(folded):
+        raise ProgramFailed("two of the options are the same: each must be different", draft)
+    keys = [CHOICE_LETTERS[i] for i in options_for(value, choices, domain.check_answer)]
+    if len(keys) == 1:
+        return keys[0]
+    found = "is none of the options" if not keys else f"matches options {' and '.join(keys)}"
+    raise ProgramFailed(
+        f"solution() returned {value}, which {found}: exactly one option must be the "
+        "program's value, the others values a slip would give",
+        draft,
+    )
 
 
 def answer_value(

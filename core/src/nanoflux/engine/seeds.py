@@ -12,12 +12,19 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..domains import load_benchmark
+from ..domains import choices_text, load_benchmark
 from ..errors import ConfigError
 from ..plugins import PluginHost
 from ..records import BenchmarkItem
 from .programs import ProgramDraft
 
+#: what a code-first seed with options adds to its brief (``engine.programs.keyed_choice``
+#: keys the option that is the program's value)
+CHOICES_RULE = (
+    "End the problem with 4 options, one a line (A. to D.): exactly one of them is the "
+    "value solution() returns, written the same way, and the others are what a slip "
+    "would give. "
+)
 _CLIP = 700  # characters of a seed problem shown: a small model's context is small
 _SOLUTION_CLIP = 500
 
@@ -61,12 +68,15 @@ def seed_block(item: BenchmarkItem | None, *, code_first: bool = False) -> str:
         return ""
     program = item.program if code_first else None
     if program and program.strip():
-        shown = ProgramDraft(text=_clip(item.question, _CLIP), program=program).as_reply()
+        text = _clip(item.question, _CLIP)
+        if item.choices:
+            text += "\n" + choices_text(item.choices)
+        shown = ProgramDraft(text=text, program=program).as_reply()
         return (
             f"Here is an example of a problem and its program:\n{shown}\n"
             "Write a new problem with the same steps: change every name and every number "
             "(the program's lines change with them), keep how the steps connect. "
-            "Do not copy it.\n"
+            f"{CHOICES_RULE if item.choices else ''}Do not copy it.\n"
         )
     worked = ""
     if item.solution and item.solution.strip():  # as the loader wrote it (GSM8K: unannotated)

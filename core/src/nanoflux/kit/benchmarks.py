@@ -30,7 +30,7 @@ def jsonl_benchmark(
 ) -> BenchmarkLoader:
     """A loader of JSONL whose lines hold the question text in field ``question``, the
     answer (text or a number) in ``answer``, optionally a list of options in ``choices``
-    and a program that computes the answer in ``program`` (a seed shown in the
+    (a line without the field has none) and a program that computes the answer in ``program`` (a seed shown in the
     Attacker's own form, :func:`nanoflux.engine.seeds.seed_block`; a line without one
     has none); fields named in ``meta`` are kept in the item's ``meta``. Item ids are
     ``NAME-FILESTEM-LINE``, LINE being the line of the file that holds the item."""
@@ -79,8 +79,10 @@ def _program(record: dict[str, Any], key: str, where: str, expected: str) -> str
     return record[key]  # as written: its lines' indentation is the program
 
 
-def _choices(record: dict[str, Any], key: str, where: str, expected: str) -> list[str]:
-    value = record.get(key)
+def _choices(record: dict[str, Any], key: str, where: str, expected: str) -> list[str] | None:
+    if key not in record:
+        return None  # a line without options is not multiple choice
+    value = record[key]
     if not isinstance(value, list) or not value or not all(isinstance(c, str) for c in value):
         raise DataFormatError(
             f"{where}: field {key!r} is not a list of option texts", hint=f"expected {expected}"

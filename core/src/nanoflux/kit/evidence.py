@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from ..answers import choice_index, options_for
 from ..domains import ToolCaller
 from ..records import Question, Record, ToolEvidence, ToolResult
 from ..tools import JudgeTool
@@ -57,6 +58,10 @@ def compared(evidence: ToolEvidence, question: Question, same: SameAnswer) -> To
         return noted(evidence, None, f"{evidence.tool} produced no answer")
     computed = as_text(result.value)
     agrees = bool(same(question.reference_answer, computed, choices=question.choices))
+    if question.choices and not agrees:
+        # a program of a multiple-choice question computes its key option's value
+        keys = options_for(computed, question.choices, same)
+        agrees = keys == [choice_index(question.reference_answer, question.choices)]
     verb = "equals" if agrees else "differs from"
     return noted(evidence, agrees, f"{evidence.tool} gives {computed}, which {verb} the reference")
 

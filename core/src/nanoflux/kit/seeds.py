@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..domains import Domain, ToolCaller
+from ..answers import choice_index, options_for
+from ..domains import CHOICE_LETTERS, Domain, ToolCaller
 from ..records import BenchmarkItem, Question
 from .evidence import as_text
 from .stated import REUSED
@@ -31,8 +32,8 @@ def seed_faults(domain: Domain, items: Iterable[BenchmarkItem], call_tool: ToolC
             if not result.ok:
                 faults.append(f"{item.id}: the program fails: {result.error}")
                 continue
-            if not domain.check_answer(item.answer, as_text(result.value)):
-                faults.append(f"{item.id}: the program gives {result.value!r}, not {item.answer}")
+            if fault := _wrong_answer(domain, item, as_text(result.value)):
+                faults.append(f"{item.id}: the program gives {result.value!r}, {fault}")
         question = Question(
             text=item.question,
             domain=domain.name,
@@ -44,3 +45,15 @@ def seed_faults(domain: Domain, items: Iterable[BenchmarkItem], call_tool: ToolC
         )
         faults += [f"{item.id}: {p}" for p in domain.screen(question) if p != REUSED]
     return faults
+
+
+def _wrong_answer(domain: Domain, item: BenchmarkItem, value: str) -> str | None:
+    """Why a seed program's value is not the seed's answer; with options, the value must
+    be exactly one option, the answer's (as a round keys a multiple-choice draft)."""
+    if not item.choices:
+        return None if domain.check_answer(item.answer, value) else f"not {item.answer}"
+    keys = options_for(value, item.choices, domain.check_answer)
+    if keys == [choice_index(item.answer, item.choices)]:
+        return None
+    named = " and ".join(CHOICE_LETTERS[i] for i in keys) or "none"
+    return f"which is option {named}, not the answer {item.answer}"

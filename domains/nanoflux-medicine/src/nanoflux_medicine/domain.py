@@ -113,7 +113,12 @@ class MedicineDomain(Domain):
 
 #: questions, answers and programs in JSONL: the pack's seed vignettes, or a user's own
 JSONL = jsonl_benchmark(
-    "medicine", question="question", answer="answer", program="program", meta=("skill",)
+    "medicine",
+    question="question",
+    answer="answer",
+    choices="choices",
+    program="program",
+    meta=("skill",),
 )
 
 
