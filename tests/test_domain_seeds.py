@@ -76,21 +76,21 @@ def test_a_broken_seed_is_named(pack):
     assert len(faults) > 2 and all(f.startswith(f"{first.id}: ") for f in faults[2:])
 
 
-def test_medicine_ships_multiple_choice_seeds_keyed_by_their_programs():
-    """Some vignettes end on options: shown so, the Attacker writes options too, and the
-    program's value decides the key. The keys are spread over the letters."""
+def test_the_pack_ships_multiple_choice_seeds(pack):
+    """Some seeds end on options: shown so, the Attacker writes options too, and the
+    program's value decides the key (``seed_faults`` checks each is its program's).
+    The keys are spread over the letters."""
     from nanoflux.engine.seeds import CHOICES_RULE, seed_block
 
-    host = PluginHost.load(allow=["medicine"])
-    domain = host.domain("medicine")
-    items = [item for item in load_benchmark(host, domain.default_seeds()) if item.choices]
-    assert len(items) >= 10 and all(len(item.choices) == 4 for item in items)
-    assert len({item.answer for item in items}) == 4
-    shown = seed_block(items[0], code_first=True)
-    assert f"\nA. {items[0].choices[0]}\nB. " in shown and CHOICES_RULE in shown
-    assert CHOICES_RULE not in seed_block(
-        items[0].model_copy(update={"choices": None}), code_first=True
-    )
+    _, domain, items = pack
+    chosen = [item for item in items if item.choices]
+    assert len(chosen) >= {"medicine": 10, "genomics": 4}[domain.name]
+    assert all(len(item.choices) == 4 for item in chosen)
+    assert len({item.answer for item in chosen}) == 4
+    shown = seed_block(chosen[0], code_first=True)
+    assert f"\nA. {chosen[0].choices[0]}\nB. " in shown and CHOICES_RULE in shown
+    plain = chosen[0].model_copy(update={"choices": None})
+    assert CHOICES_RULE not in seed_block(plain, code_first=True)
 
 
 @needs_sandbox

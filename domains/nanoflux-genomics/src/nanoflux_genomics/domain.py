@@ -120,7 +120,12 @@ class GenomicsDomain(Domain):
 
 #: questions, answers and programs in JSONL: the pack's seed problems, or a user's own
 JSONL = jsonl_benchmark(
-    "genomics", question="question", answer="answer", program="program", meta=("skill",)
+    "genomics",
+    question="question",
+    answer="answer",
+    choices="choices",
+    program="program",
+    meta=("skill",),
 )
 
 
