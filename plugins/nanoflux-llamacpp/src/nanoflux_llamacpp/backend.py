@@ -22,8 +22,9 @@ from nanoflux.records import Record
 from nanoflux.structured import structured_data
 
 from . import build, models, roster
-from .gguf import resolve_model, sha256
+from .gguf import sha256
 from .grammar import grammar_schema
+from .lora import LoraFile, base_rest, resolve_weights
 from .options import LlamaOptions, parse_options
 
 
@@ -51,10 +52,13 @@ class LlamaBackend(Backend):
 
     backend_id = "llamacpp"
 
-    def __init__(self, spec: ModelSpec, options: LlamaOptions, path: Path):
+    def __init__(
+        self, spec: ModelSpec, options: LlamaOptions, path: Path, lora: LoraFile | None = None
+    ):
         super().__init__(spec)
         self.options = options
         self.path = path
+        self.lora = lora  # BASE+ADAPTER: the adapter llama.cpp applies to ``path``
         self.stats = LlamaStats()
 
     def call_arguments(self, request: CompletionRequest) -> dict[str, Any]:
@@ -133,6 +137,7 @@ class LlamaBackend(Backend):
             "llama_cpp_python": metadata.version("llama-cpp-python"),
             "build": build.describe(self.variant_in_use()),
             **self._provenance(),
+            **({"lora": self.lora.describe()} if self.lora else {}),
         }
 
     def variant_in_use(self) -> str | None:
@@ -141,7 +146,7 @@ class LlamaBackend(Backend):
 
     def _provenance(self) -> dict[str, Any]:
         """Where a named model came from, its licence and the hash it was checked against."""
-        rest = self.spec.rest
+        rest = base_rest(self.spec.rest)
         if rest.startswith("hf:"):
             return {"source": f"huggingface_hub {rest.removeprefix('hf:')}"}
         model = roster.lookup(rest)
@@ -152,7 +157,7 @@ class LlamaCppBackend(LlamaBackend):
     max_concurrency = 1  # one llama.cpp context computes one sequence at a time
 
     def __init__(self, spec: ModelSpec, options: LlamaOptions, model: models.LoadedModel):
-        super().__init__(spec, options, model.path)
+        super().__init__(spec, options, model.path, model.lora)
         self._model: models.LoadedModel | None = model
 
     @property
@@ -188,5 +193,5 @@ class LlamaCppBackend(LlamaBackend):
 
 def open_backend(spec: ModelSpec) -> LlamaCppBackend:
     options = parse_options(str(spec), spec.options)
-    path = resolve_model(spec.rest)
-    return LlamaCppBackend(spec, options, models.acquire(path, options))
+    path, lora = resolve_weights(spec.rest)
+    return LlamaCppBackend(spec, options, models.acquire(path, options, lora))

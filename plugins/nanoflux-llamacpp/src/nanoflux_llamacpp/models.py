@@ -18,13 +18,22 @@ from typing import Any
 
 from nanoflux.errors import ConfigError
 
+from .lora import LoraFile
 from .options import LlamaOptions
 
 
 class LoadedModel:
-    def __init__(self, key: tuple[Any, ...], path: Path, options: LlamaOptions, llama: Any):
+    def __init__(
+        self,
+        key: tuple[Any, ...],
+        path: Path,
+        options: LlamaOptions,
+        llama: Any,
+        lora: LoraFile | None = None,
+    ):
         self.key = key
         self.path = path
+        self.lora = lora
         self.load_options = options.load_options()
         self.llama = llama
         self.users = 0
@@ -57,7 +66,7 @@ _loaded: dict[tuple[Any, ...], LoadedModel] = {}
 _loaded_lock = threading.Lock()
 
 
-def _load(path: Path, options: LlamaOptions) -> Any:
+def _load(path: Path, options: LlamaOptions, lora: LoraFile | None) -> Any:
     from llama_cpp import Llama
 
     from .build import load_cpu_backend
@@ -68,19 +77,24 @@ def _load(path: Path, options: LlamaOptions) -> Any:
         return Llama(
             model_path=str(path),
             **options.load_options(),
+            **({"lora_path": str(lora.path)} if lora else {}),
             verbose=False,
         )
     except ValueError as exc:  # llama.cpp could not read the file
         raise ConfigError(f"llamacpp: cannot load GGUF file {path}: {exc}") from None
+    except RuntimeError as exc:  # llama.cpp refused the adapter (its log says why)
+        raise ConfigError(f"llamacpp: cannot apply {lora and lora.path} to {path}: {exc}") from None
 
 
-def acquire(path: Path, options: LlamaOptions) -> LoadedModel:
-    """The shared instance for this file and load options, loading it on first use."""
-    key = (str(path), *options.load_key())
+def acquire(path: Path, options: LlamaOptions, lora: LoraFile | None = None) -> LoadedModel:
+    """The shared instance for this file, adapter and load options, loading it on first
+    use. An adapter is applied to the instance's context, so a model with one is never
+    shared with the base or with another adapter."""
+    key = (str(path), lora and (str(lora.path), lora.digest), *options.load_key())
     with _loaded_lock:
         model = _loaded.get(key)
         if model is None:
-            model = LoadedModel(key, path, options, _load(path, options))
+            model = LoadedModel(key, path, options, _load(path, options, lora), lora)
             _loaded[key] = model
         model.users += 1
         return model

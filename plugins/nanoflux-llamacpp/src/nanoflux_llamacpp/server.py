@@ -34,6 +34,7 @@ from typing import Any
 from nanoflux.errors import BackendUnavailable, clip, clip_path
 
 from . import server_binary
+from .lora import LoraFile
 from .options import ServerOptions
 
 PR_SET_PDEATHSIG = 1
@@ -67,10 +68,17 @@ def exit_status(code: int) -> str:
 
 
 class LlamaServer:
-    def __init__(self, key: tuple[Any, ...], model: Path, options: ServerOptions):
+    def __init__(
+        self,
+        key: tuple[Any, ...],
+        model: Path,
+        options: ServerOptions,
+        lora: LoraFile | None = None,
+    ):
         self.key = key
         self.model = model
         self.options = options
+        self.lora = lora
         self.binary = server_binary.require()
         self.users = 0
         self.port = 0
@@ -93,6 +101,7 @@ class LlamaServer:
             *("--threads", threads, "--threads-batch", threads, "--batch-size", str(o.n_batch)),
             *("--n-gpu-layers", str(o.n_gpu_layers), "--cache-reuse", str(o.cache_reuse)),
             *("--cache-ram", str(o.cache_ram_mib), "--no-webui"),
+            *(("--lora", str(self.lora.path)) if self.lora else ()),
         ]
 
     def start(self) -> LlamaServer:
@@ -215,13 +224,15 @@ def _stop_all() -> None:
         server.stop()
 
 
-def acquire(model: Path, options: ServerOptions) -> LlamaServer:
-    """The running server for this file and load options, started on first use."""
-    key = (str(model), *options.load_key())
+def acquire(model: Path, options: ServerOptions, lora: LoraFile | None = None) -> LlamaServer:
+    """The running server for this file, adapter and load options, started on first use.
+    A server started with an adapter applies it to every request, so it serves that
+    adapter only: never the base, nor another adapter."""
+    key = (str(model), lora and (str(lora.path), lora.digest), *options.load_key())
     with _servers_lock:
         server = _servers.get(key)
         if server is None or server.exit_error() is not None:
-            server = LlamaServer(key, model, options).start()
+            server = LlamaServer(key, model, options, lora).start()
             _servers[key] = server
         server.users += 1
         return server

@@ -28,7 +28,7 @@ from nanoflux.errors import BackendError, BackendTimeout, BackendUnavailable, cl
 
 from . import server
 from .backend import LlamaBackend
-from .gguf import resolve_model
+from .lora import resolve_weights
 from .options import ServerOptions, parse_server_options
 
 
@@ -36,7 +36,7 @@ class LlamaServerBackend(LlamaBackend):
     backend_id = "llamacpp-server"
 
     def __init__(self, spec: ModelSpec, options: ServerOptions, process: server.LlamaServer):
-        super().__init__(spec, options, process.model)
+        super().__init__(spec, options, process.model, process.lora)
         self.options: ServerOptions = options
         self.max_concurrency = self.drafts_together = options.parallel
         self._server: server.LlamaServer | None = process
@@ -161,5 +161,5 @@ class LlamaServerBackend(LlamaBackend):
 
 def open_server_backend(spec: ModelSpec) -> LlamaServerBackend:
     options = parse_server_options(str(spec), spec.options)
-    path = resolve_model(spec.rest)
-    return LlamaServerBackend(spec, options, server.acquire(path, options))
+    path, lora = resolve_weights(spec.rest)
+    return LlamaServerBackend(spec, options, server.acquire(path, options, lora))
