@@ -115,10 +115,13 @@ def test_llama_cpp_with_the_converted_adapter_gives_peft_logits(made, tokens, ll
     floor = np.abs(llama_base - hf_base).max()
     assert correlation(llama_base, hf_base) > 0.995
     tuned = llama_logits(tokens, lora_file.path)
-    assert correlation(tuned, peft_logits) > 0.995
-    assert np.abs(tuned - peft_logits).max() < 2 * floor
+    agreement, error = correlation(tuned, peft_logits), np.abs(tuned - peft_logits).max()
+    # measured: 0.9993 and 0.9986, errors 0.66 and 0.96 against a floor of 0.68; without
+    # the q/k permutation 0.959 and 6.0, with half the scale 0.92 and 11
+    assert agreement > 0.995, agreement
+    assert error < 2 * floor, (error, floor)
     assert tuned.argmax() == peft_logits.argmax()
-    assert correlation(llama_base, peft_logits) < correlation(tuned, peft_logits) - 0.04
+    assert correlation(llama_base, peft_logits) < agreement - 0.04
 
 
 def completion(backend) -> str:
