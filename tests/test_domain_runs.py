@@ -492,7 +492,7 @@ def test_medicine_a_multiple_choice_vignette_is_keyed_by_its_program(tmp_path):
 @pytest.mark.parametrize(
     "options, said",
     [
-        (OPTIONS.replace("53", "55"), "returned 53, which is none of the options"),
+        ("\nA. low\nB. normal\nC. high\nD. very high", "returned 53, which is none of the options"),
         (OPTIONS.replace("60", "53.0"), "returned 53, which matches options B and C"),
         (OPTIONS.replace("60", "53"), "two of the options are the same"),
     ],
@@ -506,3 +506,17 @@ def test_medicine_options_that_do_not_key_one_option_get_the_repair_turn(options
     assert first["reason"] == "unverified" and first["answer"] is None
     assert any(said in problem for problem in first["findings"]["problems"]), first
     assert repair["turn"] == "repair" and repair["parent_id"] == first["candidate_id"]
+
+
+def test_medicine_options_that_all_missed_the_value_get_it_in_the_nearest(tmp_path):
+    """The Attacker's arithmetic slipped: none of its options is the program's 53. The
+    program writes its value into the nearest option (55 mL/min), the other options stay
+    the Attacker's, and the change is written down."""
+    program = CG.format(age=68, weight=80, sex="male")
+    text = CG_TEXT.format(weight=80) + OPTIONS.replace("53", "55")
+    question = example("medicine", text=text, program=program, reference_answer="B")
+    candidate = play_one_round("medicine", question, tmp_path, wrong="A")
+    assert candidate["decision"] == "accepted", candidate
+    assert candidate["question"]["choices"] == ["45 mL/min", "53 mL/min", "60 mL/min", "64 mL/min"]
+    assert candidate["question"]["reference_answer"] == "B"
+    assert candidate["findings"]["completed"] == ["option B is now the program's value, 53"]

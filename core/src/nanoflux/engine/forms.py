@@ -175,9 +175,11 @@ class CodeFirstForm(AttackForm):
             attempt.failure = draft
             return None
         try:
-            attempt.question, attempt.program_run = await question_from_program(
+            attempt.question, attempt.program_run, changes = await question_from_program(
                 table.domain, table.judge.call_tool, draft, skill
             )
+            if changes:
+                attempt.findings.completed = changes
         except ProgramFailed as failed:
             attempt.reason = policy.program_fault()
             attempt.findings.draft = Draft(text=draft.text, program=draft.program)

@@ -192,11 +192,12 @@ class ProgramFailed(Exception):
 
 async def question_from_program(
     domain: Domain, call_tool: ToolCaller, draft: ProgramDraft, skill: str
-) -> tuple[Question, ToolEvidence]:
+) -> tuple[Question, ToolEvidence, list[str]]:
     """The question a code-first draft states: its program's value is the reference, its
-    computing lines the steps; and the program's run, which the Judge's verification
-    reuses. Raises :class:`ProgramFailed` when the program gives no answer (it fails, the
-    kit refuses it, or it returns something that is not one)."""
+    computing lines the steps; the program's run, which the Judge's verification reuses;
+    and what was written into the draft's options (:func:`keyed_choice`). Raises
+    :class:`ProgramFailed` when the program gives no answer (it fails, the kit refuses
+    it, or it returns something that is not one)."""
     evidence = await asyncio.to_thread(call_tool, domain.program_tool, {"code": draft.program})
     if not evidence.result.ok:
         raise ProgramFailed(str(evidence.result.error), draft)
@@ -211,17 +212,20 @@ async def question_from_program(
             f"solution() returned {evidence.result.value!r}, which is not an answer", draft
         )
     steps = computing_lines(draft.program)
+    reference, changes = value, []
+    if choices:
+        reference, choices, changes = keyed_choice(domain, value, choices, draft)
     question = Question(
         text=text,
         domain=domain.name,
         skill=skill,
         hops=min(20, max(1, len(steps))),
-        reference_answer=keyed_choice(domain, value, choices, draft) if choices else value,
+        reference_answer=reference,
         solution_steps=steps or [f"return {value}"],
         program=draft.program,
         choices=choices,
     )
-    return question, evidence
+    return question, evidence, changes
 
 
 # an option line of a multiple-choice problem: "A. 53 mL/min", "B) 45", "(C) stage 3a"
@@ -249,22 +253,53 @@ def split_choices(text: str) -> tuple[str, list[str] | None]:
     return stem, [_OPTION.match(line).group("text") for line in lines[start:]]
 
 
-def keyed_choice(domain: Domain, value: str, choices: list[str], draft: ProgramDraft) -> str:
+def keyed_choice(
+    domain: Domain, value: str, choices: list[str], draft: ProgramDraft
+) -> tuple[str, list[str], list[str]]:
     """The letter of the one option that is the program's value (as the domain compares
-    answers). Raises :class:`ProgramFailed` when two options are the same, or when not
-    exactly one of them is the value: the program decides the key, never the Attacker."""
+    answers), the options, and what was changed in them. Where no option is the value
+    and each option is one number, the program writes its value into the nearest one
+    (the Attacker's arithmetic slipped; the distractors stay its own). Raises
+    :class:`ProgramFailed` when two options are the same, or when not exactly one of them
+    is the value: the program decides the key, never the Attacker."""
+    changes: list[str] = []
+    keys = options_for(value, choices, domain.check_answer)
+    if not keys and (mended := _nearest_written_over(value, choices)) is not None:
+        index, choices = mended
+        keys = [index]
+        changes = [f"option {CHOICE_LETTERS[index]} is now the program's value, {value}"]
     folded = [answer_key(choice) for choice in choices]
     if len(set(folded)) < len(folded):
         raise ProgramFailed("two of the options are the same: each must be different", draft)
-    keys = [CHOICE_LETTERS[i] for i in options_for(value, choices, domain.check_answer)]
     if len(keys) == 1:
-        return keys[0]
-    found = "is none of the options" if not keys else f"matches options {' and '.join(keys)}"
+        return CHOICE_LETTERS[keys[0]], choices, changes
+    letters = " and ".join(CHOICE_LETTERS[i] for i in keys)
+    found = "is none of the options" if not keys else f"matches options {letters}"
     raise ProgramFailed(
         f"solution() returned {value}, which {found}: exactly one option must be the "
         "program's value, the others values a slip would give",
         draft,
     )
+
+
+_ONE_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def _nearest_written_over(value: str, choices: list[str]) -> tuple[int, list[str]] | None:
+    """The options with the one nearest to ``value`` written over by it, when the value
+    and every option are numbers (one an option, units around them kept); else None."""
+    try:
+        target = float(value)
+    except ValueError:
+        return None
+    numbers = [_ONE_NUMBER.findall(choice) for choice in choices]
+    if not all(len(found) == 1 for found in numbers):
+        return None
+    read = [float(found[0].replace(",", "")) for found in numbers]
+    index = min(range(len(read)), key=lambda i: abs(read[i] - target))
+    mended = list(choices)
+    mended[index] = _ONE_NUMBER.sub(value, choices[index], count=1)
+    return index, mended
 
 
 def answer_value(

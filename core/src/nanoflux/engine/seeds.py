@@ -75,7 +75,8 @@ def seed_block(item: BenchmarkItem | None, *, code_first: bool = False) -> str:
         return (
             f"Here is an example of a problem and its program:\n{shown}\n"
             "Write a new problem with the same steps: change every name and every number "
-            "(the program's lines change with them), keep how the steps connect. "
+            "(the program's lines change with them), keep how the steps connect and the "
+            "constants of any formula or unit it uses. "
             f"{CHOICES_RULE if item.choices else ''}Do not copy it.\n"
         )
     worked = ""

@@ -61,8 +61,8 @@ async def screens(table: Table, attempt: Attempt, context: Context) -> FollowUp 
     :meth:`Domain.complete`)."""
     written = attempt.question
     attempt.question, completed = table.domain.complete(written)
-    if completed:
-        attempt.findings.completed = completed
+    if completed:  # after what the program wrote into the options, if anything
+        attempt.findings.completed = [*attempt.findings.completed, *completed]
     question, acceptance = attempt.question, table.config.acceptance
     attempt.reason = (
         policy.copy_fault(written, context.shown, context.seed_text, context.reworked)
