@@ -355,3 +355,35 @@ def test_the_pipeline_evaluates_gsm_hard(tmp_path, monkeypatch):
     assert result.summary.protocol.name == "cot"
     assert [r.correct for r in result.items] == [True, False]
     assert (tmp_path / "pipe" / "stages" / "eval_base.json").is_file()
+
+
+# -- evaluated through llama.cpp: [eval] serve ----------------------------------------------
+
+
+def test_the_payoff_served_by_llama_cpp_evaluates_each_adapter_on_the_trained_weights(
+    tmp_path, tiny_model, env
+):
+    """As shipped, every model answers through llama-server: the base as SERVE, the tuned
+    one as SERVE+ADAPTER, its LoRA converted to GGUF. Here the bundled SmolLM2 GGUF
+    (hf:default trains on it dequantised; llamacpp-server:smollm2-135m serves it)."""
+    config = tomllib.loads(payoff_config(tmp_path, tiny_model).read_text())
+    del config["control"], config["baseline"]
+    config["run"] |= {"target": 2, "budget": {"max_rounds": 6}}
+    config["train"] |= {"model": "hf:default", "epochs": 1, "max_length": 96}
+    config["eval"] |= {"limit": 3, "max_tokens": 12, "concurrency": 2}
+    config["eval"]["serve"] = "llamacpp-server:smollm2-135m"
+    path = tmp_path / "served.toml"
+    path.write_text(tomli_w.dumps(config))
+    argv = [sys.executable, "-m", "nanoflux", "pipeline", str(path)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+
+    pipe = tmp_path / "pipe"
+    summary = json.loads((pipe / "pipeline.json").read_text())
+    adapter = pipe.resolve() / "train" / "adapter"
+    models = summary["models"]
+    assert models["base"]["spec"] == "llamacpp-server:smollm2-135m"
+    assert models["tuned"]["spec"] == f"llamacpp-server:smollm2-135m+{adapter}"
+    assert (adapter / "llamacpp-lora.gguf").is_file()  # converted once, beside the adapter
+    assert models["tuned"]["training"]["tuned_spec"] == f"hf:default+{adapter}"
+    assert all(row["n"] == 3 for row in models.values())

@@ -451,7 +451,8 @@ class Pipeline:
         base = settings.base_model or settings.serve or trainings["tuned"].base_spec
         models = {"base": (base, "")}
         for name, result in trainings.items():
-            spec = f"{settings.serve}+{result.adapter_dir}" if settings.serve else result.tuned_spec
+            served = f"{settings.serve}+{Path(result.adapter_dir).resolve()}"
+            spec = served if settings.serve else result.tuned_spec
             models[name] = (spec, _key(result.model_dump(mode="json")))
         return {
             name: self._evaluate(f"eval_{name}", spec, upstream)
