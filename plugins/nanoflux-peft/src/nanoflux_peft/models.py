@@ -8,7 +8,9 @@ Spec forms (after the ``hf:`` prefix)::
     /path/to/folder          a Hugging Face model folder (config.json + weights)
     /path/to/model.gguf      a GGUF file, dequantised by transformers (needs `gguf`)
     org/name                 a Hub id: downloaded only because the user named it
-    BASE+/path/to/adapter    BASE with a LoRA adapter (a folder with adapter_config.json)
+    BASE+/path/to/adapter    BASE with a LoRA adapter (a folder with adapter_config.json);
+                             llamacpp[-server]:NAME+/path/to/adapter serves the same
+                             model from NAME's GGUF several times as fast on a CPU
     /path/to/train-out       the output folder of `nanoflux train` (its base + adapter)
 
 For training, ``llamacpp:NAME`` names the same GGUF weights as ``hf:NAME`` (so the
@@ -313,9 +315,11 @@ def load_for_inference(
 
 
 def _adapter_stamp(adapter: Path | None) -> int | None:
+    """When the adapter's own files (``adapter_*``) last changed: what others write
+    beside them (llama.cpp's converted ``llamacpp-lora.gguf``) does not reload it."""
     if adapter is None:
         return None
-    files = [p for p in adapter.iterdir() if p.is_file()]
+    files = [p for p in adapter.glob("adapter_*") if p.is_file()]
     return max((p.stat().st_mtime_ns for p in files), default=0)
 
 
