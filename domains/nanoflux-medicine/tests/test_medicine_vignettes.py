@@ -93,3 +93,23 @@ def test_a_named_formula_is_computed_by_its_calculator():
     )
     formula = "def solution():\n    value = (140 - 70) * 80 / (72 * 1.6)\n    return round(value)\n"
     assert "must call cockcroft_gault()" in DOMAIN.screen(vignette(cockcroft, formula, "49"))[0]
+
+
+CALCIUM = (
+    "A 60-year-old man has a total calcium of 7.8 mg/dL and a serum albumin of 2.3 g/dL. "
+    "Corrected calcium adds {} mg/dL for each 1 g/dL of albumin below 4. What is his "
+    "corrected calcium in mg/dL, rounded to one decimal?"
+)
+CALCIUM_PROGRAM = (
+    "def solution():\n    value = corrected_calcium(calcium_mg_dl=7.8, albumin_g_dl=2.3)\n"
+    "    return round(value, 1)\n"
+)
+
+
+def test_a_formula_stated_with_another_constant_than_its_calculators_is_found():
+    # the 1.5B Attacker, told to change every number of a seed, changed 0.8 to 0.7
+    problems = DOMAIN.screen(vignette(CALCIUM.format("0.7"), CALCIUM_PROGRAM, "9.2"))
+    assert any(
+        "states 0.7 mg/dl for each 1 g/dl, but corrected calcium adds 0.8" in p for p in problems
+    )
+    assert DOMAIN.screen(vignette(CALCIUM.format("0.8"), CALCIUM_PROGRAM, "9.2")) == []

@@ -84,8 +84,48 @@ NAMED = {
 }
 
 
+#: constants a vignette states in words, by calculator: how to find the one it states,
+#: the published value, and how to say it. Told to change every number of a seed, the
+#: 1.5B Attacker wrote corrected calcium as adding 0.6, 0.7 or 0.9 mg/dL per g/dL (7 of
+#: 8 drafts of a trial); the calculator adds 0.8, so the program and the text disagree.
+PUBLISHED = {
+    "corrected_calcium": (
+        r"(\d+(?:\.\d+)?)\s*mg/dl\s+(?:for|per)\s+(?:each\s+)?(?:1\s+)?g/dl",
+        0.8,
+        "corrected calcium adds 0.8 mg/dL for each 1 g/dL of albumin below 4",
+    ),
+    "bsa_mosteller": (
+        r"divided\s+by\s+(\d+(?:\.\d+)?)",
+        3600,
+        "the Mosteller area is the square root of height in cm times weight in kg over 3600",
+    ),
+    "cockcroft_gault": (
+        r"(0\.\d+)\s+(?:for\s+(?:a\s+)?wom[ae]n|factor)|factor\s+(?:of\s+)?(0\.\d+)",
+        0.85,
+        "Cockcroft-Gault multiplies by 0.85 for a woman",
+    ),
+}
+
+
+def changed_constants(text: str, called: set[str]) -> list[str]:
+    """A published constant of a calculator the program calls, stated otherwise."""
+    problems = []
+    for name, (pattern, value, said) in PUBLISHED.items():
+        if name not in called:
+            continue
+        for match in re.finditer(pattern, text.lower()):
+            stated = float(next(group for group in match.groups() if group))
+            if stated != value:
+                problems.append(
+                    f"the problem states {match.group(0).strip()}, but {said}: keep the "
+                    "formula's published constants, change only the patient's values"
+                )
+    return problems
+
+
 def screen(question: Question) -> list[str]:
-    """A named formula computed without its calculator, then the kit's screen."""
+    """A named formula computed without its calculator, or stated with other constants
+    than its calculator's, then the kit's screen."""
     called = {call.function for call in calls_in(question.program or "", SCREEN.functions)}
     text = question.text.lower()
     unused = [
@@ -99,5 +139,6 @@ def screen(question: Question) -> list[str]:
             "the pack's calculator, not work it out by hand"
             for name in dict.fromkeys(unused)
         ),
+        *changed_constants(text, called),
         *SCREEN(question),
     ]
