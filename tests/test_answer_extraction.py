@@ -102,3 +102,14 @@ def test_boxes_are_read_in_one_pass_whatever_the_reply_holds():
     started = time.monotonic()
     assert boxed_spans(bomb) == []
     assert time.monotonic() - started < 10
+
+
+def test_an_options_value_names_the_option_when_one_option_holds_it():
+    doses = ["2040 mg", "2000 mg", "975 mg", "1020 mg"]
+    assert extract_answer("65 x 15 = 975.\nFinal answer: 975", choices=doses).answer == "C"
+    assert extract_answer("Final answer: 975 mg", choices=doses).answer == "C"
+    assert extract_answer("Final answer: 1500", choices=doses).answer is None  # no option
+    # a value two options hold at its precision names neither
+    calcium = ["9.0 mg/dL", "9.4 mg/dL", "7.6 mg/dL", "6.2 mg/dL"]
+    assert extract_answer("Final answer: 9", choices=calcium).answer is None
+    assert extract_answer("Final answer: 9.4", choices=calcium).answer == "B"

@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..answers import ANSWER_MARKERS, boxed_spans, choice_index
+from ..answers import ANSWER_MARKERS, boxed_spans, choice_index, numbers_match, single_number
 
 #: how an answer was read, best first (the order breaks ties at one position)
 METHODS = ("json", "boxed", "final_answer", "answer_is", "gsm8k", "answer_line", "last_number")
@@ -92,7 +92,9 @@ def text_answer(candidate: str) -> str | None:
 
 
 def choice_answer(candidate: str, choices: Sequence[str]) -> str | None:
-    """The letter of the option a marker's content names (its letter or its text)."""
+    """The letter of the option a marker's content names: its letter, its text, or the
+    one number it holds when exactly one option holds that number ("975" names
+    "975 mg": a model may answer an option's value rather than its letter)."""
     text = text_answer(candidate)
     if text is None:
         return None
@@ -100,7 +102,19 @@ def choice_answer(candidate: str, choices: Sequence[str]) -> str | None:
         index = choice_index(attempt.strip().strip("*").strip(), choices)
         if index is not None:
             return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
-    return None
+    return _option_of_number(text, choices)
+
+
+def _option_of_number(text: str, choices: Sequence[str]) -> str | None:
+    number = single_number(text)
+    if number is None:
+        return None
+    hits = [
+        i
+        for i, choice in enumerate(choices)
+        if (option := single_number(choice)) is not None and numbers_match(option, number)
+    ]
+    return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[hits[0]] if len(hits) == 1 else None
 
 
 def _candidates(text: str) -> list[tuple[int, int, str, str]]:
