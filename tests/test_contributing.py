@@ -301,4 +301,4 @@ def test_the_guide_says_how_big_the_real_packs_are():
     low, high = (int(n.replace(",", "")) for n in claimed.groups())
     assert low <= min(sizes.values()) and max(sizes.values()) <= high, sizes
     assert min(sizes, key=sizes.get) == "nanoflux-genomics"
-    assert max(sizes, key=sizes.get) == "nanoflux-math"
+    assert max(sizes, key=sizes.get) == "nanoflux-medicine"

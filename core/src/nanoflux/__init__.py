@@ -30,6 +30,7 @@ PUBLIC_MODULES: dict[str, str] = {
     "nanoflux.inputs": "reading user files, every fault one located error line",
     "nanoflux.sandbox": "`run_python`: untrusted code, isolated",
     "nanoflux.paths": "`home()`: where state that outlives a run lives",
+    "nanoflux.storage": "`write_atomic()`: writing a file whole, never through a link",
     "nanoflux.machine": "`available_cpus()`, `default_threads()`: sizing compute libraries",
     "nanoflux.secrets": "`mask_urls()`, `scrub()`: keeping keys out of what is written",
     "nanoflux.cli": "`current_host()`, for the commands `register_commands` adds",

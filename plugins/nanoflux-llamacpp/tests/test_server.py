@@ -275,16 +275,22 @@ def test_no_server_outlives_its_process():
         from nanoflux.backends import ModelSpec
         opened = open_llamacpp_server(ModelSpec.parse("llamacpp-server:smollm2-135m", {SMALL!r}))
         print(opened.server.process.pid, flush=True)
+        sys.stdin.readline()  # until the test has seen the server alive
         if sys.argv[1] == "hang":
             time.sleep(600)
         """
     )
     for how in ("exit", "hang"):
         child = subprocess.Popen(
-            [sys.executable, "-c", code, how], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", code, how],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         pid = int(child.stdout.readline())
         assert alive(pid)
+        child.stdin.write("go\n")
+        child.stdin.flush()
         if how == "hang":
             child.kill()  # SIGKILL: no atexit, no finally
         child.wait(timeout=60)
