@@ -431,7 +431,15 @@ def test_a_signal_finishes_the_manifest_and_exits_in_one_line(tmp_path, cli_env,
     command = nanoflux(
         "run", "--config", str(config_file), "--out", str(out), "--quiet", env=cli_env
     )
-    process = subprocess.Popen(command, env=cli_env, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it: a suite started in the background (`pytest &`) hands
+    # its children SIGINT ignored, and the run would then finish, exit 0, and say nothing
+    process = subprocess.Popen(
+        command,
+        env=cli_env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 60
     while not (out / "candidates.jsonl").is_file() or count_lines(out / "candidates.jsonl") < 2:
         assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()

@@ -384,11 +384,8 @@ async def run_async(
         except asyncio.CancelledError:
             if not received:
                 raise
-        if received:
-            # stopped by a signal, also when the cancellation it sent was absorbed on the
-            # way out (a run that then ended anyway): the exit code says which signal
             current = asyncio.current_task()
-            while current is not None and current.cancelling():
+            if current is not None:
                 current.uncancel()
             stopped = NanofluxError(
                 f"run stopped by {received[0].name}",
