@@ -520,3 +520,16 @@ def test_medicine_options_that_all_missed_the_value_get_it_in_the_nearest(tmp_pa
     assert candidate["question"]["choices"] == ["45 mL/min", "53 mL/min", "60 mL/min", "64 mL/min"]
     assert candidate["question"]["reference_answer"] == "B"
     assert candidate["findings"]["completed"] == ["option B is now the program's value, 53"]
+
+
+def test_medicine_a_label_asked_without_options_is_told_to_give_options(tmp_path):
+    """A CKD stage is an answer only as an option: asked without options, the repair
+    turn says how to ask it (a 1.5B trial asked for stages without options 3 times)."""
+    program = CG.format(age=68, weight=80, sex="male").replace(
+        "    return round(clearance)\n", "    return 'G3a' if clearance < 60 else 'G2'\n"
+    )
+    play_one_round("medicine", example("medicine", program=program), tmp_path)
+    first = json.loads((tmp_path / "medicine" / "candidates.jsonl").open().readline())
+    assert first["reason"] == "unverified"
+    (problem,) = first["findings"]["problems"]
+    assert problem.endswith("end the problem on 4 options, one a line (A. to D.), one of them G3a")

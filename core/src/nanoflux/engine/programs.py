@@ -208,8 +208,16 @@ async def question_from_program(
         decimals=rounded_to(draft.program),
     )
     if value is None:
+        returned = evidence.result.value
+        labelled = isinstance(returned, str) and returned.strip() and not choices
+        hint = (
+            f": a label is an answer only as an option; end the problem on 4 options, one "
+            f"a line (A. to D.), one of them {returned.strip()}"
+            if labelled
+            else ""
+        )
         raise ProgramFailed(
-            f"solution() returned {evidence.result.value!r}, which is not an answer", draft
+            f"solution() returned {returned!r}, which is not an answer{hint}", draft
         )
     steps = computing_lines(draft.program)
     reference, changes = value, []
