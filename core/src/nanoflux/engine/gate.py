@@ -115,7 +115,7 @@ def _unit(vector) -> np.ndarray:
     return array / norm if norm else array
 
 
-#: items embedded and stored between two progress calls of :func:`protect_benchmark`
+#: items embedded and stored between two progress calls of :meth:`OpenGate.protect`
 PROTECT_CHUNK = 512
 
 

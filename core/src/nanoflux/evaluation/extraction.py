@@ -20,7 +20,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..answers import ANSWER_MARKERS, boxed_spans, choice_index, numbers_match, single_number
+from ..answers import (
+    ANSWER_MARKERS,
+    boxed_spans,
+    choice_index,
+    numbers_match,
+    options_for,
+    single_number,
+)
+from ..domains import CHOICE_LETTERS
 
 #: how an answer was read, best first (the order breaks ties at one position)
 METHODS = ("json", "boxed", "final_answer", "answer_is", "gsm8k", "answer_line", "last_number")
@@ -101,20 +109,19 @@ def choice_answer(candidate: str, choices: Sequence[str]) -> str | None:
     for attempt in (text, text.split("\n")[0], re.split(r"(?<=\S)[.,;] ", text)[0]):
         index = choice_index(attempt.strip().strip("*").strip(), choices)
         if index is not None:
-            return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
+            return CHOICE_LETTERS[index]
     return _option_of_number(text, choices)
 
 
 def _option_of_number(text: str, choices: Sequence[str]) -> str | None:
-    number = single_number(text)
-    if number is None:
-        return None
-    hits = [
-        i
-        for i, choice in enumerate(choices)
-        if (option := single_number(choice)) is not None and numbers_match(option, number)
-    ]
-    return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[hits[0]] if len(hits) == 1 else None
+    hits = options_for(text, choices, _same_number)
+    return CHOICE_LETTERS[hits[0]] if len(hits) == 1 else None
+
+
+def _same_number(option: str, value: str) -> bool:
+    """Both hold one number, equal at the less precise side's places."""
+    a, b = single_number(option), single_number(value)
+    return a is not None and b is not None and numbers_match(a, b)
 
 
 def _candidates(text: str) -> list[tuple[int, int, str, str]]:

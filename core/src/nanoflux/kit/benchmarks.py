@@ -30,10 +30,11 @@ def jsonl_benchmark(
 ) -> BenchmarkLoader:
     """A loader of JSONL whose lines hold the question text in field ``question``, the
     answer (text or a number) in ``answer``, optionally a list of options in ``choices``
-    (a line without the field has none) and a program that computes the answer in ``program`` (a seed shown in the
-    Attacker's own form, :func:`nanoflux.engine.seeds.seed_block`; a line without one
-    has none); fields named in ``meta`` are kept in the item's ``meta``. Item ids are
-    ``NAME-FILESTEM-LINE``, LINE being the line of the file that holds the item."""
+    (a line without the field has none) and a program that computes the answer in
+    ``program`` (a seed shown in the Attacker's own form,
+    :func:`nanoflux.engine.seeds.seed_block`; a line without one has none); fields named
+    in ``meta`` are kept in the item's ``meta``. Item ids are ``NAME-FILESTEM-LINE``,
+    LINE being the line of the file that holds the item."""
     fields = ", ".join(f for f in (question, answer, choices, program, *meta) if f)
     expected = f"JSONL with fields {fields}"
 
