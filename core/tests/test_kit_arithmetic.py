@@ -11,6 +11,7 @@ from nanoflux.engine import policy
 from nanoflux.kit import (
     arithmetic_slips,
     arithmetic_tool,
+    calculated,
     consult,
     rounds_to_reference,
     within_rounding,
@@ -269,3 +270,31 @@ def test_the_tool_reads_the_solution_else_the_steps_never_the_explanation():
     # a slip's evidence is text no checker reads as the reference, whatever it is
     slipped = _question("5 × 12 = 60\n60 + 15 = 76", reference="76")
     assert _consulted(tool, slipped).supports_reference is False
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("CrCl = (140 - 68) × 62 / (72 × 1.3) ", "47.6923"),
+        ("Step 2: 4464 / 93.6 ", "47.6923"),
+        ("so she has 5 + 3 ", "8"),
+        ("The total is $12.50 × 3 ", "37.5"),
+        ("BMI = 70 / 1.75^2 ", "22.8571"),
+        ("45 + 30 = 75 + 20 ", "95"),  # the link the sign ends
+        ("√(0.75) ", "0.866"),
+        ("0.5 * 0.01 ", "0.005"),
+        ("BSA = 114.87 kg² / 3600 ", "0.0319"),  # a unit squared, not the number
+        ("20% of 50 ", "10"),
+        ("3 / 21 × 100% ", "14.2857%"),
+        # a chain's next line starts on the sign: the calculation is the line before
+        ("Clearance = (140 - 55) x 72 / (72 x 1.9) x 0.85\n", "38.0263"),
+        ("CrCl", None),  # no calculation
+        ("(140 - age) × weight ", None),  # a formula in words
+        ("half of 10 + 2 ", None),  # a word that may be part of it
+        ("x + 3 ", None),  # algebra
+        ("2 hours ", None),  # no operator
+        ("20% + 5% ", None),  # a percentage or its fraction
+    ],
+)
+def test_a_calculator_writes_the_value_of_the_calculation_a_text_ends_on(text, value):
+    assert calculated(text) == value

@@ -66,6 +66,11 @@ class CompletionRequest(Record):
     max_tokens: int | None = None
     temperature: float | None = None
     seed: int | None = None
+    stop: list[str] | None = Field(
+        default=None,
+        description="The reply ends before the first of these strings it would write; "
+        "only for a backend that continues replies (Backend.continues_replies).",
+    )
 
 
 def _reseeded(request: CompletionRequest, j: int) -> CompletionRequest:
@@ -84,6 +89,10 @@ class Completion(Record):
     seconds: float = 0.0
     finish_reason: str | None = None
     model: str = ""
+    stop_sequence: str | None = Field(
+        default=None,
+        description="The string of the request's stop that ended the reply (not in text).",
+    )
 
 
 class Backend(abc.ABC):
@@ -94,6 +103,11 @@ class Backend(abc.ABC):
     #: how many replies to one request :meth:`complete_n` decodes together, reading the
     #: prompt once (the Attacker's default ``rounds.drafts``)
     drafts_together: int = 1
+    #: a request whose last message is the assistant's is continued from its text (the
+    #: reply holds what follows it), and one with ``stop`` ends before the first stop
+    #: string, named in ``Completion.stop_sequence``: the Judge's blind solve then writes
+    #: its calculations' values with a calculator (:mod:`nanoflux.engine.solving`)
+    continues_replies: bool = False
     #: optional capability: counters the backend keeps (calls, retries, failures by
     #: cause), recorded in the run manifest; None for a backend that keeps none
     stats: Record | None = None

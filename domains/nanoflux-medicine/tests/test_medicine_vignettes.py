@@ -57,6 +57,47 @@ def test_sex_and_formula_must_be_said_in_the_vignette():
     assert "sex='female', which the problem does not say" in problem
 
 
+def test_one_patient_is_one_sex_throughout():
+    program = (
+        "def solution():\n"
+        "    rate = egfr_ckd_epi_2021(creatinine_mg_dl=0.8, age=67, sex='male')\n"
+        "    return round(rate)\n"
+    )
+    # accepted by a yield run before this screen: "man", then "Her" and "she"
+    text = (
+        "A 67-year-old man has a serum creatinine of 0.8 mg/dL. What is {} eGFR by the "
+        "CKD-EPI 2021 equation, in mL/min/1.73 m², rounded to the nearest whole number?"
+    )
+    problems = DOMAIN.screen(vignette(text.format("her"), program, "95"))
+    assert problems == [
+        "the program's patient is male (egfr_ckd_epi_2021(sex='male')), but the problem also "
+        "says 'her': one patient, one sex throughout"
+    ]
+    assert DOMAIN.screen(vignette(text.format("his"), program, "95")) == []
+    woman = text.replace("man has", "woman has").format("her")  # "woman" holds no "man"
+    assert DOMAIN.screen(vignette(woman, program.replace("'male'", "'female'"), "73")) == []
+
+
+def test_a_formula_with_rivals_is_named():
+    program = (
+        "def solution():\n"
+        "    area = bsa_mosteller(height_cm=180, weight_kg=75)\n"
+        "    index = 5.5 / area\n"
+        "    return round(index, 2)\n"
+    )
+    # from a yield run: no word of which body-surface area, and the blind solve gave 10.00
+    text = (
+        "A 70-year-old man is 180 cm tall and weighs 75 kg; his cardiac output is 5.5 L/min. "
+        "What is his cardiac index in L/min/m², rounded to two decimals?"
+    )
+    assert DOMAIN.screen(vignette(text, program, "2.84")) == [
+        "the program calls bsa_mosteller(), but the problem never says it uses the Mosteller "
+        "formula: name the formula, so that one answer is right"
+    ]
+    named = text.replace("L/min. ", "L/min, and his body-surface area is the Mosteller value. ")
+    assert DOMAIN.screen(vignette(named, program, "2.84")) == []
+
+
 def test_an_unrounded_value_is_found():
     text = MAN.format(70, "")
     program = BMI.format("bmi(weight_kg=70, height_m=1.75)").replace("round(value, 1)", "value * 1")

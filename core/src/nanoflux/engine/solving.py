@@ -3,9 +3,10 @@ the Judge's blind solve."""
 
 from __future__ import annotations
 
-from ..backends import CompletionRequest
+from ..backends import Completion, CompletionRequest
 from ..domains import choices_text
 from ..evaluation.extraction import extract_answer, looks_numeric
+from ..kit import calculated
 from ..records import Answer, ChatMessage, Question, Usage
 from .roles import RoleFailure, Seat, complete_counted
 from .table import DEFAULT_MAX_TOKENS, Table
@@ -20,6 +21,10 @@ SOLVE_SYSTEM = (
     "You check a problem by solving it yourself, carefully, in words and arithmetic; "
     "do not write code. Be brief: one short line per step."
 )
+#: where the blind solve's calculator writes: after a relation sign its model writes
+CALCULATOR_STOPS = ["=", "≈"]
+#: the most relation signs one solve stops at; past them, the model writes its own values
+MAX_CALCULATIONS = 32
 # Model seeds: base + 0/1/2/3 for attacker/defender/judge/blind solve (base = run seed
 # and round); a later attempt or an extra sample adds a multiple of STRIDE, so a seed
 # still tells which round it belongs to (scripted test models rely on that) yet differs
@@ -71,6 +76,48 @@ async def blind_solve(table: Table, question: Question, usage: Usage, seed: int)
         max_tokens=DEFAULT_MAX_TOKENS["defender"],
         temperature=0.0,
         seed=seed,
+        calculator=True,
+    )
+
+
+async def calculated_reply(
+    seat: Seat, request: CompletionRequest, *, role: str, usage: Usage
+) -> Completion:
+    """The reply to ``request``, each calculation's value written by a calculator, as
+    GSM8K's authors sampled their solutions (Cobbe et al. 2021): the model writes until
+    a relation sign (``=``, ``≈``); where the text before it ends on a calculation that
+    :func:`~nanoflux.kit.arithmetic.calculated` reads whole, its value is written after
+    the sign, and the model goes on from there. What the solve calculates is its own;
+    only the arithmetic cannot slip, so a right question is not lost to a wrong product
+    (a Cockcroft-Gault solve gave 43 for 40.5), and the solve an example teaches holds.
+
+    A backend that cannot continue a reply (``continues_replies``) answers in one call.
+    """
+    if not seat.backend.continues_replies:
+        return await complete_counted(seat, request, role=role, usage=usage)
+    text, parts = "", []
+    budget = request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS[role]
+    while budget > 0:
+        prefill = [ChatMessage(role="assistant", content=text)] if text else []
+        stop = CALCULATOR_STOPS if len(parts) < MAX_CALCULATIONS else None
+        update = {"messages": [*request.messages, *prefill], "max_tokens": budget, "stop": stop}
+        part = await complete_counted(
+            seat, request.model_copy(update=update), role=role, usage=usage
+        )
+        parts.append(part)
+        text += part.text
+        budget -= max(1, part.completion_tokens)
+        if part.stop_sequence is None:
+            break
+        value = calculated(text)
+        text += part.stop_sequence + (f" {value}" if value is not None else "")
+    return Completion(
+        text=text,
+        prompt_tokens=sum(p.prompt_tokens for p in parts),
+        completion_tokens=sum(p.completion_tokens for p in parts),
+        seconds=sum(p.seconds for p in parts),
+        finish_reason=parts[-1].finish_reason if parts[-1].stop_sequence is None else "length",
+        model=parts[-1].model,
     )
 
 
@@ -85,8 +132,10 @@ async def answer_of(
     seed: int,
     role: str = "defender",
     system: str | None = None,
+    calculator: bool = False,
 ) -> Answer:
-    """A free-text answer to ``question``; a reply with no final answer (or cut off
+    """A free-text answer to ``question``, its arithmetic done by a calculator with
+    ``calculator`` (:func:`calculated_reply`); a reply with no final answer (or cut off
     before it) is a :class:`RoleFailure`."""
     request = CompletionRequest(
         messages=[
@@ -97,7 +146,8 @@ async def answer_of(
         temperature=temperature,
         seed=seed,
     )
-    completion = await complete_counted(seat, request, role=role, usage=usage)
+    reply = calculated_reply if calculator else complete_counted
+    completion = await reply(seat, request, role=role, usage=usage)
     found = extract_answer(
         completion.text,
         choices=question.choices,

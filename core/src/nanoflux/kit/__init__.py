@@ -21,8 +21,10 @@
 * :func:`seed_faults` says which of a pack's seed problems are unfit to show;
 * :func:`arithmetic_tool` makes a pack's ``DOMAIN.arithmetic`` judge tool: each
   calculation a worked solution writes must hold (:func:`arithmetic_slips`), since an
-  example teaches its solution; :func:`rounds_to_reference` compares an answer with a
-  reference at the reference's written precision.
+  example teaches its solution; :func:`calculated` is the value a calculator writes
+  after a calculation (the Judge's blind solve calculates with it);
+  :func:`rounds_to_reference` compares an answer with a reference at the reference's
+  written precision.
 
 With these, a domain pack writes only its field's logic: skills, prompts, how answers
 compare, and the tools of its trade. ``examples/nanoflux-units`` in the repository
@@ -35,6 +37,7 @@ from .arithmetic import (
     Slip,
     arithmetic_slips,
     arithmetic_tool,
+    calculated,
     rounds_to_reference,
     within_rounding,
 )
@@ -87,6 +90,7 @@ __all__ = [
     "arithmetic_slips",
     "arithmetic_tool",
     "as_text",
+    "calculated",
     "calls_in",
     "check_program",
     "compared",

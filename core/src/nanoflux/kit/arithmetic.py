@@ -88,6 +88,51 @@ def arithmetic_slips(text: str) -> list[Slip]:
     return slips
 
 
+def calculated(text: str) -> str | None:
+    """What a calculator writes after the ``=`` that follows ``text``: the value of the
+    calculation ``text`` ends on (``(140 - 68) × 62 / (72 × 1.3)`` gives ``47.6923``), or
+    None where it does not end on one this module reads whole (``CrCl``, ``half of 10 +
+    2``, ``2 hours``). A blind solve that writes its calculations this way cannot slip
+    in them (:func:`nanoflux.engine.solving.answer_of`); what it calculates is still its own.
+    """
+    lines = _lines(text + " = 0")
+    runs = _runs(_tokens(lines[-1])) if lines else []
+    if not runs:
+        return None
+    run = runs[-1]
+    sides, _ = _split(run.tokens)
+    if len(sides) < 2:
+        return None
+    left = sides[-2]
+    if len(sides) == 2:
+        left = _strip_brackets(left, leading=True)
+        if run.open_start:
+            return None
+    if not (_readable(left) and _has_operator(left)):
+        return None
+    try:
+        value = _evaluate(left, {}, set())
+    except _Unreadable:
+        return None
+    if not value.percent:
+        return _written(value.middle)
+    last = left[-1]
+    if last.kind == "num" and last.percent and last.value == 100:
+        return f"{_written(value.middle * 100)}%"  # 3 / 21 × 100%
+    if all(t.text in "×·/" for t in left if t.kind == "op"):
+        return _written(value.middle)  # 20% × 50
+    return None  # 20% + 5%: a percentage or its fraction
+
+
+def _written(value: float) -> str:
+    """A calculator's display: whole numbers whole, others to 4 decimals (4 significant
+    digits below 0.01), trailing zeros dropped."""
+    if abs(value - round(value)) < 1e-9 * max(1.0, abs(value)):
+        return str(round(value))
+    shown = f"{value:.4g}" if abs(value) < 0.01 else f"{value:.4f}"
+    return shown.rstrip("0").rstrip(".") if "e" not in shown else shown
+
+
 # -- the text, normalized ------------------------------------------------------------------
 
 _LATEX_WORDS = {
@@ -113,6 +158,7 @@ _REPLACEMENTS = (
     (re.compile(r"[✕✖⨯]"), "×"),
     (re.compile(r"[⋅∙]"), "·"),
     (re.compile(r"[÷∕⁄]"), "/"),
+    (re.compile(r"(?<=[A-Za-zµμ])[²³]"), ""),  # kg², m³: a unit's, not a power
     (re.compile(r"²"), "^2"),
     (re.compile(r"³"), "^3"),
     (re.compile(r"[$€£¥₹]"), ""),

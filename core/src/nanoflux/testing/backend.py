@@ -106,6 +106,24 @@ class BackendContract:
         assert len(completions) == 3
         assert all(isinstance(c, Completion) for c in completions)
 
+    def test_a_reply_is_continued_and_stops_where_asked(self, backend):
+        """``continues_replies``: a last assistant message is continued (the reply is what
+        follows it, not it again), and a reply that reaches a ``stop`` string ends before
+        it, naming it in ``stop_sequence``; one that ends otherwise names none."""
+        if not backend.continues_replies:
+            pytest.skip("this backend does not continue replies (continues_replies)")
+        counting = [
+            ChatMessage(role="user", content="Count from 1 to 20 in digits, separated by commas."),
+            ChatMessage(role="assistant", content="1, 2, 3, 4, 5,"),
+        ]
+        request = CompletionRequest(messages=counting, max_tokens=24, temperature=0.0, seed=0)
+        going_on = run(backend.complete(request))
+        assert going_on.text.lstrip().startswith("6"), going_on.text
+        assert going_on.stop_sequence is None
+        stopped = run(backend.complete(request.model_copy(update={"stop": ["9", "nine"]})))
+        assert stopped.stop_sequence == "9", (stopped.text, stopped.finish_reason)
+        assert stopped.text.lstrip().startswith("6") and "9" not in stopped.text, stopped.text
+
     def test_describe_names_the_spec(self, backend):
         description = backend.describe()
         assert description["spec"] == str(backend.spec)

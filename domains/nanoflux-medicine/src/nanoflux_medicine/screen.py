@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from nanoflux.kit import READER_CONSTANTS, CodeFirstScreen, calls_in, public_functions
+from nanoflux.kit import READER_CONSTANTS, Call, CodeFirstScreen, calls_in, public_functions
 from nanoflux.records import Question
 
 from . import calculators
@@ -84,6 +84,28 @@ NAMED = {
 }
 
 
+#: calculators with rival formulas, and how a vignette names the one its program calls:
+#: asked for "his cardiac index" without a word of Mosteller, the blind solve cannot
+#: know which body-surface area the program computed (DuBois gives another)
+RIVALS = {
+    "bsa_mosteller": (r"mosteller|3600", "the Mosteller formula"),
+    "cockcroft_gault": (r"cockcroft|140\s*(?:-|−|minus)\s*(?:the\s+)?age", "Cockcroft-Gault"),
+    "egfr_ckd_epi_2021": (r"ckd-epi", "the CKD-EPI 2021 equation"),
+    "qtc": (r"bazett|fridericia|framingham|hodges", "the QTc formula (Bazett, Fridericia...)"),
+}
+
+
+def unnamed_formulas(text: str, called: set[str]) -> list[str]:
+    """A calculator with rival formulas that the program calls and the vignette never
+    names."""
+    return [
+        f"the program calls {name}(), but the problem never says it uses {said}: name the "
+        "formula, so that one answer is right"
+        for name, (pattern, said) in RIVALS.items()
+        if name in called and not re.search(pattern, text)
+    ]
+
+
 #: constants a vignette states in words, by calculator: how to find the one it states,
 #: the published value, and how to say it. Told to change every number of a seed, the
 #: 1.5B Attacker wrote corrected calcium as adding 0.6, 0.7 or 0.9 mg/dL per g/dL (7 of
@@ -97,7 +119,7 @@ PUBLISHED = {
     "bsa_mosteller": (
         r"divided\s+by\s+(\d+(?:\.\d+)?)",
         3600,
-        "the Mosteller area is the square root of height in cm times weight in kg over 3600",
+        "the Mosteller area is the square root of (height in cm times weight in kg over 3600)",
     ),
     "cockcroft_gault": (
         r"(0\.\d+)\s+(?:for\s+(?:a\s+)?wom[ae]n|factor)|factor\s+(?:of\s+)?(0\.\d+)",
@@ -123,10 +145,37 @@ def changed_constants(text: str, called: set[str]) -> list[str]:
     return problems
 
 
+#: how a vignette says its patient's sex, by the value a calculator takes
+SEXES = {
+    "female": ("woman", "female", "she", "her", "hers", "herself", "girl", "lady"),
+    "male": ("man", "male", "he", "his", "him", "himself", "boy", "gentleman"),
+}
+
+
+def mixed_sex(text: str, calls: list[Call]) -> list[str]:
+    """A patient the program treats as one sex whom the vignette also calls the other: the
+    1.5B Attacker wrote "A 67-year-old man ... Her eGFR ... Which stage is she in?" for
+    ``sex='male'``, and the round accepted it."""
+    for call in calls:
+        sex = str(call.arguments.get("sex", "")).lower()
+        sex = {"f": "female", "m": "male"}.get(sex, sex)
+        if sex not in SEXES:
+            continue
+        other = next(s for s in SEXES if s != sex)
+        said = [w for w in SEXES[other] if re.search(rf"\b{w}\b", text)]
+        if said:
+            return [
+                f"the program's patient is {sex} ({call.function}(sex={call.arguments['sex']!r})), "
+                f"but the problem also says {said[0]!r}: one patient, one sex throughout"
+            ]
+    return []
+
+
 def screen(question: Question) -> list[str]:
     """A named formula computed without its calculator, or stated with other constants
     than its calculator's, then the kit's screen."""
-    called = {call.function for call in calls_in(question.program or "", SCREEN.functions)}
+    calls = calls_in(question.program or "", SCREEN.functions)
+    called = {call.function for call in calls}
     text = question.text.lower()
     unused = [
         name
@@ -140,5 +189,7 @@ def screen(question: Question) -> list[str]:
             for name in dict.fromkeys(unused)
         ),
         *changed_constants(text, called),
+        *unnamed_formulas(text, called),
+        *mixed_sex(text, calls),
         *SCREEN(question),
     ]

@@ -58,9 +58,23 @@ class LlamaServerBackend(LlamaBackend):
             client = self._clients[loop] = httpx.AsyncClient(limits=limits, timeout=timeout)
         return client
 
+    #: llama-server continues a last assistant message (its ``--prefill-assistant``, on by
+    #: default) and names the stop string a reply ended on in ``__verbose``
+    continues_replies = True
+
     async def complete(self, request: CompletionRequest) -> Completion:
-        reply, seconds = await self._post(self.call_arguments(request))
-        return self._completion(reply, seconds, request.json_schema)
+        body = self.call_arguments(request)
+        if request.stop:
+            body |= {"stop": request.stop, "verbose": True}
+        reply, seconds = await self._post(body)
+        completion = self._completion(reply, seconds, request.json_schema)
+        last = request.messages[-1]
+        if last.role == "assistant" and completion.text.startswith(last.content):
+            completion.text = completion.text[len(last.content) :]  # the reply, not the prefill
+        ended = reply.get("__verbose") or {}
+        if request.stop and ended.get("stop_type") == "word":
+            completion.stop_sequence = ended.get("stopping_word") or None
+        return completion
 
     async def complete_n(self, request: CompletionRequest, n: int) -> list[Completion]:
         """``n`` replies to one request from one server task (``n_cmpl``): the prompt is
