@@ -246,8 +246,13 @@ def test_attacker_is_told_the_defenders_weaknesses(tmp_path, arith_host, monkeyp
     assert "Weak: none yet" in prompts[0] and "Wrong before: none yet" in prompts[0]
     # round 1 was accepted (the defender failed a question on 'addition')
     assert "Weak: addition" in prompts[2]
-    assert "its wrong answer" in prompts[2]
     assert "Avoid: - Bo keeps" in prompts[2]
+    # its wrong answer is shown where the round targets its skill, and only there
+    later = prompts[2:]
+    on_addition = [p for p in later if p.startswith("Write a arith question on addition.")]
+    assert on_addition and all("its wrong answer" in p for p in on_addition)
+    others = [p for p in later if p not in on_addition]
+    assert others and all("Wrong before: none yet" in p for p in others)
 
 
 def test_bad_config_is_one_line_naming_file_and_field(tmp_path):

@@ -5,6 +5,8 @@ import json
 import random
 from collections import Counter
 
+import pytest
+
 from nanoflux.config import validate_config
 from nanoflux.engine import run
 from nanoflux.engine.profile import DefenderProfile
@@ -342,16 +344,18 @@ def test_the_judge_solving_blind_must_reach_the_reference(tmp_path, arith_host, 
     assert accepted["usage"]["judge"]["calls"] == 2  # the solve, then the rubric
 
 
+@pytest.mark.parametrize(
+    "label",
+    ["| its wrong answer: 0.20", "Its wrong answer: 16.67"],  # as the prompt, as a sentence
+)
 def test_a_question_that_carries_the_prompts_list_label_is_copied(
-    tmp_path, arith_host, monkeypatch
+    tmp_path, arith_host, monkeypatch, label
 ):
     import nanoflux_test_arith as arith
 
-    from nanoflux.engine.profile import WRONG_ANSWER_LABEL
-
     def attacker(request):
         question = arith.question_for(arith.round_of(request) + 1)
-        question["text"] += f" {WRONG_ANSWER_LABEL} 0.20"  # a list line of its prompt
+        question["text"] += f" {label}"  # a list line of its prompt
         return question
 
     monkeypatch.setattr(arith, "attacker", attacker)

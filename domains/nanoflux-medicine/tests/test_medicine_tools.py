@@ -251,3 +251,22 @@ class TestSafetyScreen(JudgeToolContract):
 
     def assert_value(self, value, expected):
         assert value["safe"] is expected, value
+
+
+@pytest.mark.parametrize(
+    ("value", "source", "target", "expected"),
+    [
+        (185, "lb", "kg", 83.915),
+        (5, "ft", "m", 1.524),
+        (64, "in", "cm", 162.56),
+        (70, "kg", "lb", 154.324),
+    ],
+)
+def test_a_body_measure_converts_without_an_analyte(value, source, target, expected):
+    # a trial's drafts called convert(185, 'lb', 'kg', analyte='weight'), which failed
+    from nanoflux_medicine.calculators import convert
+
+    assert convert(value, source, target) == pytest.approx(expected, abs=1e-3)
+    assert convert(value, source, target, analyte="weight") == pytest.approx(expected, abs=1e-3)
+    with pytest.raises(ValueError, match="unknown unit"):
+        convert(value, source, "mmol/L", analyte="glucose")  # a weight is no concentration

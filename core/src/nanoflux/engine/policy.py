@@ -32,7 +32,7 @@ def copy_fault(
     if (
         text in normalized(shown)
         or (seed_text and seed_text in text)
-        or WRONG_ANSWER_LABEL in question.text
+        or WRONG_ANSWER_LABEL.strip("| ") in question.text.lower()
         or (reworked is not None and _same_question(question, reworked))
     ):
         return Reason.COPIED_PROMPT

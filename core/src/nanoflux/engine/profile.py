@@ -22,7 +22,7 @@ class DefenderProfile:
         self.attempted_skills[skill] += 1
         if not correct:
             self.failed_skills[skill] += 1
-            self.recent_wrong.append((question, defender_answer))
+            self.recent_wrong.append((skill, question, defender_answer))
             while len(self.recent_wrong) > self.size:
                 self.recent_wrong.popleft()
 
@@ -46,17 +46,20 @@ class DefenderProfile:
         return rng.choices(skills, weights=weights)[0]
 
 
-#: how the Attacker's prompt labels a wrong answer; a question that carries the label
-#: copied the prompt's list, not the problem (seen: "... defective? | its wrong answer: 0.20")
+#: how the Attacker's prompt labels a wrong answer; a question that carries the label, in
+#: any case, copied the prompt's list, not the problem (seen: "... defective? | its wrong
+#: answer: 0.20", and "... rounded to one decimal place? Its wrong answer: 16.67")
 WRONG_ANSWER_LABEL = "| its wrong answer:"
 
 
-def describe_wrong(profile: DefenderProfile) -> str:
-    if not profile.recent_wrong:
+def describe_wrong(profile: DefenderProfile, skill: str) -> str:
+    """The Defender's recent wrong answers in the round's target ``skill``. Shown those of
+    every skill, the 1.5B medicine Attacker wrote a BMI question in nearly every round of
+    a 12-round trial once the Defender had missed one, whatever its seed and target."""
+    wrong = [(q, a) for s, q, a in profile.recent_wrong if s == skill]
+    if not wrong:
         return "none yet"
-    return "\n".join(
-        f"- Q: {q[:160]} {WRONG_ANSWER_LABEL} {a[:60]}" for q, a in profile.recent_wrong
-    )
+    return "\n".join(f"- Q: {q[:160]} {WRONG_ANSWER_LABEL} {a[:60]}" for q, a in wrong)
 
 
 def describe_avoid(accepted: deque) -> str:

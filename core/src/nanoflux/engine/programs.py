@@ -105,7 +105,59 @@ def untangle_program(program: str) -> str:
     program = stripped + "\n" if stripped != program.rstrip() else program
     if not _compiles(program):
         program = _reindented(program) or program
-    return _with_return(program)
+    return _with_return(_unshadowed(program))
+
+
+def _unshadowed(program: str) -> str:
+    """A result named after the function that computes it (``bmi = bmi(weight_kg=70,
+    height_m=1.75)``) renamed ``bmi_value``, where the name is used: as written, the
+    call fails with Python's UnboundLocalError, since the name is the function's own.
+    Told so in its repair turn, the 1.5B Attacker wrote the same line again in 4 of 4
+    repairs of a medicine trial. Only names are changed; what the program computes is
+    what it meant."""
+    function = _solution_of(program)
+    if function is None:
+        return program
+    nodes = list(ast.walk(function))
+    callees = [n.func for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    stored = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    clashes = {callee.id for callee in callees} & stored
+    if not clashes:
+        return program
+    taken = {n.id for n in nodes if isinstance(n, ast.Name)}
+    renamed = {}
+    for name in sorted(clashes):
+        new = f"{name}_value"
+        while new in taken:
+            new += "_"
+        renamed[name] = new
+    skipped = {id(callee) for callee in callees}
+    places = [
+        n for n in nodes if isinstance(n, ast.Name) and n.id in renamed and id(n) not in skipped
+    ]
+    lines = program.splitlines(keepends=True)
+    for node in sorted(places, key=lambda n: (n.lineno, n.col_offset), reverse=True):
+        line = lines[node.lineno - 1]
+        start, end = _columns(line, node.col_offset, node.end_col_offset)
+        lines[node.lineno - 1] = line[:start] + renamed[node.id] + line[end:]
+    return "".join(lines)
+
+
+def _solution_of(program: str) -> ast.FunctionDef | None:
+    """The program's ``solution()``, parsed; None where it has none or does not parse."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return None
+    return next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "solution"), None
+    )
+
+
+def _columns(line: str, start: int, end: int | None) -> tuple[int, int]:
+    """Character columns of ``ast``'s UTF-8 byte offsets in ``line``."""
+    encoded = line.encode()
+    return len(encoded[:start].decode()), len(encoded[: end or start].decode())
 
 
 def _with_return(program: str) -> str:
@@ -113,13 +165,7 @@ def _with_return(program: str) -> str:
     to one name, or a bare expression that is not a call) returns it: the brief asks it
     to return the last result, and a 1.5B Attacker left the return out in 4 of 9 rounds.
     A function that returns anywhere, or ends any other way (a ``print``), is kept."""
-    try:
-        tree = ast.parse(program)
-    except SyntaxError:
-        return program
-    function = next(
-        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "solution"), None
-    )
+    function = _solution_of(program)
     if function is None or any(isinstance(n, ast.Return) for n in ast.walk(function)):
         return program
     last = function.body[-1]

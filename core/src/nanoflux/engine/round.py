@@ -213,7 +213,7 @@ def attacker_prompt(
             skills=", ".join(domain.skills),
             target_skill=target_skill,
             weak_skills=", ".join(profile.weak_skills()) or "none yet",
-            recent_wrong=describe_wrong(profile),
+            recent_wrong=describe_wrong(profile, target_skill),
             avoid=describe_avoid(recent_accepted),
             hops_min=acceptance.hops_min,
             hops_max=acceptance.hops_max,

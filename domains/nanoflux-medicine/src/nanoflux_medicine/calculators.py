@@ -160,9 +160,23 @@ def _unit(unit: str) -> str:
     return key
 
 
-def convert(value: float, from_unit: str, to_unit: str, analyte: str) -> float:
+#: body measures, in kg and in m: converted without an analyte (a 1.5B Attacker's
+#: programs called ``convert(185, 'lb', 'kg', analyte='weight')`` in 7 drafts of a trial)
+BODY_UNITS = (
+    {"kg": 1.0, "g": 1e-3, "lb": 0.45359237, "lbs": 0.45359237, "oz": 0.028349523125},
+    {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "in": 0.0254, "inch": 0.0254, "inches": 0.0254,
+     "ft": 0.3048, "foot": 0.3048, "feet": 0.3048},
+)  # fmt: skip
+
+
+def convert(value: float, from_unit: str, to_unit: str, analyte: str = "") -> float:
     """Convert a concentration between mass (mg/dL, g/L, ...) and molar (mmol/L, µmol/L)
-    units by the analyte's molar mass: mmol/L = mg/dL x 10 / M."""
+    units by the analyte's molar mass: mmol/L = mg/dL x 10 / M; or a weight (kg, g, lb,
+    oz) or a length (m, cm, mm, in, ft), for which the analyte is not needed."""
+    source, target = from_unit.strip().lower(), to_unit.strip().lower()
+    for units in BODY_UNITS:
+        if source in units and target in units:
+            return value * units[source] / units[target]
     name = analyte.strip().lower().replace(" ", "_")
     if name not in MOLAR_MASS:
         raise ValueError(f"unknown analyte {analyte!r}; known: {', '.join(sorted(MOLAR_MASS))}")

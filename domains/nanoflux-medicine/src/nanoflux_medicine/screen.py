@@ -52,8 +52,14 @@ WORDS = {
     "uric_acid": ("uric acid", "urate"),
     "triglycerides": ("triglyceride",),
 }
-#: what a clinician converts with unasked: pounds, inches, glucose and creatinine units
-CONSTANTS = READER_CONSTANTS | {2.2, 2.2046, 0.4536, 0.453592, 2.54, 0.0254, 18, 88.4, 0.85}
+#: what a clinician converts with unasked: pounds, feet and inches, glucose and creatinine
+#: units, each at the precisions it is written with (a trial's drafts used 0.45359,
+#: 2.20462 and 0.3048, which the list missed)
+CONSTANTS = READER_CONSTANTS | {
+    *(2.2, 2.2046, 2.20462, 0.4536, 0.45359, 0.453592, 0.45359237),  # kg and lb
+    *(2.54, 0.0254, 0.3048, 30.48),  # inches and feet in cm and m
+    *(18, 88.4, 0.85),
+}
 
 
 def seeds_path() -> str:
