@@ -3,11 +3,14 @@ so each must be what the round accepts (the kit's ``seed_faults``)."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from nanoflux.domains import load_benchmark
 from nanoflux.engine.judge import make_tool_caller
 from nanoflux.engine.programs import computing_lines
+from nanoflux.engine.seeds import SeedPool
 from nanoflux.kit import seed_faults
 from nanoflux.kit.stated import REUSED
 from nanoflux.plugins import PluginHost
@@ -40,6 +43,25 @@ def test_the_pack_ships_seeds_with_programs_over_its_skills(pack):
 def test_each_seed_gives_its_answer_in_the_sandbox_and_passes_the_screen(pack):
     host, domain, items = pack
     assert seed_faults(domain, items, make_tool_caller(host)) == []
+
+
+def test_a_round_targets_a_skill_its_seeds_cover_and_shows_a_seed_of_it(pack):
+    host, domain, _ = pack
+    seeds = SeedPool.load(host, domain.default_seeds(), domain.name)
+    covered = seeds.covering(domain.skills)
+    held = {item.meta["skill"] for item in seeds.items}
+    assert covered == [skill for skill in domain.skills if skill in held]
+    assert len(covered) < len(domain.skills)  # each pack has a skill without seeds
+    rng = random.Random(0)
+    for skill in covered:
+        assert all(seeds.pick(rng, skill).meta["skill"] == skill for _ in range(5))
+    # seeds without skills (GSM8K's), or a skill no seed is of: any seed, every skill
+    bare = SeedPool(seeds.spec, [item.model_copy(update={"meta": {}}) for item in seeds.items])
+    assert bare.covering(domain.skills) == list(domain.skills)
+    assert (
+        bare.pick(random.Random(1), covered[0])
+        == bare.items[random.Random(1).randrange(len(bare.items))]
+    )
 
 
 def test_a_question_with_a_seeds_numbers_is_its_copy_but_in_genomics(pack):

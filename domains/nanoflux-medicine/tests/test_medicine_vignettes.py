@@ -154,3 +154,36 @@ def test_a_formula_stated_with_another_constant_than_its_calculators_is_found():
         "states 0.7 mg/dl for each 1 g/dl, but corrected calcium adds 0.8" in p for p in problems
     )
     assert DOMAIN.screen(vignette(CALCIUM.format("0.8"), CALCIUM_PROGRAM, "9.2")) == []
+
+
+def test_an_infusion_no_one_is_given_is_found():
+    program = (
+        "def solution():\n"
+        "    mcg_per_min = {} * 75\n"
+        "    mg_per_hour = mcg_per_min * 60 / 1000\n"
+        "    rate = mg_per_hour / (400 / 250)\n"
+        "    return round(rate, 1)\n"
+    )
+    # from a yield run, told to vary the dopamine seed: right sums, false medicine
+    text = (
+        "A 72-year-old woman weighing 75 kg receives an infusion of {} at {} from a bag of "
+        "400 mg in 250 mL. What is the pump rate in mL/h, rounded to one decimal?"
+    )
+
+    def problems(drug: str, rate: str) -> list[str]:
+        number = rate.split()[0]
+        return DOMAIN.screen(vignette(text.format(drug, rate), program.format(number), "1"))
+
+    assert problems("dopamine", "5 mcg/kg/min") == []
+    assert problems("norepinephrine", "0.1 mcg/kg/min") == []
+    assert problems("epinephrine", "10 mcg/kg/min") == [
+        "epinephrine at 10 mcg/kg/min is outside its usual adult range (0.01 to 2 "
+        "mcg/kg/min): use a rate a patient is given"
+    ]
+    # fentanyl runs per hour: 1 mcg/kg/min is 60 mcg/kg/h
+    (fentanyl,) = problems("fentanyl", "1 mcg/kg/min")
+    assert "(0.25 to 10 mcg/kg/h)" in fentanyl
+    (atropine,) = problems("atropine", "5 mcg/kg/min")
+    assert atropine.startswith("5 mcg/kg/min: name the drug, one given as a weight-based")
+    (heparin,) = problems("heparin", "18 mcg/kg/h")
+    assert heparin == "heparin is dosed in units/kg/h, not mcg/kg/h"

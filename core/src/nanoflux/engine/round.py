@@ -51,8 +51,10 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
     base = table.config.seed * STRIDE + index * 10
     rng = random.Random(base)
     profile = state.profile(outcome.defender)
-    skill = profile.pick_target(list(table.domain.skills), rng)
-    seed_item = table.seeds.pick(rng) if table.seeds else None
+    # a seeded round targets a skill its seeds cover, and shows a seed of that skill
+    skills = table.seeds.covering(table.domain.skills) if table.seeds else table.domain.skills
+    skill = profile.pick_target(list(skills), rng)
+    seed_item = table.seeds.pick(rng, skill) if table.seeds else None
     brief = attacker_prompt(table, profile, state.recent_accepted, skill, seed_item)
     # What the Attacker could copy instead of writing: the template's own text and the
     # seed. (Past questions listed in the prompt are the novelty gate's business.)

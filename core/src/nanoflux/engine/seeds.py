@@ -10,6 +10,7 @@ from a benchmark's training split, never from the benchmark the run protects.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..domains import choices_text, load_benchmark
@@ -46,8 +47,18 @@ class SeedPool:
             )
         return cls(spec, items)
 
-    def pick(self, rng: random.Random) -> BenchmarkItem:
-        return self.items[rng.randrange(len(self.items))]
+    def covering(self, skills: Sequence[str]) -> list[str]:
+        """The ``skills`` some seed is of (its loader keeps ``skill`` in ``meta``), or all
+        of them where no seed names one of them (GSM8K's do not)."""
+        held = {item.meta.get("skill") for item in self.items}
+        return [skill for skill in skills if skill in held] or list(skills)
+
+    def pick(self, rng: random.Random, skill: str | None = None) -> BenchmarkItem:
+        """A seed of ``skill`` where there is one, else any. Drawn apart from the round's
+        target skill, a 1.5B Attacker told to test cardiovascular skills rewrote the BMI
+        seed it was shown, and the example was filed under cardiovascular."""
+        pool = [item for item in self.items if item.meta.get("skill") == skill] or self.items
+        return pool[rng.randrange(len(pool))]
 
 
 def _clip(text: str, limit: int) -> str:

@@ -177,6 +177,75 @@ def mixed_sex(text: str, calls: list[Call]) -> list[str]:
     return []
 
 
+#: weight-based infusions, by drug: the usual adult range, in the unit it is written in,
+#: generously bounded (a rate past these is not given to a patient). Told to vary the
+#: dopamine seed, the 1.5B Attacker wrote epinephrine at 10 mcg/kg/min (ten times the top
+#: of its range), fentanyl at 1 mcg/kg/min (its range is per hour), and drips of
+#: dexamethasone, atropine and furosemide that are not given so; right sums about an
+#: infusion no one gives teach a false clinical fact. Sources: the drugs' US labels and
+#: critical-care references (dopamine 2-20, dobutamine 2-20 mcg/kg/min; norepinephrine,
+#: epinephrine 0.01-1; heparin 12-18 units/kg/h after a bolus; insulin 0.1 units/kg/h).
+INFUSIONS = {
+    "dopamine": (1, 50, "mcg/kg/min"),
+    "dobutamine": (1, 40, "mcg/kg/min"),
+    "norepinephrine": (0.01, 3, "mcg/kg/min"),
+    "epinephrine": (0.01, 2, "mcg/kg/min"),
+    "phenylephrine": (0.1, 10, "mcg/kg/min"),
+    "milrinone": (0.1, 1, "mcg/kg/min"),
+    "nitroprusside": (0.1, 10, "mcg/kg/min"),
+    "esmolol": (25, 300, "mcg/kg/min"),
+    "propofol": (5, 200, "mcg/kg/min"),
+    "dexmedetomidine": (0.1, 2, "mcg/kg/h"),
+    "fentanyl": (0.25, 10, "mcg/kg/h"),
+    "midazolam": (0.01, 0.3, "mg/kg/h"),
+    "heparin": (5, 30, "units/kg/h"),
+    "insulin": (0.02, 0.2, "units/kg/h"),
+}
+_MASS = {"mcg": 1.0, "µg": 1.0, "μg": 1.0, "microgram": 1.0, "mg": 1000.0, "milligram": 1000.0}
+_RATE = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(mcg|µg|μg|micrograms?|mg|milligrams?|units?)\s*/\s*kg\s*/\s*"
+    r"(min(?:ute)?|h(?:ou)?r?)\b"
+)
+
+
+def _per(amount: str, time: str) -> tuple[str, float]:
+    """A rate's unit as INFUSIONS writes it, and what one of it is in micrograms (or
+    units) per minute."""
+    amount = amount.rstrip("s")
+    mass = "units" if amount.startswith("unit") else "mcg" if _MASS[amount] == 1 else "mg"
+    minutes = 1 if time.startswith("min") else 60
+    return f"{mass}/kg/{'min' if minutes == 1 else 'h'}", _MASS.get(amount, 1.0) / minutes
+
+
+def infusion_rates(text: str) -> list[str]:
+    """A weight-based rate of a drug not given so, or outside its usual adult range. The
+    drug is the last one named before the rate, in the same sentence."""
+    problems = []
+    for rate in _RATE.finditer(text):
+        before = re.split(r"[.;?!]\s", text[: rate.start()])[-1]
+        unit, scale = _per(rate.group(2), rate.group(3))
+        known = [word for word in re.findall(r"[a-z]+", before) if word in INFUSIONS]
+        if not known:
+            problems.append(
+                f"{rate.group(0)}: name the drug, one given as a weight-based infusion "
+                f"({', '.join(INFUSIONS)}), at a rate in its usual range"
+            )
+            continue
+        drug = known[-1]
+        low, high, usual = INFUSIONS[drug]
+        _, usual_scale = _per(*usual.split("/kg/"))
+        if unit.split("/")[0] != usual.split("/")[0] and "units" in (unit + usual):
+            problems.append(f"{drug} is dosed in {usual}, not {unit}")
+            continue
+        value = float(rate.group(1)) * scale / usual_scale
+        if not low <= value <= high:
+            problems.append(
+                f"{drug} at {rate.group(0)} is outside its usual adult range "
+                f"({low:g} to {high:g} {usual}): use a rate a patient is given"
+            )
+    return problems
+
+
 def screen(question: Question) -> list[str]:
     """A named formula computed without its calculator, or stated with other constants
     than its calculator's, then the kit's screen."""
@@ -197,5 +266,6 @@ def screen(question: Question) -> list[str]:
         *changed_constants(text, called),
         *unnamed_formulas(text, called),
         *mixed_sex(text, calls),
+        *infusion_rates(text),
         *SCREEN(question),
     ]
