@@ -260,6 +260,11 @@ class TestSafetyScreen(JudgeToolContract):
         (5, "ft", "m", 1.524),
         (64, "in", "cm", 162.56),
         (70, "kg", "lb", 154.324),
+        # another trial's drafts named them: convert(185, 'pounds', 'kg')
+        (185, "pounds", "kg", 83.915),
+        (6, "Inches", "m", 0.1524),
+        (2, "feet", "centimeters", 60.96),
+        (80, "kilograms", "lbs", 176.37),
     ],
 )
 def test_a_body_measure_converts_without_an_analyte(value, source, target, expected):
@@ -270,3 +275,5 @@ def test_a_body_measure_converts_without_an_analyte(value, source, target, expec
     assert convert(value, source, target, analyte="weight") == pytest.approx(expected, abs=1e-3)
     with pytest.raises(ValueError, match="unknown unit"):
         convert(value, source, "mmol/L", analyte="glucose")  # a weight is no concentration
+    with pytest.raises(ValueError, match="a weight converts to a weight, a length to a length"):
+        convert(value, source, "feets" if source != "feet" else "kg")

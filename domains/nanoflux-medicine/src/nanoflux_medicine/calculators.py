@@ -161,12 +161,24 @@ def _unit(unit: str) -> str:
 
 
 #: body measures, in kg and in m: converted without an analyte (a 1.5B Attacker's
-#: programs called ``convert(185, 'lb', 'kg', analyte='weight')`` in 7 drafts of a trial)
-BODY_UNITS = (
-    {"kg": 1.0, "g": 1e-3, "lb": 0.45359237, "lbs": 0.45359237, "oz": 0.028349523125},
-    {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "in": 0.0254, "inch": 0.0254, "inches": 0.0254,
-     "ft": 0.3048, "foot": 0.3048, "feet": 0.3048},
+#: programs called ``convert(185, 'lb', 'kg', analyte='weight')`` in 7 drafts of a trial,
+#: and ``convert(185, 'pounds', 'kg')`` in 5 of another), by symbol or by name
+_BODY = (
+    {"kg": (1.0, "kilogram"), "g": (1e-3, "gram"), "lb": (0.45359237, "pound", "lbs"),
+     "oz": (0.028349523125, "ounce")},
+    {"m": (1.0, "meter", "metre"), "cm": (1e-2, "centimeter", "centimetre"),
+     "mm": (1e-3, "millimeter", "millimetre"), "in": (0.0254, "inch", "inches"),
+     "ft": (0.3048, "foot", "feet")},
 )  # fmt: skip
+#: each unit by its symbol, its names, and the plural of a name that takes an s
+BODY_UNITS = tuple(
+    {
+        name: value
+        for symbol, (value, *names) in units.items()
+        for name in (symbol, *names, *(f"{n}s" for n in names if n[-1] not in "hst"))
+    }
+    for units in _BODY
+)
 
 
 def convert(value: float, from_unit: str, to_unit: str, analyte: str = "") -> float:
@@ -178,6 +190,12 @@ def convert(value: float, from_unit: str, to_unit: str, analyte: str = "") -> fl
         if source in units and target in units:
             return value * units[source] / units[target]
     name = analyte.strip().lower().replace(" ", "_")
+    if not name and any(source in units or target in units for units in BODY_UNITS):
+        known = ", ".join(", ".join(units) for units in _BODY)
+        raise ValueError(
+            f"cannot convert {from_unit!r} to {to_unit!r}: a weight converts to a weight, a "
+            f"length to a length ({known})"
+        )
     if name not in MOLAR_MASS:
         raise ValueError(f"unknown analyte {analyte!r}; known: {', '.join(sorted(MOLAR_MASS))}")
     source, target = _unit(from_unit), _unit(to_unit)
