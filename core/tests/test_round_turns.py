@@ -338,9 +338,12 @@ def test_the_judge_solving_blind_must_reach_the_reference(tmp_path, arith_host, 
     assert (1, "attack", "accepted") in reasons and (2, "attack", "judge_disagrees") in reasons
     disagreed = next(r for r in rows if r["reason"] == "judge_disagrees")
     assert disagreed["findings"]["judge_agrees"] is False
+    # where it went astray is on the record; an agreeing solve is the example's solution
+    assert disagreed["findings"]["judge_solution"].startswith("My own reading.")
     assert disagreed["usage"]["judge"]["calls"] == 1  # the solve, not the rubric
     accepted = next(r for r in rows if r["reason"] == "accepted")
     assert accepted["findings"]["judge_agrees"] is True
+    assert "judge_solution" not in accepted["findings"]
     assert accepted["usage"]["judge"]["calls"] == 2  # the solve, then the rubric
 
 

@@ -242,6 +242,12 @@ class Findings(Record):
     defender_answers: list[str] = Field(default_factory=list)
     judge_answer: str | None = None
     judge_agrees: bool | None = None
+    judge_solution: str | None = Field(
+        default=None,
+        description="The blind solve's reasoning where it missed the reference, so that a "
+        "reader sees whether the question or the solve went wrong (where it agrees, it is "
+        "the example's solution).",
+    )
 
 
 class ExampleMetadata(BaseModel):

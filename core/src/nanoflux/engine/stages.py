@@ -170,6 +170,8 @@ async def solve_blind(table: Table, attempt: Attempt, context: Context) -> Follo
     )
     attempt.findings.judge_answer, attempt.findings.judge_agrees = solved.final_answer, agrees
     attempt.reason = policy.solve_fault(acceptance, agrees, required=form.solve_required)
+    if not agrees:
+        attempt.findings.judge_solution = solved.reasoning
     if attempt.reason:
         # The repair turn. The Attacker is shown neither answer, so a repaired question
         # that the next blind solve reaches is still reached blind.
