@@ -288,6 +288,13 @@ def test_the_tool_reads_the_solution_else_the_steps_never_the_explanation():
         ("3 / 21 × 100% ", "14.2857%"),
         # a chain's next line starts on the sign: the calculation is the line before
         ("Clearance = (140 - 55) x 72 / (72 x 1.9) x 0.85\n", "38.0263"),
+        # a name restated on the next line: the value of the line that defines it (a
+        # medicine solve wrote BSA = √(11025 / 3600) there itself; 165 × 67 is 11055)
+        ("BSA = √(165 cm × 67 kg / 3600)\nBSA ", "1.7524"),
+        ("Cardiac index = 4.9 L/min / 1.7524 m²\ncardiac index ", "2.7962"),
+        ("Total = 5 + 3 = 8\nTotal ", None),  # already worked out
+        ("BSA = √(165 × 67 / 3600)\nCI ", None),  # another name
+        ("BSA is √(165 × 67 / 3600)\nBSA ", None),  # not a definition
         ("CrCl", None),  # no calculation
         ("(140 - age) × weight ", None),  # a formula in words
         ("half of 10 + 2 ", None),  # a word that may be part of it

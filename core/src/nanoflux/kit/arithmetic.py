@@ -94,7 +94,16 @@ def calculated(text: str) -> str | None:
     None where it does not end on one this module reads whole (``CrCl``, ``half of 10 +
     2``, ``2 hours``). A blind solve that writes its calculations this way cannot slip
     in them (:func:`nanoflux.engine.solving.answer_of`); what it calculates is still its own.
+
+    A line that restates the name the line before defines (``BSA = √(165 cm × 67 kg /
+    3600)``, then ``BSA``) is given that line's value: a medicine solve wrote
+    ``BSA = √(11025 / 3600)`` there itself (165 × 67 is 11055), and the example taught it.
     """
+    head, _, last = text.rpartition("\n")
+    name = last.strip().lower()
+    if head and _NAME.fullmatch(name) and head.rpartition("\n")[2].lower().startswith(name):
+        defined = head.rpartition("\n")[2][len(name) :].lstrip()
+        return calculated(head) if defined[:1] == "=" else None
     lines = _lines(text + " = 0")
     runs = _runs(_tokens(lines[-1])) if lines else []
     if not runs:
@@ -122,6 +131,10 @@ def calculated(text: str) -> str | None:
     if all(t.text in "×·/" for t in left if t.kind == "op"):
         return _written(value.middle)  # 20% × 50
     return None  # 20% + 5%: a percentage or its fraction
+
+
+#: a name a solve gives a quantity (``BSA``, ``Cardiac index``, ``CrCl``)
+_NAME = re.compile(r"[a-z][\w'()]*(?: [a-z][\w'()]*){0,3}")
 
 
 def _written(value: float) -> str:
