@@ -272,6 +272,23 @@ def test_the_tool_reads_the_solution_else_the_steps_never_the_explanation():
     assert _consulted(tool, slipped).supports_reference is False
 
 
+def test_a_slip_in_a_name_defined_again_is_found():
+    # an accepted cardiac-index example's solution, verbatim: right only by luck
+    solution = (
+        "BSA = √(height in cm × weight in kg / 3600)\n"
+        "BSA = √(165 cm × 67 kg / 3600)\n"
+        "BSA = √(11025 / 3600)\n"
+        "BSA = √3.0625\n"
+        "BSA ≈ 1.75 m²\n"
+        "CI = 4.9 L/min / 1.75 m²\n"
+        "CI ≈ 2.8 L/min/m²"
+    )
+    (slip,) = arithmetic_slips(solution)
+    assert (slip.written, slip.expression) == ("√(11025 / 3600)", "√(165 cm × 67 kg / 3600)")
+    # a running total is named again with new values: no chain
+    assert arithmetic_slips("Total = 5 + 3 = 8\nTotal = 8 + 2 = 10") == []
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [

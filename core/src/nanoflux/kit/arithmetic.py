@@ -94,16 +94,7 @@ def calculated(text: str) -> str | None:
     None where it does not end on one this module reads whole (``CrCl``, ``half of 10 +
     2``, ``2 hours``). A blind solve that writes its calculations this way cannot slip
     in them (:func:`nanoflux.engine.solving.answer_of`); what it calculates is still its own.
-
-    A line that restates the name the line before defines (``BSA = √(165 cm × 67 kg /
-    3600)``, then ``BSA``) is given that line's value: a medicine solve wrote
-    ``BSA = √(11025 / 3600)`` there itself (165 × 67 is 11055), and the example taught it.
     """
-    head, _, last = text.rpartition("\n")
-    name = last.strip().lower()
-    if head and _NAME.fullmatch(name) and head.rpartition("\n")[2].lower().startswith(name):
-        defined = head.rpartition("\n")[2][len(name) :].lstrip()
-        return calculated(head) if defined[:1] == "=" else None
     lines = _lines(text + " = 0")
     runs = _runs(_tokens(lines[-1])) if lines else []
     if not runs:
@@ -131,10 +122,6 @@ def calculated(text: str) -> str | None:
     if all(t.text in "×·/" for t in left if t.kind == "op"):
         return _written(value.middle)  # 20% × 50
     return None  # 20% + 5%: a percentage or its fraction
-
-
-#: a name a solve gives a quantity (``BSA``, ``Cardiac index``, ``CrCl``)
-_NAME = re.compile(r"[a-z][\w'()]*(?: [a-z][\w'()]*){0,3}")
 
 
 def _written(value: float) -> str:
@@ -213,7 +200,8 @@ def _fraction_text(match: re.Match[str]) -> str:
 
 def _lines(text: str) -> list[str]:
     """The lines of ``text`` normalized; a line that starts with ``=``, or follows one
-    that ends with it, continues the chain of the line before."""
+    that ends with it, continues the chain of the line before, and so does one that
+    defines again the name the line before defines (:func:`_restated`)."""
     lines: list[str] = []
     for raw in _latex(text).splitlines():
         line = _LIST_MARK.sub("", raw)
@@ -222,9 +210,28 @@ def _lines(text: str) -> list[str]:
         line = line.strip()
         if lines and lines[-1] and (line[:1] in ("=", "≈") or lines[-1][-1] in "=≈"):
             lines[-1] += " " + line
+        elif lines and (again := _restated(lines[-1], line)) is not None:
+            lines[-1] += " = " + again
         else:
             lines.append(line)
     return lines
+
+
+#: a line that gives a quantity a name: ``BSA = ...``, ``Cardiac index = ...``
+_DEFINES = re.compile(r"([A-Za-z][\w'()]*(?: [A-Za-z][\w'()]*){0,3})\s*=\s*(.*)")
+
+
+def _restated(before: str, line: str) -> str | None:
+    """What ``line`` says the name is, where ``before`` defines the same name by a
+    calculation it has not worked out: ``BSA = √(165 cm × 67 kg / 3600)``, then ``BSA =
+    √(11025 / 3600)`` is one chain, so the calculator gives the second line the first's
+    value and the checker finds the slip (165 × 67 is 11055; a medicine solve wrote that
+    and an example taught it). ``Total = 5 + 3 = 8``, then ``Total = 8 + 2``, is not."""
+    this, that = _DEFINES.fullmatch(line), _DEFINES.fullmatch(before)
+    if not (this and that) or this.group(1).lower() != that.group(1).lower():
+        return None
+    worked_out = re.split(r"[=≈]", before)[-1]
+    return this.group(2) if re.search(r"[-+×·/^√*]", worked_out) else None
 
 
 # -- tokens --------------------------------------------------------------------------------
