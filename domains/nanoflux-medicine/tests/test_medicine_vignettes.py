@@ -187,3 +187,24 @@ def test_an_infusion_no_one_is_given_is_found():
     assert atropine.startswith("5 mcg/kg/min: name the drug, one given as a weight-based")
     (heparin,) = problems("heparin", "18 mcg/kg/h")
     assert heparin == "heparin is dosed in units/kg/h, not mcg/kg/h"
+
+
+def test_a_rule_stated_the_wrong_way_round_is_found():
+    program = (
+        "def solution():\n"
+        "    clearance = cockcroft_gault(age=42, weight_kg=70, creatinine_mg_dl=0.7, sex='{}')\n"
+        "    return round(clearance)\n"
+    )
+    # from a trial, 6 drafts alike: the seed's woman made a man, its factor kept
+    text = (
+        "A 42-year-old {} weighing 70 kg has a serum creatinine of 0.7 mg/dL. What is the "
+        "creatinine clearance by the Cockcroft-Gault equation, (140 - age) x weight in kg / "
+        "(72 x creatinine in mg/dL), times 0.85 for a {}, in mL/min, rounded to the nearest "
+        "whole number?"
+    )
+    assert DOMAIN.screen(vignette(text.format("man", "man"), program.format("male"), "136")) == [
+        "the problem says '0.85 for a man', but Cockcroft-Gault multiplies by 0.85 for a "
+        "woman only: for a man, say no factor"
+    ]
+    woman = vignette(text.format("woman", "woman"), program.format("female"), "116")
+    assert DOMAIN.screen(woman) == []

@@ -151,6 +151,24 @@ def changed_constants(text: str, called: set[str]) -> list[str]:
     return problems
 
 
+#: a published rule stated the wrong way round. Told to change a seed's names, the 1.5B
+#: Attacker made its woman a man and kept "times 0.85 for a woman" as "for a man" (6
+#: drafts of a trial; the blind solve applied it, the calculator did not)
+MISSTATED = {
+    r"0\.85\s+(?:for|in|if)\s+(?:a\s+|the\s+)?(?:man|men|male|males)\b": (
+        "Cockcroft-Gault multiplies by 0.85 for a woman only: for a man, say no factor"
+    ),
+}
+
+
+def misstated_rules(text: str) -> list[str]:
+    return [
+        f"the problem says {match.group(0)!r}, but {rule}"
+        for pattern, rule in MISSTATED.items()
+        for match in re.finditer(pattern, text)
+    ]
+
+
 #: how a vignette says its patient's sex, by the value a calculator takes
 SEXES = {
     "female": ("woman", "female", "she", "her", "hers", "herself", "girl", "lady"),
@@ -264,6 +282,7 @@ def screen(question: Question) -> list[str]:
             for name in dict.fromkeys(unused)
         ),
         *changed_constants(text, called),
+        *misstated_rules(text),
         *unnamed_formulas(text, called),
         *mixed_sex(text, calls),
         *infusion_rates(text),
