@@ -256,15 +256,12 @@ class TestSafetyScreen(JudgeToolContract):
 @pytest.mark.parametrize(
     ("value", "source", "target", "expected"),
     [
-        (185, "lb", "kg", 83.915),
         (5, "ft", "m", 1.524),
         (64, "in", "cm", 162.56),
-        (70, "kg", "lb", 154.324),
-        # another trial's drafts named them: convert(185, 'pounds', 'kg')
-        (185, "pounds", "kg", 83.915),
+        # a trial's drafts named them: convert(5, 'feet', 'm')
         (6, "Inches", "m", 0.1524),
         (2, "feet", "centimeters", 60.96),
-        (80, "kilograms", "lbs", 176.37),
+        (2500, "grams", "kg", 2.5),
     ],
 )
 def test_a_body_measure_converts_without_an_analyte(value, source, target, expected):
@@ -274,6 +271,16 @@ def test_a_body_measure_converts_without_an_analyte(value, source, target, expec
     assert convert(value, source, target) == pytest.approx(expected, abs=1e-3)
     assert convert(value, source, target, analyte="weight") == pytest.approx(expected, abs=1e-3)
     with pytest.raises(ValueError, match="unknown unit"):
-        convert(value, source, "mmol/L", analyte="glucose")  # a weight is no concentration
+        convert(value, source, "mmol/L", analyte="glucose")  # a length is no concentration
     with pytest.raises(ValueError, match="a weight converts to a weight, a length to a length"):
-        convert(value, source, "feets" if source != "feet" else "kg")
+        convert(value, source, "kg" if source != "grams" else "cm")
+
+
+@pytest.mark.parametrize("pounds", ["lb", "lbs", "Pounds"])
+def test_pounds_convert_by_the_factor_the_problem_states(pounds):
+    # 180 lb at 5 ft 3 in is a BMI of 31.9 at 0.4536 kg a pound and 32.0 at 1/2.2
+    from nanoflux_medicine.calculators import convert
+
+    for source, target in ((pounds, "kg"), ("kg", pounds)):
+        with pytest.raises(ValueError, match="pounds convert by the factor the problem states"):
+            convert(180, source, target)

@@ -208,3 +208,21 @@ def test_a_rule_stated_the_wrong_way_round_is_found():
     ]
     woman = vignette(text.format("woman", "woman"), program.format("female"), "116")
     assert DOMAIN.screen(woman) == []
+
+
+def test_a_vignette_in_pounds_states_its_factor():
+    program = (
+        "def solution():\n"
+        "    weight_kg = 180 * 0.4536\n"
+        "    height_m = (5 * 12 + 3) * 2.54 / 100\n"
+        "    value = bmi(weight_kg=weight_kg, height_m=height_m)\n"
+        "    return round(value, 1)\n"
+    )
+    # accepted before this screen: 31.9 at 0.4536 kg a pound, 32.0 at 1/2.2
+    text = (
+        "A 35-year-old man weighs 180 lb{} and is 5 ft 3 in tall. What is his body-mass "
+        "index (weight in kg divided by the square of height in m), rounded to one decimal?"
+    )
+    (problem,) = DOMAIN.screen(vignette(text.format(""), program, "31.9"))
+    assert "0.4536, which the problem does not state" in problem
+    assert DOMAIN.screen(vignette(text.format(" (1 lb is 0.4536 kg)"), program, "31.9")) == []

@@ -170,6 +170,8 @@ _BODY = (
      "mm": (1e-3, "millimeter", "millimetre"), "in": (0.0254, "inch", "inches"),
      "ft": (0.3048, "foot", "feet")},
 )  # fmt: skip
+#: what convert() refuses: the problem states the factor, and the program multiplies
+POUNDS = frozenset({"lb", "lbs", "pound", "pounds"})
 #: each unit by its symbol, its names, and the plural of a name that takes an s
 BODY_UNITS = tuple(
     {
@@ -183,9 +185,15 @@ BODY_UNITS = tuple(
 
 def convert(value: float, from_unit: str, to_unit: str, analyte: str = "") -> float:
     """Convert a concentration between mass (mg/dL, g/L, ...) and molar (mmol/L, µmol/L)
-    units by the analyte's molar mass: mmol/L = mg/dL x 10 / M; or a weight (kg, g, lb,
-    oz) or a length (m, cm, mm, in, ft), for which the analyte is not needed."""
+    units by the analyte's molar mass: mmol/L = mg/dL x 10 / M; or a weight (kg, g, oz)
+    or a length (m, cm, mm, in, ft), for which the analyte is not needed. Not pounds: the
+    problem states its factor (:data:`POUNDS`)."""
     source, target = from_unit.strip().lower(), to_unit.strip().lower()
+    if {source, target} & POUNDS:
+        raise ValueError(
+            "pounds convert by the factor the problem states (1 lb is 0.4536 kg, or 1 kg is "
+            "2.2 lb: the answer can depend on which); state it, and multiply by it"
+        )
     for units in BODY_UNITS:
         if source in units and target in units:
             return value * units[source] / units[target]

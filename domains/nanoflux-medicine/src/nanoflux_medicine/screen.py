@@ -52,11 +52,11 @@ WORDS = {
     "uric_acid": ("uric acid", "urate"),
     "triglycerides": ("triglyceride",),
 }
-#: what a clinician converts with unasked: pounds, feet and inches, glucose and creatinine
-#: units, each at the precisions it is written with (a trial's drafts used 0.45359,
-#: 2.20462 and 0.3048, which the list missed)
+#: what a clinician converts with unasked: feet and inches (exact by definition), glucose
+#: and creatinine units. Not pounds: 1 lb is 0.4536 kg to some and 1/2.2 to others, and
+#: a BMI of 180 lb at 5 ft 3 in is 31.9 by one and 32.0 by the other, so a vignette in
+#: pounds states its factor (two accepted examples and two seeds did not)
 CONSTANTS = READER_CONSTANTS | {
-    *(2.2, 2.2046, 2.20462, 0.4536, 0.45359, 0.453592, 0.45359237),  # kg and lb
     *(2.54, 0.0254, 0.3048, 30.48),  # inches and feet in cm and m
     *(18, 88.4, 0.85),
 }
