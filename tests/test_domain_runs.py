@@ -262,6 +262,8 @@ def test_a_right_program_is_the_reference_and_the_blind_solve_the_solution(
     # seeded with the pack's own problems, shown as a reply in the Attacker's form
     assert "Here is an example of a problem and its program:\nProblem: " in brief
     assert candidate["findings"]["seed"].startswith(f"{domain_name}-")
+    if domain_name == "genomics":  # shown as the Attacker is to write it: no sequence typed
+        assert "<sequence>" in brief and not re.search(r"[ACGTU]{12,}", brief)
     assert candidate["decision"] == "accepted", candidate
     accepted = candidate["question"]
     # the program's value, at the places it rounds to (genomics: round(gc, 1) = 60.0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from nanoflux.kit import complete_generated, generated, unshown_problems
+from nanoflux.kit import complete_generated, generated, placeholders, unshown_problems
 
 SEQUENCE = r"<[a-z][\w ]{0,30}>|\b[ACGTU]{6,}\b"
 
@@ -36,6 +36,12 @@ def solution(*lines: str) -> str:
 
 GC = solution("primer = dna(seed=50, length=20)", "return round(100 * gc_content(primer), 1)")
 PRIMER = dna(50, 20)
+HAMMING = solution(
+    "ref = dna(seed=4051, length=20)",
+    "alt = mutant(ref, seed=7, changes=3)",
+    "return hamming(ref, alt)",
+)
+REF, ALT = dna(4051, 20), mutant(dna(4051, 20), 7, 3)
 
 
 def test_a_guessed_sequence_is_replaced_and_the_numbers_stay():
@@ -57,12 +63,7 @@ def test_a_guess_in_any_case_or_a_placeholder_is_replaced_everywhere_it_stands()
 
 
 def test_guesses_are_replaced_in_order_and_a_value_without_one_gets_a_sentence():
-    program = solution(
-        "ref = dna(seed=4051, length=20)",
-        "alt = mutant(ref, seed=7, changes=3)",
-        "return hamming(ref, alt)",
-    )
-    ref, alt = dna(4051, 20), mutant(dna(4051, 20), 7, 3)
+    program, ref, alt = HAMMING, REF, ALT
     text = "A read AAAAAATTTTTT mutates into CCCCCCGGGGGG. How many positions differ?"
     completed, _ = complete(text, program)
     assert completed == f"A read {ref} mutates into {alt}. How many positions differ?"
@@ -74,6 +75,29 @@ def test_guesses_are_replaced_in_order_and_a_value_without_one_gets_a_sentence()
     nested = solution("alt = mutant(dna(seed=4051, length=20), seed=7, changes=3)", "return 1")
     completed, _ = complete(text, nested)
     assert completed == f"A read {ref} mutates into {alt}. How many positions differ?"
+
+
+def test_each_placeholder_is_a_place_of_its_own_and_placeholders_undo_it():
+    """Two ``<sequence>`` are two sequences, in the order the program builds them (a
+    guess written twice is one); :func:`placeholders` writes a problem back as the
+    Attacker is asked to, and completing that gives the problem again."""
+    program, ref, alt = HAMMING, REF, ALT
+    text = "A read <sequence> mutates into <sequence>. How many positions differ?"
+    completed, changes = complete(text, program)
+    assert completed == f"A read {ref} mutates into {alt}. How many positions differ?"
+    assert [c.split(" (")[0] for c in changes] == [
+        f"replaced <sequence> with {ref}",
+        f"replaced <sequence> with {alt}",
+    ]
+    assert placeholders(completed, program, GENERATORS, "<sequence>") == text
+    joined = f"The fragment {ref}{alt.lower()} is cut once. How long is it?"
+    drafted = placeholders(joined, program, GENERATORS, "<sequence>")
+    assert drafted == "The fragment <sequence><sequence> is cut once. How long is it?"
+    assert complete(drafted, program)[0] == joined.replace(alt.lower(), alt)
+    # nothing the program builds is shown: nothing to take out
+    assert placeholders("How many differ?", program, GENERATORS, "<sequence>") == (
+        "How many differ?"
+    )
 
 
 def test_without_a_guess_the_value_is_named_before_the_question():

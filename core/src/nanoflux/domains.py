@@ -265,6 +265,13 @@ class Domain(abc.ABC):
         blind solve and the tools still decide."""
         return question, []
 
+    def as_drafted(self, seed: BenchmarkItem) -> BenchmarkItem:
+        """A seed problem as the Attacker is to write one, for the seed it is shown: what
+        :meth:`complete` writes in, left as the placeholder the Attacker writes for it
+        (``<sequence>``), so that ``complete()`` of it gives the seed's problem back. The
+        default shows the seed as it is."""
+        return seed
+
     def screen(self, question: Question) -> list[str]:
         """Free checks of a question before any model answers it: what makes it
         ill-posed, one sentence each (the Attacker is shown them in its repair turn)."""

@@ -82,7 +82,7 @@ def test_a_typed_sequence_a_long_one_and_a_motif_never_shown_are_found():
     long = GC.format(seed=4321, length=200)
     built = dna(seed=4321, length=200)
     (problem_,) = DOMAIN.screen(problem(f"GC content of {built}, in %, to one decimal?", long))
-    assert "takes length=200, outside 6 to 60" in problem_
+    assert "takes length=200, outside 6 to 40" in problem_
     motif = (
         "from nanoflux_genomics.sequences import dna, find_motif\n\n"
         "def solution():\n    seq = dna(seed=5, length=20)\n"

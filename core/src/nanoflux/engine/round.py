@@ -219,6 +219,6 @@ def attacker_prompt(
             avoid=describe_avoid(recent_accepted),
             hops_min=acceptance.hops_min,
             hops_max=acceptance.hops_max,
-            seed=table.form.seed(seed_item),
+            seed=table.form.seed(domain.as_drafted(seed_item) if seed_item else None),
         )
     )

@@ -17,7 +17,8 @@
   range) and :func:`unshown_problems` (what a generator builds is shown in the problem);
 * :func:`complete_generated` writes into a problem what the program's generators build
   and the problem does not show (in place of the model's guess), for a domain's
-  ``complete()``, before the screens;
+  ``complete()``, before the screens, and :func:`placeholders` shows a seed without
+  them, as the Attacker writes it;
 * :func:`seed_faults` says which of a pack's seed problems are unfit to show;
 * :func:`arithmetic_tool` makes a pack's ``DOMAIN.arithmetic`` judge tool: each
   calculation a worked solution writes must hold (:func:`arithmetic_slips`), since an
@@ -53,7 +54,7 @@ from .calls import (
     unshown_problems,
 )
 from .code_first import CodeFirstScreen
-from .complete import complete_generated
+from .complete import complete_generated, placeholders
 from .evidence import (
     SafetyFinding,
     as_text,
@@ -101,6 +102,7 @@ __all__ = [
     "jsonl_benchmark",
     "noted",
     "numbers_of",
+    "placeholders",
     "public_functions",
     "python_tool",
     "reused_numbers_problems",

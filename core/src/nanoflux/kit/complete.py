@@ -45,12 +45,13 @@ def complete_generated(
 
     ``pattern`` is what such a value looks like (``[ACGTU]{6,}`` for a sequence) or a
     placeholder for one (``<sequence>``); a match that is not a value the program builds
-    or types is the model's guess. Each distinct guess, in order of appearance, is
-    replaced everywhere by the next unshown value, in the order the program builds them;
-    a value left without a guess is written as a sentence before the closing question
-    ("The sequence primer is ATG...."). A text that holds one of ``copies`` whole (the
-    problems the Attacker is shown), or is held by one, is left as it is: it is a copy,
-    and the copy screen must see it as the Attacker wrote it."""
+    or types is the model's guess. In order of appearance, each placeholder and each
+    distinct guess (everywhere it is written) is replaced by the next unshown value, in
+    the order the program builds them: two ``<sequence>`` are two places, one guess
+    written twice is one sequence. A value left without a place is written as a sentence
+    before the closing question ("The sequence primer is ATG...."). A text that holds one
+    of ``copies`` whole (the problems the Attacker is shown), or is held by one, is left
+    as it is: it is a copy, and the copy screen must see it as the Attacker wrote it."""
     program = program or ""
     built = [g for g in generated(program, generators) if g.value is not None]
     unshown = _unshown(text, program, built, generators)
@@ -69,6 +70,24 @@ def complete_generated(
         text = _before_question(text, " ".join(s for s, _ in sentences))
         changes += [f"wrote in {s!r} ({source})" for s, source in sentences]
     return text, changes
+
+
+def placeholders(
+    text: str,
+    program: str | None,
+    generators: Mapping[str, Callable[..., Any]],
+    placeholder: str,
+) -> str:
+    """``text`` as the Attacker would have written it, the other way from
+    :func:`complete_generated`: each value a ``generators`` call of ``program`` builds
+    and the text shows, replaced by ``placeholder`` (``<sequence>``). A seed shown so
+    teaches the form the Attacker is asked for; shown with its sequences, the 1.5B
+    Attacker typed sequences of its own, which ran on to the token limit in 8 of 24
+    genomics attempts (``ATCGATCGATCG...``)."""
+    values = {g.value.upper() for g in generated(program or "", generators) if g.value}
+    for value in sorted(values, key=len, reverse=True):  # a longer one holds a shorter
+        text = re.sub(re.escape(value), placeholder, text, flags=re.IGNORECASE)
+    return text
 
 
 def _unshown(
@@ -117,16 +136,23 @@ def _places(
 
 def _guesses(
     text: str, typed: Collection[str], shown: Collection[str], pattern: re.Pattern[str]
-) -> dict[str, str]:
-    """The distinct matches of ``pattern`` that are no value the program types nor part of
-    one the text shows: the model's guesses, in order of appearance, upper case, each
-    with how it is first written."""
-    guesses: dict[str, str] = {}
+) -> dict[str | int, str]:
+    """The places to write a value in, in order of appearance, each with how it is
+    written: each placeholder (``<...>``), by where it starts; each distinct match of
+    ``pattern`` that is no value the program types nor part of one the text shows (the
+    model's guess), upper case."""
+    guesses: dict[str | int, str] = {}
     for match in pattern.finditer(text):
-        token = match.group().upper()
-        if token not in typed and not any(token in value for value in shown):
-            guesses.setdefault(token, match.group())
+        key = _place(match)
+        if isinstance(key, int) or (key not in typed and not any(key in v for v in shown)):
+            guesses.setdefault(key, match.group())
     return guesses
+
+
+def _place(match: re.Match[str]) -> str | int:
+    """A placeholder is a place of its own (its start); a guess, wherever it is written."""
+    token = match.group()
+    return match.start() if token.startswith("<") and token.endswith(">") else token.upper()
 
 
 def _typed(program: str) -> set[str]:
@@ -142,8 +168,8 @@ def _typed(program: str) -> set[str]:
     }
 
 
-def _replaced(match: re.Match[str], replacing: Mapping[str, _Unshown]) -> str:
-    unshown = replacing.get(match.group().upper())
+def _replaced(match: re.Match[str], replacing: Mapping[str | int, _Unshown]) -> str:
+    unshown = replacing.get(_place(match))
     return match.group() if unshown is None else unshown.value
 
 

@@ -129,6 +129,25 @@ class DomainContract:
         items = load_benchmark(host, domain.default_seeds(), limit=self.seeds_checked)
         assert seed_faults(domain, items, make_tool_caller(host)) == []
 
+    def test_a_seed_as_drafted_completes_to_the_seed(self, domain, host):
+        """A seed is shown to the Attacker as it is to write a problem
+        (``as_drafted()``); ``complete()`` of that is the seed's problem again, so the
+        form the seed teaches is one the round turns into a whole problem."""
+        if not domain.default_seeds():
+            return
+        for item in load_benchmark(host, domain.default_seeds(), limit=self.seeds_checked):
+            drafted = domain.as_drafted(item)
+            question = Question(
+                text=drafted.question,
+                domain=domain.name,
+                hops=2,
+                skill=domain.skills[0] if domain.skills else None,
+                reference_answer=str(item.answer),
+                solution_steps=["(the seed's)"],
+                program=item.program,
+            )
+            assert domain.complete(question)[0].text == item.question, drafted.question
+
     def test_tools_are_registered_for_the_domain(self, domain, host):
         assert host.tools_for(domain.name), "a domain pack provides judge tools"
 

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 from nanoflux.domains import BenchmarkLoader, Domain, PromptSet, ToolCaller, Verification
 from nanoflux.kit import as_text, jsonl_benchmark, noted
-from nanoflux.records import Question, ToolEvidence
+from nanoflux.records import BenchmarkItem, Question, ToolEvidence
 from nanoflux.tools import JudgeTool
 
 from . import sequences
 from .answers import same_answer, single_number
 from .loaders import LOADERS
-from .screen import complete, screen, seeds_path
+from .screen import as_drafted, complete, screen, seeds_path
 from .tools import SEQUENCE, TOOLS, Operation, gc_content
 
 SKILLS = (
@@ -56,6 +56,11 @@ class GenomicsDomain(Domain):
         place of the Attacker's guess at it, or named before the question
         (:func:`.screen.complete`)."""
         return complete(question)
+
+    def as_drafted(self, seed: BenchmarkItem) -> BenchmarkItem:
+        """The seed with ``<sequence>`` where its problem shows a generated sequence, as
+        the Attacker is asked to write (:func:`.screen.as_drafted`)."""
+        return as_drafted(seed)
 
     def screen(self, question: Question) -> list[str]:
         """The sequences the program builds shown verbatim, typed ones short, numbers

@@ -20,15 +20,15 @@ import re
 from functools import cache
 from importlib import resources
 
-from nanoflux.kit import CodeFirstScreen, complete_generated, public_functions
-from nanoflux.records import Question
+from nanoflux.kit import CodeFirstScreen, complete_generated, placeholders, public_functions
+from nanoflux.records import BenchmarkItem, Question
 
 from . import sequences
 
 GENERATORS = {"dna": sequences.dna, "gene": sequences.gene, "mutant": sequences.mutant}
 #: arguments a reader can work with by hand, by parameter
 RANGES = {
-    "length": (6, 60, "bases: a reader works through a short sequence by hand"),
+    "length": (6, 40, "bases: a reader works through a short sequence by hand"),
     "codons": (2, 20, "codons: a reader translates a short gene by hand"),
     "changes": (1, 10, "substitutions"),
     "k": (1, 12, "bases in a k-mer"),
@@ -38,8 +38,9 @@ RANGES = {
 #: the longest sequence a program may type rather than build
 TYPED = 20
 _TYPED = re.compile(rf"[ACGTUacgtu]{{{TYPED + 1},}}")
-#: what the Attacker writes where a generated sequence goes: its own guess at one (in any
-#: case), or the placeholder the attacker prompt asks for (``<sequence>``)
+#: what the attacker prompt asks for where a generated sequence goes, and its seeds show
+PLACEHOLDER = "<sequence>"
+#: what the Attacker writes there: its own guess at one (in any case), or a placeholder
 WRITTEN = re.compile(r"<[a-z][\w ]{0,30}>|(?<![a-z])[ACGTU]{6,}(?![a-z])", re.IGNORECASE)
 
 
@@ -72,6 +73,13 @@ def complete(question: Question) -> tuple[Question, list[str]]:
         question.text, question.program, GENERATORS, WRITTEN, copies=seed_problems()
     )
     return (question.model_copy(update={"text": text}) if changes else question), changes
+
+
+def as_drafted(seed: BenchmarkItem) -> BenchmarkItem:
+    """The seed with ``<sequence>`` where its problem shows what its program builds, as
+    the Attacker writes a problem (:func:`~nanoflux.kit.placeholders`)."""
+    text = placeholders(seed.question, seed.program, GENERATORS, PLACEHOLDER)
+    return seed.model_copy(update={"question": text}) if text != seed.question else seed
 
 
 def screen(question: Question) -> list[str]:
