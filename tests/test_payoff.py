@@ -197,6 +197,7 @@ def test_the_payoff_pipeline_killed_at_every_stage_redoes_nothing_finished(
     assert last.returncode == 0, last.stderr
     for stage, marker in finished.items():
         assert (stages / f"{stage}.json").read_bytes() == marker, f"{stage} was done again"
+        assert "source" in json.loads(marker)  # the code that finished it
     for stage, stamp in adapters.items():
         assert (pipe / stage / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns == stamp
     assert f"resuming, {len(answered)} of {EVAL_ITEMS} items already answered" in last.stderr

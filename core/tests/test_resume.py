@@ -122,6 +122,13 @@ def test_kill_nine_and_resume_loses_nothing_and_repeats_nothing(tmp_path, cli_en
     manifest = json.loads((out / "manifest.json").read_text())
     # a kill before the run directory was opened leaves no resume mark
     assert 1 <= len(manifest["resumed_at"]) <= kills
+    # one session per start, each with the code it ran and the attempt it went on from
+    sessions = manifest["sessions"]
+    assert len(sessions) == 1 + len(manifest["resumed_at"])
+    assert [s["started_at"] for s in sessions[1:]] == manifest["resumed_at"]
+    starts = [s["from_attempt"] for s in sessions]
+    assert starts[0] == 0 and starts == sorted(starts) and starts[-1] <= len(candidates)
+    assert all("source" in s and s["nanoflux_version"] for s in sessions)
 
     # The novelty store agrees with dataset.jsonl.
     from nanoflux.default_plugins.memory_store import MemoryStore

@@ -1,8 +1,9 @@
-"""The machine NanoFlux runs on: its CPUs and its clock."""
+"""The machine NanoFlux runs on: its CPUs, its clock, and the code it runs."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,3 +52,36 @@ def default_threads() -> int:
 def utc_now() -> str:
     """Now, in UTC, to the second: the timestamps of manifests and markers."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+#: where the core package lies in a checkout of NanoFlux's repository, and the folders
+#: that hold the code a run executes (an experiment's records may change beside them)
+CHECKOUT_PACKAGE = Path("core", "src", "nanoflux")
+CODE_FOLDERS = ("core", "plugins", "domains")
+
+
+def source_revision(package: Path = Path(__file__).parent) -> str | None:
+    """The git commit of the repository checkout NanoFlux runs from (an editable
+    install), ``+changes`` appended where its code differs from that commit; None for an
+    installed distribution, without git, or when git cannot tell within 10 s. A run made
+    over several sessions, with the code changing between them, records one per session.
+    """
+    package = package.resolve()
+    try:
+        top = _git(package, "rev-parse", "--show-toplevel")
+        if top is None or package != Path(top).resolve() / CHECKOUT_PACKAGE:
+            return None  # not NanoFlux's own checkout (a wheel inside a user's repository)
+        commit = _git(package, "rev-parse", "HEAD")
+        changed = _git(top, "status", "--porcelain", "--untracked-files=no", "--", *CODE_FOLDERS)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if commit is None:
+        return None
+    return commit + ("+changes" if changed else "")
+
+
+def _git(where: Path | str, *args: str) -> str | None:
+    done = subprocess.run(
+        ["git", "-C", str(where), *args], capture_output=True, text=True, timeout=10
+    )
+    return done.stdout.strip() if done.returncode == 0 else None

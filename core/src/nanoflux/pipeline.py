@@ -9,7 +9,8 @@ The pipeline directory::
     eval/base|tuned|random|full
                          one evaluation folder per model (nanoflux.evaluation.files),
                          on the same items under the same protocol
-    stages/NAME.json     one marker per finished stage, with the key of its inputs
+    stages/NAME.json     one marker per finished stage, with the key of its inputs and
+                         the code that finished it (nanoflux.machine.source_revision)
     pipeline.json        models, comparisons and the compute table
     results.md           the same as tables (nanoflux.report.results)
     report.html, report/ the report
@@ -43,7 +44,7 @@ from .config import RunConfig, validate_config
 from .engine.run_store import RunStore
 from .errors import ConfigError, DataFormatError
 from .inputs import load_json, load_toml, located
-from .machine import utc_now
+from .machine import source_revision, utc_now
 from .plugins import PluginHost
 from .records import Record
 from .storage import write_atomic
@@ -286,6 +287,7 @@ class Pipeline:
     def _finish(self, stage: str, key: str, result: dict[str, Any]) -> dict[str, Any]:
         self.markers.mkdir(parents=True, exist_ok=True)
         marker = {"stage": stage, "key": key, "finished_at": utc_now(), "result": result}
+        marker["source"] = source_revision()  # the code that finished it
         write_atomic(self.markers / f"{stage}.json", json.dumps(marker, indent=2) + "\n")
         self.ran.append(stage)
         return marker

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..config import RunConfig, dump_config
 from ..errors import ConfigError, NanofluxError
-from ..machine import utc_now
+from ..machine import source_revision, utc_now
 from ..plugins import PluginHost
 from ..records import CANDIDATE_SCHEMA, Record
 from ..secrets import scrub
@@ -193,18 +193,22 @@ class Run:
         return self.seats[key]
 
     def _write_manifest(self, *, start: bool = False, end: bool = False) -> None:
-        manifest = self.store.manifest()
+        manifest, now = self.store.manifest(), utc_now()
         if start or not manifest:
             manifest = {
                 "run_id": self.run_id,
                 "nanoflux_version": __version__,
                 "domain": self.table.domain.name,
                 "seed": self.config.seed,
-                "started_at": utc_now(),
+                "started_at": now,
                 "resumed_at": [],
             }
         elif not end:
-            manifest.setdefault("resumed_at", []).append(utc_now())
+            manifest.setdefault("resumed_at", []).append(now)
+        if not end:  # the code this session runs, and from which attempt on
+            session = {"started_at": now, "from_attempt": self.state.attempts}
+            session |= {"nanoflux_version": __version__, "source": source_revision()}
+            manifest.setdefault("sessions", []).append(session)
         manifest["store_schema"] = CANDIDATE_SCHEMA
         manifest["plugins"] = [
             {"name": p.name, "distribution": p.distribution, "version": p.version}
@@ -220,7 +224,7 @@ class Run:
             None if seeds is None else {"spec": seeds.spec, "items": len(seeds.items)}
         )
         if end:
-            manifest["ended_at"] = utc_now()
+            manifest["ended_at"] = now
             manifest["stopped_because"] = self.stopped_because
         self.store.write_json(MANIFEST, scrub(manifest))
 
