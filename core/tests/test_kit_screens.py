@@ -73,6 +73,35 @@ def test_an_answer_that_does_not_come_out_even_or_is_negative():
     assert rounded.endswith("does not come out even: round it as asked")
 
 
+def test_with_whole_counts_a_count_of_things_is_whole_and_a_measure_need_not_be():
+    """Candidates of a payoff run: 8.5 apples and 27.5 cookies each went on to the
+    Defender and the blind solve; 47.5 ounces of fruit is a measure, and right."""
+    apples = (
+        "She gave half of the remaining apples to her sister. How many apples does she have left?"
+    )
+    (count,) = answer_problems(apples, "8.5", whole_counts=True)
+    assert count == (
+        "the question asks how many apples, a count, but the program's answer is 8.5: "
+        "a count is a whole number"
+    )
+    assert answer_problems(apples, "8.5") == []  # not asked for: medicine's half tablets
+    assert answer_problems(apples, "8", whole_counts=True) == []
+    assert answer_problems(apples, "8.0", whole_counts=True) == []
+    shared = "He shares them among the friends. How many more blue candies does each get?"
+    assert "how many more blue candies," in answer_problems(shared, "2.5", whole_counts=True)[0]
+    for measured in (
+        "Each banana weighs 0.5 ounces. How many ounces are there in total?",
+        "The trip is 150 km at 60 km/h. How many hours does it take?",
+        "A pie costs $7.50. How many dollars do 3 pies cost?",
+        "How many times as heavy is the box as the bag?",
+        "What share of the apples is red?",  # no "how many" at all
+    ):
+        assert answer_problems(measured, "2.5", whole_counts=True) == [], measured
+    # a value that does not come out even says that, once
+    (uneven,) = answer_problems(apples, "2.666667", whole_counts=True)
+    assert "does not come out even" in uneven
+
+
 def test_the_numbers_of_an_example_it_was_shown():
     shown = "def solution():\n    return bmi(weight_kg=82, height_m=1.7) + 3\n"
     again = "def solution():\n    x = bmi(height_m=1.7, weight_kg=82)\n    return x + 3\n"

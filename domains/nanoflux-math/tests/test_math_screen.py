@@ -60,3 +60,16 @@ def test_an_answer_that_does_not_come_out_even_or_is_negative_is_found():
     assert screened(cold, "def solution():\n    return 5 - 8\n", "-3") == []
     question = MathDomain().example_question()
     assert MathDomain().screen(question.model_copy(update={"reference_answer": "-255"}))
+
+
+def test_a_count_of_things_with_a_fraction_is_found():
+    # a payoff run's draft: the program divided 110 cookies among 4 friends, the blind
+    # solve among 5, and the Defender and the blind solve were paid for nothing
+    text = (
+        "A baker has 120 cookies and takes 10 of them for herself. She divides the rest "
+        "equally among 4 friends. How many cookies does each friend get?"
+    )
+    program = "def solution():\n    rest = 120 - 10\n    return rest / 4\n"
+    (problem,) = screened(text, program, "27.5")
+    assert problem.startswith("the question asks how many cookies, a count,")
+    assert screened(text.replace("cookies does", "pounds of cookies does"), program, "27.5") == []

@@ -37,7 +37,8 @@ class CodeFirstScreen:
        name (``words``), or that lies outside ``ranges``;
     4. exactly the numbers of a program in ``seeds`` (a JSONL file of seed problems);
     5. an answer with more than ``decimals`` decimals (``exact`` says why it should not
-       have them), or negative where the problem has no word for it.
+       have them), or negative where the problem has no word for it, or (with
+       ``whole_counts``) with a fraction where the question asks how many things.
 
     A question without a program is not screened.
     """
@@ -50,6 +51,7 @@ class CodeFirstScreen:
     seeds: str | None = None
     decimals: int = 2
     exact: str = EXACT
+    whole_counts: bool = False
 
     def __call__(self, question: Question) -> list[str]:
         program, text = question.program, question.text
@@ -65,6 +67,10 @@ class CodeFirstScreen:
             *argument_problems(text, calls, self.ranges, words=self.words, given=self.generators),
             *reused_numbers_problems(program, seed_numbers(self.seeds) if self.seeds else ()),
             *answer_problems(
-                text, question.reference_answer, decimals=self.decimals, exact=self.exact
+                text,
+                question.reference_answer,
+                decimals=self.decimals,
+                exact=self.exact,
+                whole_counts=self.whole_counts,
             ),
         ]

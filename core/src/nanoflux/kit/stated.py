@@ -43,6 +43,26 @@ _WORD = re.compile(r"[a-z]+")
 SIGNED_WORDS = re.compile(r"temperature|degrees|below|loss|lost|deficit|debt|net\b|change in", re.I)
 #: why an answer must come out even, as the repair turn says it (math's word problems)
 EXACT = "a word problem's numbers give an exact answer"
+#: words after "how many" that name a measure, of which a value may hold a part (2.5
+#: hours, 47.5 ounces, 1.5 times); after any other, the question counts things
+MEASURES = frozenset(
+    """
+    second seconds minute minutes hour hours day days week weeks month months year years
+    mile miles kilometer kilometers kilometre kilometres km meter meters metre metres
+    centimeter centimeters cm millimeter millimeters foot feet inch inches yard yards
+    pound pounds lb lbs ounce ounces oz gram grams kilogram kilograms kg ton tons
+    liter liters litre litres ml gallon gallons quart quarts pint pints cup cups
+    teaspoon teaspoons tablespoon tablespoons dollar dollars cent cents euro euros
+    percent percentage degree degrees time times point points unit units acre acres
+    """.split()
+)
+#: words that end what "how many" asks for ("how many apples does each friend get")
+_AFTER_THING = frozenset(
+    "are is was were do does did will would can could should has have had each in of "
+    "per to for on at".split()
+)
+#: the last "how many" of a question and up to three words after it
+_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[a-z'-]+\s+){0,2}[a-z'-]+)", re.IGNORECASE)
 _TOLERANCE = 1e-9
 #: the sentence of :func:`reused_numbers_problems`
 REUSED = (
@@ -165,10 +185,13 @@ def answer_problems(
     decimals: int = 2,
     exact: str = EXACT,
     signed: re.Pattern[str] = SIGNED_WORDS,
+    whole_counts: bool = False,
 ) -> list[str]:
     """What the answer's shape says is wrong: it has more than ``decimals`` decimals (an
     unintended division, or a value left unrounded; ``exact`` says why it should not),
-    or it is negative where the text has no word (``signed``) that allows it."""
+    or it is negative where the text has no word (``signed``) that allows it; with
+    ``whole_counts``, it has a fraction where the question asks how many of a thing, not
+    of a measure (:data:`MEASURES`): 8.5 apples, 27.5 cookies each."""
     if not answer:
         return []
     try:
@@ -176,14 +199,33 @@ def answer_problems(
     except ValueError:
         return []  # a fraction or an expression: the checker's business, not the screen's
     problems = []
+    counted = _counted(text) if whole_counts and not answer.endswith("%") else None
     if "." in answer and len(answer.split(".", 1)[1]) > decimals:
         problems.append(f"the program's answer, {answer}, does not come out even: {exact}")
+    elif counted and value != int(value):
+        problems.append(
+            f"the question asks how many {counted}, a count, but the program's answer is "
+            f"{answer}: a count is a whole number"
+        )
     if value < 0 and not signed.search(text):
         problems.append(
             f"the program's answer, {answer}, is negative: what the question asks for "
             "(a count, an amount, an age) cannot be"
         )
     return problems
+
+
+def _counted(text: str) -> str | None:
+    """What the text's last "how many" asks for, where it is a thing counted; None where
+    it asks none, or names a measure in its next three words."""
+    asked = _HOW_MANY.findall(text)
+    if not asked:
+        return None
+    words = asked[-1].lower().split()
+    if any(word in MEASURES for word in words):
+        return None
+    thing = list(itertools.takewhile(lambda word: word not in _AFTER_THING, words))
+    return " ".join(thing or words[:1])
 
 
 def reused_numbers_problems(

@@ -25,7 +25,9 @@ SKILLS = (
     "multi_step_word_problems",
 )
 
-SCREEN = CodeFirstScreen()
+# GSM8K's 7,473 training answers are all whole numbers: a question that asks how many
+# apples each friend gets, answered 27.5, was divided wrongly or numbered badly
+SCREEN = CodeFirstScreen(whole_counts=True)
 _LETTER = re.compile(r"^\(?([A-Ea-e])[).:]?$")
 
 
