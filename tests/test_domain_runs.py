@@ -427,25 +427,38 @@ def test_genomics_a_sequence_the_program_does_not_decide_still_gets_the_repair_t
     ]
 
 
-def _shown_seed(brief: str) -> dict:
-    """The pack's seed problem the Attacker's brief shows."""
+def _shown_seed(brief: str) -> tuple[dict, str]:
+    """The pack's seed problem the Attacker's brief shows, and its problem as shown (its
+    sequences left as ``<sequence>``, :meth:`GenomicsDomain.as_drafted`)."""
+    from nanoflux_genomics import GenomicsDomain
     from nanoflux_genomics.screen import seeds_path
 
+    from nanoflux.records import BenchmarkItem
+
     seeds = [json.loads(line) for line in Path(seeds_path()).read_text().splitlines() if line]
-    (seed,) = [s for s in seeds if s["question"] in brief]
-    return seed
+    shown = [
+        (seed, GenomicsDomain().as_drafted(item).question)
+        for seed in seeds
+        for item in [
+            BenchmarkItem(id="s", question=seed["question"], answer="0", program=seed["program"])
+        ]
+    ]
+    (found,) = [(seed, drafted) for seed, drafted in shown if drafted in brief]
+    return found
 
 
 COPIES = {
     # the seed's problem as shown, and new seed numbers in its program: the pack writes
-    # nothing in, so the copy screen sees the seed's text
-    "new seed numbers": lambda seed: (
-        seed["question"],
+    # other sequences in, and it is still the problem it was shown
+    "new seed numbers": lambda seed, drafted: (
+        drafted,
         re.sub(r"seed=(\d+)", lambda m: f"seed={int(m[1]) + 1}", seed["program"]),
     ),
-    # the seed's program, and a sequence of its problem mistyped: written in, the
-    # problem is the seed's again
-    "a mistyped sequence": lambda seed: (
+    # as shown, with the seed's program: written in, the problem is the seed's again
+    "the seed's program": lambda seed, drafted: (drafted, seed["program"]),
+    # the seed's problem whole, as a model might know it, one sequence mistyped: written
+    # in, the problem is the seed's again
+    "a mistyped sequence": lambda seed, drafted: (
         re.sub(r"(?<![A-Za-z])[ACGTU]{6,}(?![A-Za-z])", GUESS, seed["question"], count=1),
         seed["program"],
     ),
@@ -458,12 +471,13 @@ def test_genomics_a_copy_of_the_seed_is_still_a_copy(case, tmp_path, monkeypatch
 
     def copies(brief):
         shown.append(_shown_seed(brief))
-        return COPIES[case](shown[-1])
+        return COPIES[case](*shown[-1])
 
     candidates, _ = genomics_round(tmp_path, monkeypatch, copies)
     first = candidates[0]
     assert first["reason"] == "copied_prompt", first
-    assert first["question"]["text"] == shown[0]["question"]
+    seed, drafted = shown[0]
+    assert "<sequence>" in drafted and seed["question"] not in drafted
 
 
 # -- multiple choice: the program decides the key ---------------------------------------------

@@ -57,8 +57,10 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
     seed_item = table.seeds.pick(rng, skill) if table.seeds else None
     brief = attacker_prompt(table, profile, state.recent_accepted, skill, seed_item)
     # What the Attacker could copy instead of writing: the template's own text and the
-    # seed. (Past questions listed in the prompt are the novelty gate's business.)
-    example = "\n".join([table.prompts.attacker, seed_item.question if seed_item else ""])
+    # seed, as shown (Domain.as_drafted) and whole. (Past questions listed in the prompt
+    # are the novelty gate's business.)
+    seeds = [seed_item.question, table.domain.as_drafted(seed_item).question] if seed_item else []
+    example = "\n".join([table.prompts.attacker, *dict.fromkeys(seeds)])
     context = Context(
         attacking=attacking,
         defending=defending,
