@@ -55,11 +55,12 @@ async def play(table: Table, index: int, state: RunState) -> Outcome:
     skills = table.seeds.covering(table.domain.skills) if table.seeds else table.domain.skills
     skill = profile.pick_target(list(skills), rng)
     seed_item = table.seeds.pick(rng, skill) if table.seeds else None
-    brief = attacker_prompt(table, profile, state.recent_accepted, skill, seed_item)
+    shown_seed = table.domain.as_drafted(seed_item) if seed_item else None
+    brief = attacker_prompt(table, profile, state.recent_accepted, skill, shown_seed)
     # What the Attacker could copy instead of writing: the template's own text and the
-    # seed, as shown (Domain.as_drafted) and whole. (Past questions listed in the prompt
-    # are the novelty gate's business.)
-    seeds = [seed_item.question, table.domain.as_drafted(seed_item).question] if seed_item else []
+    # seed, as shown and whole. (Past questions listed in the prompt are the novelty
+    # gate's business.)
+    seeds = [seed_item.question, shown_seed.question] if seed_item and shown_seed else []
     example = "\n".join([table.prompts.attacker, *dict.fromkeys(seeds)])
     context = Context(
         attacking=attacking,
@@ -207,8 +208,9 @@ def attacker_prompt(
     target_skill: str,
     seed_item: BenchmarkItem | None = None,
 ) -> str:
-    """The Attacker's brief: the Defender's weaknesses, what to avoid, maybe a seed, and
-    the form of its reply (the form reads it, so the form says it)."""
+    """The Attacker's brief: the Defender's weaknesses, what to avoid, maybe a seed (as
+    shown, :meth:`Domain.as_drafted`), and the form of its reply (the form reads it, so
+    the form says it)."""
     domain, acceptance = table.domain, table.config.acceptance
     return table.form.brief(
         table.prompts.render(
@@ -221,6 +223,6 @@ def attacker_prompt(
             avoid=describe_avoid(recent_accepted),
             hops_min=acceptance.hops_min,
             hops_max=acceptance.hops_max,
-            seed=table.form.seed(domain.as_drafted(seed_item) if seed_item else None),
+            seed=table.form.seed(seed_item),
         )
     )
