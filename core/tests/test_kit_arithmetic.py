@@ -12,6 +12,7 @@ from nanoflux.kit import (
     arithmetic_slips,
     arithmetic_tool,
     calculated,
+    calculations_written,
     consult,
     rounds_to_reference,
     within_rounding,
@@ -322,3 +323,42 @@ def test_a_slip_in_a_name_defined_again_is_found():
 )
 def test_a_calculator_writes_the_value_of_the_calculation_a_text_ends_on(text, value):
     assert calculated(text) == value
+
+
+# The worked solution of an example the README's quick start accepted from a clean clone
+# of d12c1a4: its blind solve reached 75 and wrote down nothing it worked out.
+NO_WORK_SOLUTION = """1. Calculate the number of apples sold.
+2. Subtract the number of apples left over from the total number of apples sold.
+3. The final answer is the number of apples sold.
+
+Final answer: 75"""
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        (NO_WORK_SOLUTION, 0),
+        ("Step 1: Each notebook is 3 inches thick.\n- There are 60 students.", 0),
+        ("**Step 2:** 12 x 4", 1),
+        ("- 50 ÷ 5 = 10 students per group", 1),
+        ("There are 22 pieces because 14 plus 8 equals 22.", 1),
+        ("10% of 10000 stalks = 1000 stalks\n10000 - 1000 = 9000", 2),
+        ("Total fruits on Tuesday = 120 apples + 80 oranges + 60 bananas", 1),
+        ("1. Total: 500\n2. Red apples: 500 / 2 = 250\nFinal answer: 250", 1),
+    ],
+)
+def test_the_calculations_a_solution_writes_are_counted_in_symbols_or_words(text, count):
+    assert calculations_written(text) == count
+
+
+def test_a_solution_that_works_nothing_out_is_a_fault_where_the_domain_shows_work():
+    """An example teaches its solution: with ``shows_work``, one that only names its steps
+    contradicts the reference as a slip does; without, the tool says nothing of it."""
+    question = _question(NO_WORK_SOLUTION, reference="75")
+    shown = _consulted(arithmetic_tool("math", shows_work=True), question)
+    assert shown.supports_reference is False
+    assert "no calculation" in shown.note
+    assert Verification(evidence=[shown]).verified is False
+    assert _consulted(arithmetic_tool("math"), question).supports_reference is None
+    worked = _question("100 - 25 = 75 apples sold\nFinal answer: 75", reference="75")
+    assert _consulted(arithmetic_tool("math", shows_work=True), worked).result.value is None

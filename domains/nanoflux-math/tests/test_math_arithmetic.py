@@ -11,7 +11,8 @@ import pytest
 from nanoflux_math import MathDomain
 from nanoflux_math.tools import arithmetic
 
-from nanoflux.kit import arithmetic_slips
+from nanoflux.kit import arithmetic_slips, calculations_written
+from nanoflux.kit.arithmetic import NO_WORK
 from nanoflux.plugins import PluginHost
 from nanoflux.records import ToolEvidence
 from nanoflux.testing import JudgeToolContract
@@ -78,6 +79,11 @@ def test_the_packs_gsm8k_solutions_hold_and_gsm8ks_own_slip_is_caught():
         if slips:
             flagged[record["answer"].rsplit("####", 1)[1].strip()] = [str(s) for s in slips]
     assert flagged == {}
+    # and each writes its calculations down, as math.arithmetic asks of an example
+    answers = [
+        json.loads(line)["answer"] for line in filter(None, seeds.read_text("utf-8").split("\n"))
+    ]
+    assert all(calculations_written(a.rsplit("####", 1)[0]) for a in answers)
     gsm8ks = "She has 4+4+6 = 18 pencils."
     assert [str(s) for s in arithmetic_slips(gsm8ks)] == ["18: 4+4+6 is 14"]
 
@@ -95,6 +101,11 @@ class TestArithmeticTool(JudgeToolContract):
             ({"solution": SOLVES["bakery"]}, None),
             # 90 cookies at 2 dollars are 180 dollars
             ({"solution": SOLVES["bakery"].replace("$180", "$170")}, "170: 90 × 2 is 180"),
+            # a solve that names its steps and works none out teaches nothing
+            (
+                {"solution": "1. Add the apples.\n2. Take away the eaten ones.\nFinal answer: 7"},
+                NO_WORK,
+            ),
         ]
 
     @pytest.fixture

@@ -22,7 +22,8 @@
 * :func:`seed_faults` says which of a pack's seed problems are unfit to show;
 * :func:`arithmetic_tool` makes a pack's ``DOMAIN.arithmetic`` judge tool: each
   calculation a worked solution writes must hold (:func:`arithmetic_slips`), since an
-  example teaches its solution; :func:`calculated` is the value a calculator writes
+  example teaches its solution, and with ``shows_work`` it must write one at all
+  (:func:`calculations_written`); :func:`calculated` is the value a calculator writes
   after a calculation (the Judge's blind solve calculates with it);
   :func:`rounds_to_reference` compares an answer with a reference at the reference's
   written precision.
@@ -39,6 +40,7 @@ from .arithmetic import (
     arithmetic_slips,
     arithmetic_tool,
     calculated,
+    calculations_written,
     rounds_to_reference,
     within_rounding,
 )
@@ -92,6 +94,7 @@ __all__ = [
     "arithmetic_tool",
     "as_text",
     "calculated",
+    "calculations_written",
     "calls_in",
     "check_program",
     "compared",

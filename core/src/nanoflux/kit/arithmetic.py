@@ -755,14 +755,52 @@ def first_slip(args: SolutionArgs) -> str | None:
     return str(slips[0]) if slips else None
 
 
-def arithmetic_tool(domain: str) -> JudgeTool:
+#: what :func:`first_fault` says of a solution that writes no calculation (no number in
+#: it, so no answer equals it)
+NO_WORK = "no calculation: the solution names its steps but works none of them out"
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+# a line's bullet and its step's label ("- ", "**Step 2:**", "3.") are not calculation
+_STEP_LABEL = re.compile(r"^[\s>*•-]*(?:step\s*\d+\s*[:.)]|\d+[.)](?=\s))?[\s*]*", re.IGNORECASE)
+_OPERATION = re.compile(
+    r"[-+*/×÷^=≈]|\b(?:plus|minus|times|divided|multiplied|equals?|sum|difference|product"
+    r"|half|double|twice|of)\b|\d\s*x\s*\d",
+    re.IGNORECASE,
+)
+
+
+def calculations_written(text: str) -> int:
+    """How many lines of ``text`` write a calculation, in symbols or in words: two numbers
+    and an operation (``30 + 28 = 58``, ``14 plus 8 equals 22``, ``10% of 10000``), a
+    step's label and the closing ``Final answer`` line aside. Each of GSM8K's 7,473
+    training solutions writes at least one."""
+    count = 0
+    for line in text.splitlines():
+        body = _STEP_LABEL.sub("", line)
+        if body.strip().lower().startswith("final answer"):
+            continue
+        count += len(_NUMBER.findall(body)) >= 2 and _OPERATION.search(body) is not None
+    return count
+
+
+def first_fault(args: SolutionArgs) -> str | None:
+    """:func:`first_slip`, or :data:`NO_WORK` for a solution that writes no calculation
+    at all ("1. Calculate the number of apples sold. 2. Subtract the apples left over.
+    Final answer: 75"): an example teaches its solution, and that one teaches nothing."""
+    if not calculations_written(args.solution):
+        return NO_WORK
+    return first_slip(args)
+
+
+def arithmetic_tool(domain: str, *, shows_work: bool = False) -> JudgeTool:
     """``DOMAIN.arithmetic``: check each calculation a question's worked solution writes.
 
     It applies to a question with a worked solution and checks ``"consistency"``: its
     value is None when every calculation it reads holds (it says nothing: right
     arithmetic does not make a right answer), else the first slip, written as
     ``VALUE: EXPRESSION is TRUE``, which no answer equals, so the reference is
-    contradicted and the attempt is rejected as unverified.
+    contradicted and the attempt is rejected as unverified. With ``shows_work`` (a domain
+    whose every solution calculates, as math's do), a solution that writes no
+    calculation is contradicted too (:func:`first_fault`).
     """
     return JudgeTool(
         id=f"{domain}.arithmetic",
@@ -770,9 +808,10 @@ def arithmetic_tool(domain: str) -> JudgeTool:
         description=(
             "Check each calculation a worked solution writes (EXPRESSION = VALUE, ≈, chains) "
             "to the value's written rounding; the value is the first slip, or None."
+            + (" A solution that writes no calculation at all is a fault." if shows_work else "")
         ),
         args_model=SolutionArgs,
-        function=first_slip,
+        function=first_fault if shows_work else first_slip,
         applies_to=_applies,
         checks="consistency",
     )

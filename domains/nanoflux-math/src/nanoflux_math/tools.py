@@ -54,7 +54,8 @@ def steps_tool(args: StepsArgs) -> str:
     return found if found is not None else "none"
 
 
-# each calculation of the worked steps holds, not only the number they arrive at
-arithmetic = arithmetic_tool("math")
+# each calculation of the worked steps holds, not only the number they arrive at; and
+# there is one: every GSM8K solution works its steps out
+arithmetic = arithmetic_tool("math", shows_work=True)
 
 TOOLS = [python, equivalent_tool, steps_tool, arithmetic]
