@@ -20,6 +20,8 @@ def model(request):
         return {k: v for k, v in QUESTION.items() if k in properties}
     if request.json_schema is None:  # the Defender (or the Judge, blind) in free text
         if solving_blind(request):
-            return defender_reply(QUESTION["reference_answer"], "Solved it.")
+            # a solve shows its work (math.arithmetic asks it to): the steps the test set
+            worked = "\n".join(["Solved it.", *QUESTION.get("solution_steps", [])])
+            return defender_reply(QUESTION["reference_answer"], worked)
         return defender_reply(WRONG_ANSWER["value"], "A quick guess.")
     return judge_reply(rationale="The reference solution follows from the tool output.")

@@ -65,7 +65,8 @@ def site(tmp_path_factory) -> Path:
             if attacking(request):
                 return QUESTION
             if request.json_schema is None and solving_blind(request):
-                return defender_reply(QUESTION["reference_answer"], "compounded quarterly")
+                worked = "6 * 4 = 24 quarters, compounded"
+                return defender_reply(QUESTION["reference_answer"], worked)
             if request.json_schema is None:  # the Defender answers in free text
                 return defender_reply("1887.3", "1500 * 1.043 * 6")
             return judge_reply()

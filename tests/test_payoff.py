@@ -61,9 +61,11 @@ def model(request):
             f"def solution():\\n    crates = {a} * {b}\\n    total = crates + {n}\\n"
             "    return total\\n",
         )
+    a, b = 3 + n, 4 + 2 * n
     if request.json_schema is None:
         if solving_blind(request):
-            return defender_reply(str(truth(n)), "Crates times each, plus the loose ones.")
+            worked = f"Crates times each, plus the loose: {a} * {b} + {n} = {truth(n)}"
+            return defender_reply(str(truth(n)), worked)
         return defender_reply(str(truth(n) + 1), "I counted.")
     return judge_reply(reasoning_quality=4, rationale="Each step follows.")
 """

@@ -84,7 +84,10 @@ def config_file(workdir, tiny_model):
                 for n, q, _ in ATTEMPTS
                 if q is not None
                 for reply in (
-                    defender_reply(str(truth_of(n)), "Solved it blind."),
+                    defender_reply(
+                        str(truth_of(n)),
+                        f"Solved it blind: {3 + n} * {4 + 2 * n} + {n} = {truth_of(n)}.",
+                    ),
                     # a rationale that says what its score says (else it is inconsistent)
                     judge_reply(
                         reasoning_quality=q,
