@@ -758,7 +758,6 @@ def first_slip(args: SolutionArgs) -> str | None:
 #: what :func:`first_fault` says of a solution that writes no calculation (no number in
 #: it, so no answer equals it)
 NO_WORK = "no calculation: the solution names its steps but works none of them out"
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 # a line's bullet and its step's label ("- ", "**Step 2:**", "3.") are not calculation
 _STEP_LABEL = re.compile(r"^[\s>*•-]*(?:step\s*\d+\s*[:.)]|\d+[.)](?=\s))?[\s*]*", re.IGNORECASE)
 _OPERATION = re.compile(
@@ -778,7 +777,8 @@ def calculations_written(text: str) -> int:
         body = _STEP_LABEL.sub("", line)
         if body.strip().lower().startswith("final answer"):
             continue
-        count += len(_NUMBER.findall(body)) >= 2 and _OPERATION.search(body) is not None
+        numbers = sum(token.kind == "num" for token in _tokens(body))
+        count += numbers >= 2 and _OPERATION.search(body) is not None
     return count
 
 
