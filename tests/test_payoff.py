@@ -108,7 +108,16 @@ def payoff_config(tmp_path: Path, tiny_model: Path) -> Path:
         "novelty": novelty_settings(tmp_path).model_dump(mode="json"),
         "budget": {"max_rounds": 3 * TARGET},
     }
-    config["train"] |= {"model": f"hf:{tiny_model}", "rank": 4, "alpha": 8, "max_length": 128}
+    # the same steps as shipped, in one padded batch each: the tiny model's passes cost
+    # little, and four times as many of them wait four times as often on a busy machine
+    config["train"] |= {
+        "model": f"hf:{tiny_model}",
+        "rank": 4,
+        "alpha": 8,
+        "max_length": 128,
+        "batch_size": 4,
+        "gradient_accumulation": 1,
+    }
     config["baseline"] |= {"sample": FULL}
     config["eval"] |= {"limit": EVAL_ITEMS, "max_tokens": 32}
     # the tiny model is a transformers folder, which llama.cpp does not serve: every model

@@ -44,4 +44,8 @@ def register_trainers(register):
 def register_benchmarks(register):
     from .bench import train_throughput
 
-    register("train", train_throughput, description="LoRA training tokens/s on a tiny model")
+    register(
+        "train",
+        train_throughput,
+        description="LoRA training tokens/s (a tiny model, or -o model= -o dataset=)",
+    )

@@ -1,7 +1,11 @@
 """``nanoflux bench train``: LoRA training and hf generation throughput.
 
 Options: ``model`` (a spec; default a tiny model built in a temporary folder),
-``steps`` (default 20), ``max_length`` (default 128), ``new_tokens`` (default 64).
+``dataset`` (a JSONL of chat examples, such as a run's ``dataset.jsonl``; default short
+multiplication drills), ``steps`` (default 20), ``max_length`` (default 128),
+``batch_size`` (default 4), ``gradient_accumulation`` (default 1), ``new_tokens``
+(default 64). Tokens are those of the examples, padding not counted, so two settings
+that train on the same examples compare by their ``peft_train_tokens_per_second``.
 """
 
 from __future__ import annotations
@@ -13,19 +17,8 @@ from pathlib import Path
 from typing import Any
 
 
-def train_throughput(options: dict[str, str]) -> dict[str, Any]:
-    from nanoflux.backends import CompletionRequest, ModelSpec
-    from nanoflux.records import ChatMessage
-    from nanoflux.training import TrainOptions
-
-    from .backend import HFBackend
-    from .tiny import build_tiny_model
-    from .trainer import LoraTrainer
-
-    steps = int(options.get("steps", 20))
-    max_length = int(options.get("max_length", 128))
-    new_tokens = int(options.get("new_tokens", 64))
-    examples = [
+def _drills() -> list[dict[str, Any]]:
+    return [
         {
             "messages": [
                 {"role": "user", "content": f"What is {a} times {b}? Explain step by step."},
@@ -38,10 +31,31 @@ def train_throughput(options: dict[str, str]) -> dict[str, Any]:
         for a in range(2, 10)
         for b in range(2, 6)
     ]
+
+
+def train_throughput(options: dict[str, str]) -> dict[str, Any]:
+    from nanoflux.backends import CompletionRequest, ModelSpec
+    from nanoflux.records import ChatMessage
+    from nanoflux.training import TrainOptions, read_examples
+
+    from .backend import HFBackend
+    from .tiny import build_tiny_model
+    from .trainer import LoraTrainer
+
+    steps = int(options.get("steps", 20))
+    new_tokens = int(options.get("new_tokens", 64))
+    dataset = options.get("dataset")
+    examples = read_examples(Path(dataset)) if dataset else _drills()
     with tempfile.TemporaryDirectory() as tmp:
         model = options.get("model") or f"hf:{build_tiny_model(Path(tmp) / 'tiny')}"
         train_options = TrainOptions(
-            rank=8, alpha=16, batch_size=4, max_length=max_length, epochs=100, max_steps=steps
+            rank=8,
+            alpha=16,
+            batch_size=int(options.get("batch_size", 4)),
+            gradient_accumulation=int(options.get("gradient_accumulation", 1)),
+            max_length=int(options.get("max_length", 128)),
+            epochs=100,
+            max_steps=steps,
         )
         result = LoraTrainer().train(examples, model, Path(tmp) / "out", train_options)
         backend = HFBackend(ModelSpec.parse(result.tuned_spec, {"temperature": 0}))
@@ -53,6 +67,9 @@ def train_throughput(options: dict[str, str]) -> dict[str, Any]:
         generate_seconds = time.perf_counter() - started
     return {
         "peft_model": model if options.get("model") else "tiny",
+        "peft_dataset": dataset or "drills",
+        "peft_batch_size": train_options.batch_size,
+        "peft_gradient_accumulation": train_options.gradient_accumulation,
         "peft_train_steps": result.steps,
         "peft_train_tokens": result.tokens_seen,
         "peft_train_seconds": round(result.seconds, 3),
