@@ -275,6 +275,49 @@ def test_ablation_by_quality_and_hops(first_run, workdir, tiny_model):
     assert "Ablations" in page.read_text()
 
 
+def test_stages_that_need_no_generation_run_alone_first(config_file, tmp_path):
+    # --stage runs the named stages only: the full-benchmark training and its evaluation
+    # need no generated data, so they can run before the generation (or on a GPU).
+    out = tmp_path / "pipe"
+    alone = invoke(
+        "pipeline", config_file, "--out", out, "--stage", "eval_full", "--stage", "baseline_train"
+    )
+    assert alone.exit_code == 0, alone.output
+    assert "baseline_train: ran" in alone.stdout and "eval_full: ran" in alone.stdout
+    assert not (out / "run").exists()  # no round was played
+    assert not (out / "pipeline.json").exists()
+    stages = out / "stages"
+    assert sorted(p.name for p in stages.iterdir()) == ["baseline_train.json", "eval_full.json"]
+    finished = {p.name: p.read_bytes() for p in stages.iterdir()}
+
+    # a stage that needs an unfinished one is refused in one line, and nothing starts
+    refused = invoke("pipeline", config_file, "--out", out, "--stage", "eval_tuned")
+    assert refused.exit_code != 0
+    # (it needs train, which needs the run: the first unfinished stage is named)
+    assert "stage eval_tuned needs run, which has not finished" in refused.stderr
+    wrong = invoke("pipeline", config_file, "--out", out, "--stage", "control_train")
+    assert "stage 'control_train': this config does not have it" in wrong.stderr
+    assert "eval_full" in wrong.stderr  # the hint lists the config's stages
+    typo = invoke("pipeline", config_file, "--out", out, "--stage", "eval-base")
+    assert "stage 'eval-base': no stage of that name" in typo.stderr
+    assert not (out / "run").exists()
+
+    # the whole pipeline then skips what is finished and runs the rest
+    whole = invoke("pipeline", config_file, "--out", out, "--json")
+    assert whole.exit_code == 0, whole.output
+    summary = json.loads(whole.stdout)
+    assert summary["stages"] == {
+        "run": "ran",
+        "train": "ran",
+        "eval_base": "ran",
+        "eval_tuned": "ran",
+        "baseline_train": "skipped",
+        "eval_full": "skipped",
+    }
+    assert {p: (stages / p).read_bytes() for p in finished} == finished
+    assert set(summary["accuracy"]) == {"base", "tuned", "full"}
+
+
 def test_pipeline_config_errors_name_the_field(tmp_path, config_file):
     text = config_file.read_text()
     bad = tmp_path / "bad.toml"

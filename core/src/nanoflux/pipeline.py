@@ -23,6 +23,11 @@ again; a training killed midway goes on from its last checkpoint where the train
 writes them (peft: every 10 minutes), else starts again. Every evaluation goes through
 :class:`nanoflux.evaluation.Harness`, as ``nanoflux eval`` does.
 
+``only`` (``--stage NAME``) runs the named stages alone, each skipped or resumed as
+above: a stage they need that has not finished is named in one line, not run. The base's
+evaluation (with [eval] serve or base_model) and the full training with its evaluation
+need no generated data, so they can run before the generation, or elsewhere.
+
 Benchmark paths may name a folder of the ``[data]`` table as ``{NAME}``; the variable
 ``NANOFLUX_DATA_NAME`` (the name in capitals) overrides the folder the file gives.
 """
@@ -33,7 +38,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -42,7 +47,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from .config import RunConfig, validate_config
 from .engine.run_store import RunStore
-from .errors import ConfigError, DataFormatError
+from .errors import ConfigError, DataFormatError, UsageError
 from .inputs import load_json, load_toml, located
 from .machine import source_revision, utc_now
 from .plugins import PluginHost
@@ -252,6 +257,7 @@ class Pipeline:
         host: PluginHost,
         *,
         say: Callable[[str], None] = lambda line: None,
+        only: Collection[str] | None = None,
     ):
         self.config = config
         self.out = Path(out)
@@ -260,6 +266,37 @@ class Pipeline:
         self.markers = self.out / "stages"
         self.ran: list[str] = []
         self.skipped: list[str] = []
+        self.only = None if only is None else self._stages_named(only)
+        self._asked: str | None = None  # the --stage being run, for what it needs
+
+    def configured(self) -> list[str]:
+        """The stages this config has, in the order a whole pipeline runs them."""
+        trained = {"tuned": True, "random": self.config.control, "full": self.config.baseline}
+        models = [name for name, present in trained.items() if present is not None]
+        return ["run", *(TRAINING_STAGES[m] for m in models), "eval_base"] + [
+            f"eval_{m}" for m in models
+        ]
+
+    def _stages_named(self, names: Collection[str]) -> set[str]:
+        stages = self.configured()
+        for name in names:
+            if name not in stages:
+                absent = name in STAGE_NAMES
+                raise UsageError(
+                    f"stage {name!r}: "
+                    + ("this config does not have it" if absent else "no stage of that name"),
+                    hint=f"the stages of this config: {', '.join(stages)}",
+                )
+        return set(names)
+
+    def _may_run(self, stage: str) -> None:
+        """With ``only``, a stage outside it is not started: the asked one needs it."""
+        if self.only is None or stage in self.only:
+            return
+        raise UsageError(
+            f"stage {self._asked} needs {stage}, which has not finished",
+            hint=f"finish {stage} first (--stage {stage}), or run the pipeline without --stage",
+        )
 
     # -- markers ---------------------------------------------------------------------
 
@@ -300,6 +337,7 @@ class Pipeline:
         key = _key(self.config.run.model_dump(mode="json"))
         if marker := self._done("run", key):
             return marker
+        self._may_run("run")
         run_dir = self.out / "run"
         resume = RunStore(run_dir).is_run()
         self._protect()
@@ -346,6 +384,7 @@ class Pipeline:
         if marker := self._done(stage, key):
             with located(str(self.markers / f"{stage}.json")):
                 return TrainResult.model_validate(marker["result"])
+        self._may_run(stage)
         examples = examples_source()
         self.say(f"{stage}: training {train.model} on {len(examples)} examples")
         trainer = self.host.open_trainer(train.trainer)
@@ -387,6 +426,7 @@ class Pipeline:
             self.skipped.append(stage)
             self.say(f"{stage}: already done, skipped")
             return EvalResult(*found)
+        self._may_run(stage)
         harness = self.harness
         self.say(f"{stage}: {model} on {len(harness.items)} items of {harness.benchmark}")
         result = harness.evaluate(folder, model, model_key=upstream, replace=True)
@@ -395,27 +435,46 @@ class Pipeline:
         self._finish(stage, key, result.summary.model_dump(mode="json"))
         return result
 
-    def _trainings(self, run_key: str) -> dict[str, TrainResult]:
-        """nanoflux-N on the run's dataset; random-N ([control]) and full ([baseline]) on
-        the benchmark's training split."""
+    @cached_property
+    def run_marker(self) -> dict[str, Any]:
+        return self.run_stage()
+
+    @cached_property
+    def tuned(self) -> TrainResult:
+        """nanoflux-N, on the run's dataset."""
         from .training import read_examples
 
         run_dir = self.out / "run"  # where run_stage puts it, wherever OUT has moved since
-        options = self.config.train.options
-        tuned = self._train("train", lambda: read_examples(run_dir), run_key, options)
-        trainings = {"tuned": tuned}
+        source = lambda: read_examples(run_dir)  # noqa: E731
+        return self._train("train", source, self.run_marker["key"], self.config.train.options)
+
+    @cached_property
+    def random(self) -> TrainResult | None:
+        """random-N ([control]): the same N as nanoflux-N and [train]'s options unchanged;
+        only the items differ."""
         control = self.config.control
-        if control is not None:
-            # the same N as nanoflux-N and [train]'s options unchanged: only the items differ
-            upstream = _key(control.model_dump(mode="json"), tuned.examples)
-            source = self._split_source("control_train", control, tuned.examples)
-            trainings["random"] = self._train("control_train", source, upstream, options)
+        if control is None:
+            return None
+        n = self.tuned.examples
+        upstream = _key(control.model_dump(mode="json"), n)
+        source = self._split_source("control_train", control, n)
+        return self._train("control_train", source, upstream, self.config.train.options)
+
+    @cached_property
+    def full(self) -> TrainResult | None:
+        """full ([baseline]): the benchmark's training split, or a stated part of it."""
         baseline = self.config.baseline
-        if baseline is not None:
-            options = TrainOptions.model_validate({**options.model_dump(), **baseline.options})
-            source = self._split_source("baseline_train", baseline, baseline.sample, baseline.limit)
-            trainings["full"] = self._train("baseline_train", source, baseline.key(), options)
-        return trainings
+        if baseline is None:
+            return None
+        options = self.config.train.options.model_dump()
+        options = TrainOptions.model_validate({**options, **baseline.options})
+        source = self._split_source("baseline_train", baseline, baseline.sample, baseline.limit)
+        return self._train("baseline_train", source, baseline.key(), options)
+
+    def _trainings(self) -> dict[str, TrainResult]:
+        """Every training the config asks for: nanoflux-N, random-N, full."""
+        found = {"tuned": self.tuned, "random": self.random, "full": self.full}
+        return {name: result for name, result in found.items() if result is not None}
 
     def _split_source(
         self, stage: str, split: TrainingSplit, n: int | None, limit: int | None = None
@@ -447,27 +506,41 @@ class Pipeline:
 
         return source
 
-    def _evaluations(self, trainings: dict[str, TrainResult]) -> dict[str, Any]:
-        """base and every trained model on the same items under the same protocol."""
+    def _evaluation(self, name: str):
+        """One model evaluated: the base, or a trained model (base plus its adapter)."""
         settings = self.config.eval
-        base = settings.base_model or settings.serve or trainings["tuned"].base_spec
-        models = {"base": (base, "")}
-        for name, result in trainings.items():
-            served = f"{settings.serve}+{Path(result.adapter_dir).resolve()}"
-            spec = served if settings.serve else result.tuned_spec
-            models[name] = (spec, _key(result.model_dump(mode="json")))
-        return {
-            name: self._evaluate(f"eval_{name}", spec, upstream)
-            for name, (spec, upstream) in models.items()
-        }
+        if name == "base":
+            spec = settings.base_model or settings.serve or self.tuned.base_spec
+            return self._evaluate("eval_base", spec, "")
+        result = getattr(self, name)
+        served = f"{settings.serve}+{Path(result.adapter_dir).resolve()}"
+        spec = served if settings.serve else result.tuned_spec
+        return self._evaluate(f"eval_{name}", spec, _key(result.model_dump(mode="json")))
+
+    def _stage(self, stage: str) -> None:
+        """One stage, as a whole pipeline would run it (and skip it when finished)."""
+        self._asked = stage
+        if stage == "run":
+            self.run_marker  # noqa: B018 - the property runs the stage
+        elif stage.startswith("eval_"):
+            self._evaluation(stage.removeprefix("eval_"))
+        else:
+            getattr(self, STAGE_MODELS[stage])
 
     def execute(self) -> dict[str, Any]:
         from .report.results import results_markdown
 
         self.out.mkdir(parents=True, exist_ok=True)
-        run_marker = self.run_stage()
-        trainings = self._trainings(run_marker["key"])
-        evals = self._evaluations(trainings)
+        if self.only is not None:
+            for stage in self.configured():
+                if stage in self.only:
+                    self._stage(stage)
+            done = {s: ("ran" if s in self.ran else "skipped") for s in self.ran + self.skipped}
+            return {"out": str(self.out), "stages": done}
+        run_marker = self.run_marker
+        trainings = self._trainings()
+        # base first, then each trained model: base, nanoflux-N, random-N, full
+        evals = {name: self._evaluation(name) for name in ("base", *trainings)}
         summary = self.summary(run_marker, trainings, evals)
         write_atomic(self.out / "pipeline.json", json.dumps(summary, indent=2) + "\n")
         write_atomic(self.out / RESULTS_FILE, results_markdown(summary))
@@ -510,6 +583,9 @@ class Pipeline:
 
 #: the models of a pipeline: key, training stage, [table] that asks for it
 TRAINING_STAGES = {"tuned": "train", "random": "control_train", "full": "baseline_train"}
+STAGE_MODELS = {stage: model for model, stage in TRAINING_STAGES.items()}
+#: every stage a pipeline can have, in the order it runs them
+STAGE_NAMES = ("run", *STAGE_MODELS, "eval_base", *(f"eval_{m}" for m in TRAINING_STAGES))
 STAGE_TABLES = {"train": "train", "control_train": "control", "baseline_train": "baseline"}
 #: model vs baseline, where both were evaluated: the payoff's questions first
 COMPARISONS = (
