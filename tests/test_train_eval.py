@@ -16,7 +16,7 @@ from nanoflux.evaluation import (
     wilson_interval,
 )
 from nanoflux.records import BenchmarkItem
-from nanoflux.training import benchmark_examples, read_examples
+from nanoflux.training import TRAIN_LOCK, benchmark_examples, read_examples
 
 GSM8K = [
     ("Tom has 3 boxes of 4 pens. How many pens?", "3 boxes times 4 pens is 12.", "12"),
@@ -338,6 +338,39 @@ def test_train_on_a_run_dataset_and_on_a_benchmark(tiny_model, gsm8k, tmp_path):
     assert full_result["flops_estimate"] / trained["flops_estimate"] == pytest.approx(
         full_result["tokens_seen"] / trained["tokens_seen"]
     )
+
+
+def test_two_trainings_into_one_folder_at_once(tiny_model, gsm8k, tmp_path):
+    # Another process trains into the folder (it holds its lock, as train_in does): this
+    # one stops with one line naming the folder and the process, and writes nothing there.
+    import subprocess
+    import sys
+
+    out = tmp_path / "full"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from nanoflux.storage import hold_exclusive;"
+            f"hold_exclusive(Path({str(out / TRAIN_LOCK)!r}), 'x'); print('held', flush=True);"
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    args = ["train", "--from-benchmark", f"math:gsm8k:{gsm8k}", "--model", f"hf:{tiny_model}"]
+    args += ["--out", str(out), "--max-steps", "1", "--rank", "4"]
+    try:
+        assert holder.stdout.readline() == "held\n"
+        refused = invoke(*args)
+        assert refused.exit_code == 2
+        assert f"training folder {out} is in use by process {holder.pid}" in refused.output
+        assert sorted(p.name for p in out.iterdir()) == [TRAIN_LOCK]
+    finally:
+        holder.communicate("")
+    assert invoke(*args).exit_code == 0  # the folder is free once the other has finished
+    assert (out / "train_result.json").is_file()
 
 
 def test_train_rejects_bad_input(tiny_model, tmp_path):

@@ -28,7 +28,7 @@ from .errors import ConfigError, DataFormatError, UsageError
 from .inputs import load_json, located
 from .records import Candidate, quality_level
 from .storage import ensure_real_dir, write_atomic
-from .training import TrainOptions, TrainResult
+from .training import TrainOptions, TrainResult, train_in
 
 QUALITY_BANDS = ("L1", "L2", "L3", "L4", "L5")
 DEFAULT_HOP_BANDS = "1-2,3-4,5-6,7-20"
@@ -216,7 +216,7 @@ def train_band(engine, folder: Path, band, examples, model, options, say) -> Tra
         with located(str(result_path)):
             return TrainResult.model_validate(load_json(result_path))
     say(f"band {band}: training on {len(examples)} examples")
-    return engine.train(examples, model, folder / "train", options)
+    return train_in(engine, examples, model, folder / "train", options)
 
 
 def markdown_table(report: dict[str, Any]) -> str:

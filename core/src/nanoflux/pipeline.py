@@ -53,7 +53,7 @@ from .machine import source_revision, utc_now
 from .plugins import PluginHost
 from .records import Record
 from .storage import write_atomic
-from .training import TrainOptions, TrainResult
+from .training import TrainOptions, TrainResult, train_in
 
 
 class TrainStage(Record):
@@ -388,7 +388,7 @@ class Pipeline:
         examples = examples_source()
         self.say(f"{stage}: training {train.model} on {len(examples)} examples")
         trainer = self.host.open_trainer(train.trainer)
-        result = trainer.train(examples, train.model, self.out / stage, options)
+        result = train_in(trainer, examples, train.model, self.out / stage, options)
         self._finish(stage, key, result.model_dump(mode="json"))
         return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from pydantic import Field, model_validator
 
 from .domains import choices_text
 from .records import BenchmarkItem, Record
+from .storage import hold_exclusive
 
 
 class TrainOptions(Record):
@@ -77,6 +79,28 @@ class Trainer(abc.ABC):
 
         Writes the adapter, ``train_config.json`` and ``train_log.jsonl`` under ``out_dir``.
         """
+
+
+#: in a training's folder while a process trains into it
+TRAIN_LOCK = "train.lock"
+
+
+def train_in(
+    trainer: Trainer,
+    examples: list[dict[str, Any]],
+    model: str,
+    out_dir: Path,
+    options: TrainOptions,
+) -> TrainResult:
+    """``trainer.train`` with ``out_dir`` held by this process: a second process that
+    trains into the same folder (a pipeline's stage run twice at once, two ``nanoflux
+    train --out``) stops with one line instead of mixing its checkpoints and log with
+    the first's. Every training of nanoflux goes through here."""
+    lock = hold_exclusive(Path(out_dir) / TRAIN_LOCK, f"training folder {out_dir}")
+    try:
+        return trainer.train(examples, model, Path(out_dir), options)
+    finally:
+        os.close(lock)
 
 
 # -- training data --------------------------------------------------------------------

@@ -113,7 +113,7 @@ def train(dataset, model, benchmark, limit, out, overwrite, as_json, trainer_nam
 
     Writes the adapter, train_config.json, train_log.jsonl and train_result.json to --out.
     """
-    from ..training import benchmark_examples, read_examples
+    from ..training import benchmark_examples, read_examples, train_in
     from . import current_host
 
     if (dataset is None) == (benchmark is None):
@@ -132,7 +132,7 @@ def train(dataset, model, benchmark, limit, out, overwrite, as_json, trainer_nam
             f"{out} already holds a finished training", hint="use --overwrite or another --out"
         )
     trainer = host.open_trainer(trainer_name)
-    result = trainer.train(examples, model, out, options)
+    result = train_in(trainer, examples, model, out, options)
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json")))
     else:
