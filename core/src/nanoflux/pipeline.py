@@ -271,11 +271,10 @@ class Pipeline:
 
     def configured(self) -> list[str]:
         """The stages this config has, in the order a whole pipeline runs them."""
-        trained = {"tuned": True, "random": self.config.control, "full": self.config.baseline}
-        models = [name for name, present in trained.items() if present is not None]
-        return ["run", *(TRAINING_STAGES[m] for m in models), "eval_base"] + [
-            f"eval_{m}" for m in models
-        ]
+        tables = {"random": self.config.control, "full": self.config.baseline}
+        absent = {model for model, table in tables.items() if table is None}
+        model = lambda stage: STAGE_MODELS.get(stage, stage.removeprefix("eval_"))  # noqa: E731
+        return [stage for stage in STAGE_NAMES if model(stage) not in absent]
 
     def _stages_named(self, names: Collection[str]) -> set[str]:
         stages = self.configured()
